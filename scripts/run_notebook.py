@@ -1,0 +1,19 @@
+"""Rule `figure` / `table`: execute a jupytext notebook with papermill.
+
+The notebook's parameters are the rule's named inputs (the files it reads) and named outputs
+(out_<name>: the files it must write), so a notebook never looks anything up in the config.
+"""
+
+from dropout_sme.io import rule_log
+from dropout_sme.notebooks import execute
+
+
+def _plain(value):
+    return str(value) if isinstance(value, str) else [str(v) for v in value]
+
+
+with rule_log(snakemake.log[0]):  # noqa: F821
+    sm = snakemake  # noqa: F821
+    parameters = {k: _plain(v) for k, v in sm.input.items() if k != "notebook"}
+    parameters.update({f"out_{k}": str(v) for k, v in sm.output.items() if k != "notebook"})
+    execute(sm.input.notebook, sm.output.notebook, parameters)

@@ -1,0 +1,28 @@
+"""Rule `train_run`: train every seed of one (experiment, setting); all outputs written at the end."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dropout_sme import data, io, train
+
+with io.rule_log(snakemake.log[0]):  # noqa: F821
+    sm = snakemake  # noqa: F821
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(sm.threads)
+    run = dict(sm.params.run)
+    result = train.train(run, data.load(sm.input.data), resume_path=sm.params.resume)
+
+    metrics = result["metrics"]
+    metrics.insert(0, "setting", run["setting"])
+    metrics.insert(1, "keep_prob", run["keep_prob"])
+    metrics.insert(2, "lr", run["lr"])
+    io.save_csv(sm.output.metrics, metrics)
+    io.save_torch(sm.output.checkpoints, result["checkpoints"])
+    traj = result["trajectory"]
+    io.save_npz(sm.output.trajectory, **{k: np.asarray(v) for k, v in traj.items()})
+    io.save_json(sm.output.meta, io.provenance(run, **result["info"]))
+    Path(sm.params.resume).unlink(missing_ok=True)
+    print(f"done: {result['info']}")

@@ -1,0 +1,153 @@
+"""Configuration: readable validation errors, cross-key checks, and the settings each experiment runs.
+
+The workflow validates the config with ``snakemake.utils.validate`` against
+``workflow/schemas/config.schema.yaml`` (which also fills the defaults). When that fails,
+``explain`` turns the JSON-Schema error into one message naming the key and the allowed values;
+``check`` then verifies what a schema cannot express (references between keys, data_dir).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .data import NEEDS_DATA_DIR, WHERE_TO_GET
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key and what is allowed."""
+
+
+def key_path(parts) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+def _allowed(schema: dict) -> str:
+    """Describe what a (sub)schema accepts, in words."""
+    if "enum" in schema:
+        return "one of " + ", ".join(repr(v) for v in schema["enum"])
+    if "const" in schema:
+        return repr(schema["const"])
+    lo = ("(", schema["exclusiveMinimum"]) if "exclusiveMinimum" in schema else \
+        ("[", schema.get("minimum"))
+    hi = (")", schema["exclusiveMaximum"]) if "exclusiveMaximum" in schema else \
+        ("]", schema.get("maximum"))
+    types = schema.get("type")
+    types = " or ".join(types) if isinstance(types, list) else types
+    if lo[1] is not None or hi[1] is not None:
+        lo_txt = f"{lo[0]}{lo[1]}" if lo[1] is not None else "(-inf"
+        hi_txt = f"{hi[1]}{hi[0]}" if hi[1] is not None else "inf)"
+        return f"a {types or 'number'} in {lo_txt}, {hi_txt}"
+    if "properties" in schema:
+        return "keys " + ", ".join(k for k in schema["properties"])
+    return f"a value of type {types}" if types else "see config/README.md"
+
+
+def explain(error) -> str:
+    """One line for a ``jsonschema.ValidationError``: the key, what it got, what is allowed."""
+    path = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    note = f" ({schema['description']})" if "description" in schema else ""
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return f"config key {key_path([*path, missing])} is missing; it is required"
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(schema.get("properties", {})))
+        return (f"config key {key_path(path)}: {error.message}; "
+                f"allowed keys: {allowed or 'none'}")
+    got = repr(error.instance)
+    if error.validator in ("oneOf", "anyOf"):
+        return f"config key {key_path(path)}: got {got}, which matches none of the allowed forms" \
+               f"{note}; see config/README.md"
+    return f"config key {key_path(path)}: got {got}; allowed: {_allowed(schema)}{note}"
+
+
+def setting_name(keep_prob: float, lr: float) -> str:
+    return f"p{keep_prob:g}_lr{lr:g}"
+
+
+def settings(experiment: dict) -> list[dict]:
+    """The settings an experiment trains: its own plus, with baseline, keep_prob 1 at every lr."""
+    out = [dict(s) for s in experiment["settings"]]
+    if experiment.get("baseline", True):
+        for lr in dict.fromkeys(s["lr"] for s in experiment["settings"]):
+            if not any(s["keep_prob"] == 1 and s["lr"] == lr for s in out):
+                out.append({"keep_prob": 1.0, "lr": lr})
+    for s in out:
+        s["name"] = setting_name(s["keep_prob"], s["lr"])
+    return out
+
+
+def run_spec(config: dict, experiment: str, setting: str) -> dict:
+    """Everything one training job needs (the rule's params): no config lookups in scripts."""
+    exp = config["experiments"][experiment]
+    chosen = [s for s in settings(exp) if s["name"] == setting]
+    if not chosen:
+        raise ConfigError(f"experiment {experiment!r} has no setting {setting!r}")
+    keys = ("model", "loss", "mask", "seeds", "steps", "batch_size", "eval_every", "checkpoints",
+            "trajectory", "dtype", "seed_batching", "resume_every")
+    return {"experiment": experiment, "setting": setting, "dataset": exp["dataset"],
+            "keep_prob": chosen[0]["keep_prob"], "lr": chosen[0]["lr"],
+            "device": config["device"], **{k: exp[k] for k in keys}}
+
+
+def datasets_used(config: dict) -> list[str]:
+    return sorted({e["dataset"] for e in config["experiments"].values()})
+
+
+def check(config: dict) -> None:
+    """Cross-key checks on a schema-valid config (with defaults filled); raises ConfigError."""
+    names = sorted(config["datasets"])
+    for name, exp in config["experiments"].items():
+        where = f"experiments.{name}"
+        if exp["dataset"] not in config["datasets"]:
+            raise ConfigError(f"config key {where}.dataset: got {exp['dataset']!r}; "
+                              f"allowed: one of the datasets defined: {', '.join(names)}")
+        source = config["datasets"][exp["dataset"]]["source"]
+        regression = source == "synthetic_teacher"
+        if regression != (exp["loss"] == "mse"):
+            want = "mse" if regression else "cross_entropy"
+            raise ConfigError(f"config key {where}.loss: got {exp['loss']!r}; allowed: {want!r} "
+                              f"for dataset {exp['dataset']!r} (source {source})")
+        if exp["model"]["arch"] == "two_layer" and not regression:
+            raise ConfigError(f"config key {where}.model.arch: got 'two_layer' (scalar output); "
+                              f"allowed: 'fnn' for the classification dataset {exp['dataset']!r}")
+        steps = exp["steps"]
+        late = [c for c in exp["checkpoints"] if c > steps]
+        if late:
+            raise ConfigError(f"config key {where}.checkpoints: got steps {late} beyond "
+                              f"steps = {steps}; allowed: integers in [0, {steps}]")
+        traj = exp["trajectory"]
+        if traj and traj["start"] + traj["length"] > steps + 1:
+            raise ConfigError(f"config key {where}.trajectory: window [{traj['start']}, "
+                              f"{traj['start'] + traj['length']}) ends after step {steps}; "
+                              f"allowed: start + length <= steps + 1")
+        if traj and exp["model"]["arch"] == "fnn":
+            blocks = [f"{k}{i}" for i in range(1, len(exp["model"]["hidden"]) + 2) for k in "wb"]
+            if traj["block"] not in blocks:
+                raise ConfigError(f"config key {where}.trajectory.block: got {traj['block']!r}; "
+                                  f"allowed: one of {', '.join(blocks)}")
+        if traj and exp["model"]["arch"] == "two_layer" and traj["block"] not in ("w", "a"):
+            raise ConfigError(f"config key {where}.trajectory.block: got {traj['block']!r}; "
+                              "allowed: one of 'w', 'a'")
+        seen = [s["name"] for s in settings(exp)]
+        if len(seen) != len(set(seen)):
+            raise ConfigError(f"config key {where}.settings: repeated (keep_prob, lr) pairs")
+    for fig, spec in config.get("figures", {}).items():
+        if spec["experiment"] not in config["experiments"]:
+            raise ConfigError(f"config key figures.{fig}.experiment: got {spec['experiment']!r}; "
+                              f"allowed: one of {', '.join(sorted(config['experiments']))}")
+    for name in datasets_used(config):
+        source = config["datasets"][name]["source"]
+        if source not in NEEDS_DATA_DIR:
+            continue
+        if not config.get("data_dir"):
+            raise ConfigError(
+                f"config key data_dir is missing; dataset {name!r} (source {source}) reads local "
+                f"files: set data_dir to a folder holding {WHERE_TO_GET[source]} "
+                f"(e.g. --config data_dir=/path/to/data)")
+        if not Path(config["data_dir"]).is_dir():
+            raise ConfigError(f"config key data_dir: got {config['data_dir']!r}; "
+                              "allowed: an existing folder")

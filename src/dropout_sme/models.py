@@ -1,0 +1,115 @@
+"""Functional models with an explicit dropout mask argument (``torch.func`` friendly).
+
+Parameters are plain dicts of tensors; ``forward(model, params, x, masks)`` is a pure function, so
+the same code runs one network or, under ``torch.func.vmap``, many seeds / paths / masks at once.
+
+Dropout follows the paper's convention: each hidden output is multiplied by eta = 1/p with
+probability p (the *keep* probability) and by 0 otherwise (inverted dropout), so E eta = 1 and
+Var eta = (1-p)/p. ``masks=None`` is the dropout-free network.
+
+Mask conventions (config key ``mask``):
+- ``per_step``: one mask per hidden layer shared by every sample of the batch (the theory's);
+- ``per_sample``: an independent mask for every sample (what ``torch.nn.Dropout`` does).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+ACTIVATIONS = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "gelu": F.gelu,
+    "softplus": F.softplus,
+}
+MASK_MODES = ("per_step", "per_sample")
+
+
+def hidden_widths(model: dict) -> list[int]:
+    """Widths of the hidden layers that carry dropout, in order."""
+    if model["arch"] == "two_layer":
+        return [model["width"]]
+    if model["arch"] == "fnn":
+        return list(model["hidden"])
+    raise ValueError(f"unknown arch {model['arch']!r}; allowed: two_layer, fnn")
+
+
+def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
+                dtype=torch.float32) -> dict:
+    """Initial parameters (on the CPU; move them with ``.to(device)``).
+
+    two_layer: f(x) = sum_r a_r sigma(w_r.x), w_r ~ N(0, I/d), a_r ~ N(0, 1/m), times init_scale.
+    fnn: PyTorch's nn.Linear default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases.
+    """
+    def normal(*shape, std):
+        return torch.randn(*shape, generator=generator, dtype=torch.float64).mul_(std).to(dtype)
+
+    def uniform(*shape, bound):
+        u = torch.rand(*shape, generator=generator, dtype=torch.float64)
+        return u.mul_(2 * bound).sub_(bound).to(dtype)
+
+    if model["arch"] == "two_layer":
+        if n_out != 1:
+            raise ValueError("two_layer has a scalar output: use it with a regression dataset")
+        m, scale = model["width"], model.get("init_scale", 1.0)
+        return {"w": normal(m, n_in, std=scale / math.sqrt(n_in)),
+                "a": normal(m, std=scale / math.sqrt(m))}
+    if model["arch"] == "fnn":
+        params, fan_in = {}, n_in
+        for i, width in enumerate([*model["hidden"], n_out], start=1):
+            bound = 1.0 / math.sqrt(fan_in)
+            params[f"w{i}"] = uniform(width, fan_in, bound=bound)
+            params[f"b{i}"] = uniform(width, bound=bound)
+            fan_in = width
+        return params
+    raise ValueError(f"unknown arch {model['arch']!r}; allowed: two_layer, fnn")
+
+
+def sample_masks(model: dict, keep_prob: float, mode: str, n: int, generator: torch.Generator,
+                 dtype=torch.float32, device="cpu") -> tuple:
+    """One dropout mask per hidden layer: values 1/p (probability p) or 0.
+
+    Shape (width,) for ``per_step``, (n, width) for ``per_sample``.
+    """
+    if mode not in MASK_MODES:
+        raise ValueError(f"mask must be one of {', '.join(MASK_MODES)}, got {mode!r}")
+    masks = []
+    for width in hidden_widths(model):
+        shape = (width,) if mode == "per_step" else (n, width)
+        u = torch.rand(shape, generator=generator, device=device, dtype=torch.float32)
+        masks.append((u < keep_prob).to(dtype) / keep_prob)
+    return tuple(masks)
+
+
+def forward(model: dict, params: dict, x: torch.Tensor, masks=None) -> torch.Tensor:
+    """Network output for inputs x (n, d): (n,) for two_layer, (n, classes) for fnn."""
+    act = ACTIVATIONS[model["activation"]]
+    if model["arch"] == "two_layer":
+        h = act(x @ params["w"].T)
+        if masks is not None:
+            h = h * masks[0]
+        return h @ params["a"]
+    n_hidden = len(model["hidden"])
+    h = x
+    for i in range(1, n_hidden + 1):
+        h = act(h @ params[f"w{i}"].T + params[f"b{i}"])
+        if masks is not None:
+            h = h * masks[i - 1]
+    last = n_hidden + 1
+    return h @ params[f"w{last}"].T + params[f"b{last}"]
+
+
+def loss_value(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``mse``: R_S = 1/(2n) sum_i (f(x_i) - y_i)^2 (the paper's convention); ``cross_entropy``."""
+    if kind == "mse":
+        return 0.5 * torch.mean((out - y) ** 2)
+    if kind == "cross_entropy":
+        return F.cross_entropy(out, y)
+    raise ValueError(f"unknown loss {kind!r}; allowed: mse, cross_entropy")
+
+
+def accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (out.argmax(-1) == y).to(out.dtype).mean()

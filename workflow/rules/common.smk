@@ -1,0 +1,55 @@
+# Validation (schema + cross-key checks) before any job runs, and the helpers every rule uses.
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from dropout_sme import config as cfg
+
+try:
+    validate(config, schema="../schemas/config.schema.yaml")
+except WorkflowError as err:
+    cause = next((a for a in err.args if hasattr(a, "absolute_path")), None)
+    if cause is None:
+        raise
+    raise cfg.ConfigError(cfg.explain(cause)) from None
+cfg.check(config)
+
+ENV = "../../environment.yml"
+THREADS = config["threads"]
+
+# Figures and tables: name -> (notebook, input function, caption). Inputs decide the upstream:
+# asking for one figure builds only what its notebook reads.
+FIGURES = {}
+TABLES = {}
+
+
+def dataset_files(name):
+    return {"npz": f"results/data/{name}.npz", "meta": f"results/data/{name}.json"}
+
+
+def run_dir(experiment, setting):
+    return f"results/runs/{experiment}/{setting}"
+
+
+def experiment_metrics(experiment):
+    exp = config["experiments"][experiment]
+    return [f"{run_dir(experiment, s['name'])}/metrics.csv" for s in cfg.settings(exp)]
+
+
+def all_training():
+    return [f for e in config["experiments"] for f in experiment_metrics(e)]
+
+
+def notebook_inputs(registry):
+    """Input function of the figure / table rules: the notebook and the files it reads."""
+
+    def inputs(wc):
+        entry = registry[wc.name]
+        return {"notebook": entry["notebook"], **entry["inputs"]()}
+
+    return inputs
+
+
+def all_targets():
+    out = [f"figures/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")]
+    out += [f"figures/{name}.{ext}" for name in TABLES for ext in ("csv", "md")]
+    return out
