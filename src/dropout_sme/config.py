@@ -45,6 +45,16 @@ def _allowed(schema: dict) -> str:
     return f"a value of type {types}" if types else "see config/README.md"
 
 
+def schema_error(exc):
+    """The ``jsonschema.ValidationError`` behind an exception of ``snakemake.utils.validate``."""
+    seen = exc
+    while seen is not None:
+        if hasattr(seen, "absolute_path") and hasattr(seen, "validator"):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return next((a for a in getattr(exc, "args", ()) if hasattr(a, "absolute_path")), None)
+
+
 def explain(error) -> str:
     """One line for a ``jsonschema.ValidationError``: the key, what it got, what is allowed."""
     path = list(error.absolute_path)

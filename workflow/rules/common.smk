@@ -1,4 +1,6 @@
 # Validation (schema + cross-key checks) before any job runs, and the helpers every rule uses.
+from pathlib import Path
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -7,13 +9,14 @@ from dropout_sme import config as cfg
 try:
     validate(config, schema="../schemas/config.schema.yaml")
 except WorkflowError as err:
-    cause = next((a for a in err.args if hasattr(a, "absolute_path")), None)
+    cause = cfg.schema_error(err)
     if cause is None:
         raise
     raise cfg.ConfigError(cfg.explain(cause)) from None
 cfg.check(config)
 
 ENV = "../../environment.yml"
+REPO = Path(workflow.basedir)  # the checkout: notebooks are read from here, whatever --directory
 THREADS = config["threads"]
 
 # Figures and tables: name -> (notebook, input function, caption). Inputs decide the upstream:
@@ -44,7 +47,7 @@ def notebook_inputs(registry):
 
     def inputs(wc):
         entry = registry[wc.name]
-        return {"notebook": entry["notebook"], **entry["inputs"]()}
+        return {"notebook": str(REPO / entry["notebook"]), **entry["inputs"]()}
 
     return inputs
 

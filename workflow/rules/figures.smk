@@ -20,12 +20,12 @@ rule figure:
     input:
         unpack(notebook_inputs(FIGURES)),
     output:
-        pdf=report(
-            "figures/{name}.pdf",
+        pdf="figures/{name}.pdf",
+        png=report(
+            "figures/{name}.png",
             caption="../report/caption.rst",
             category="Figures",
         ),
-        png="figures/{name}.png",
         notebook="results/notebooks/{name}.ipynb",
     wildcard_constraints:
         name="|".join(FIGURES),

@@ -1,0 +1,119 @@
+"""Bad configs stop with one message naming the key and the allowed values."""
+
+import copy
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from dropout_sme import config as cfg
+
+
+@pytest.fixture
+def schema(root):
+    return str(root / "workflow/schemas/config.schema.yaml")
+
+
+@pytest.fixture
+def default(root):
+    return yaml.safe_load((root / "config/config.yaml").read_text())
+
+
+def message(config, schema):
+    """What the workflow reports for this config (as common.smk does)."""
+    try:
+        validate(config, schema)
+    except WorkflowError as err:
+        return cfg.explain(cfg.schema_error(err))
+    try:
+        cfg.check(config)
+    except cfg.ConfigError as err:
+        return str(err)
+    return None
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
+def test_shipped_configs_are_valid(root, schema, name, tmp_path):
+    config = yaml.safe_load((root / "config" / name).read_text())
+    if config.get("data_dir", "unset") is None and name == "paper.yaml":
+        config["data_dir"] = str(tmp_path)
+    assert message(config, schema) is None
+
+
+def test_defaults_are_filled(schema):
+    config = {"datasets": {"d": {"source": "digits"}},
+              "experiments": {"e": {"dataset": "d", "model": {"arch": "fnn"},
+                                    "settings": [{"keep_prob": 0.5, "lr": 0.1}]}}}
+    validate(config, schema)
+    exp = config["experiments"]["e"]
+    assert exp["mask"] == "per_sample" and exp["seeds"] == [0, 1, 2, 3, 4]
+    assert exp["model"]["hidden"] == [50, 50] and config["datasets"]["d"]["test_fraction"] == 0.25
+    assert config["device"] == "auto" and config["figures"]["figS1"]["experiment"] == "fnn"
+
+
+@pytest.mark.parametrize("value", [1.5, 0, -0.2])
+def test_keep_prob_outside_0_1(default, schema, value):
+    default["experiments"]["fnn"]["settings"][1]["keep_prob"] = value
+    msg = message(default, schema)
+    assert msg.startswith("config key experiments.fnn.settings[1].keep_prob: got")
+    assert "in (0, 1]" in msg and "KEEPING" in msg
+
+
+def test_negative_lr(default, schema):
+    default["experiments"]["fnn"]["settings"][0]["lr"] = -0.1
+    msg = message(default, schema)
+    assert "experiments.fnn.settings[0].lr: got -0.1" in msg and "(0, inf)" in msg
+
+
+def test_unknown_dataset_source(default, schema):
+    default["datasets"]["digits"]["source"] = "imagenet"
+    msg = message(default, schema)
+    assert "datasets.digits.source: got 'imagenet'" in msg
+    assert "'synthetic_teacher', 'digits', 'mnist', 'cifar10', 'cifar100'" in msg
+
+
+def test_unknown_dataset_name(default, schema):
+    default["experiments"]["fnn"]["dataset"] = "mnist"
+    msg = message(default, schema)
+    assert "experiments.fnn.dataset: got 'mnist'" in msg and "digits, teacher" in msg
+
+
+def test_unknown_mask_and_key(default, schema):
+    bad = copy.deepcopy(default)
+    bad["experiments"]["fnn"]["mask"] = "per_batch"
+    assert "one of 'per_step', 'per_sample'" in message(bad, schema)
+    default["experiments"]["fnn"]["learning_rate"] = 0.1
+    msg = message(default, schema)
+    assert "experiments.fnn" in msg and "learning_rate" in msg and "allowed keys" in msg
+
+
+def test_missing_data_dir(root, schema):
+    paper = yaml.safe_load((root / "config/paper.yaml").read_text())
+    msg = message(paper, schema)
+    assert msg.startswith("config key data_dir is missing")
+    assert "mnist" in msg and "--config data_dir=" in msg
+
+
+def test_data_dir_that_is_not_a_folder(root, schema, tmp_path):
+    paper = yaml.safe_load((root / "config/paper.yaml").read_text())
+    paper["data_dir"] = str(tmp_path / "nowhere")
+    assert "config key data_dir: got" in message(paper, schema)
+
+
+def test_checkpoint_after_the_last_step(default, schema):
+    default["experiments"]["fnn"]["checkpoints"] = [0, 5000]
+    assert "experiments.fnn.checkpoints: got steps [5000]" in message(default, schema)
+
+
+def test_loss_must_fit_the_dataset(default, schema):
+    default["experiments"]["fnn"]["loss"] = "mse"
+    assert "experiments.fnn.loss: got 'mse'; allowed: 'cross_entropy'" in message(default, schema)
+
+
+def test_settings_add_the_no_dropout_baseline():
+    exp = {"settings": [{"keep_prob": 0.9, "lr": 0.05}, {"keep_prob": 0.8, "lr": 0.1},
+                        {"keep_prob": 1.0, "lr": 0.1}], "baseline": True}
+    names = [s["name"] for s in cfg.settings(exp)]
+    assert names == ["p0.9_lr0.05", "p0.8_lr0.1", "p1_lr0.1", "p1_lr0.05"]
+    assert [s["name"] for s in cfg.settings({**exp, "baseline": False})] == names[:3]

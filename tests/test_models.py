@@ -1,0 +1,105 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dropout_sme import models
+
+FNN = {"arch": "fnn", "hidden": [7, 5], "activation": "relu"}
+TWO = {"arch": "two_layer", "width": 6, "activation": "tanh"}
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("mode", ["per_step", "per_sample"])
+def test_mask_mean_one_and_variance_s(p, mode):
+    g = torch.Generator().manual_seed(1)
+    draws = torch.cat([models.sample_masks({"arch": "two_layer", "width": 100}, p, mode, 50, g,
+                                           torch.float64)[0].reshape(-1) for _ in range(40)])
+    n = draws.numel()
+    values = set(np.unique(draws.numpy()).round(12))
+    assert values <= {0.0, round(1 / p, 12)}
+    s = (1 - p) / p
+    mean_se = math.sqrt(s / n)
+    assert abs(draws.mean().item() - 1) < 5 * mean_se
+    # exact variance of the unbiased sample variance: (mu4 - (n-3)/(n-1) s^2) / n, where the
+    # fourth central moment of the two-point variable is mu4 = (1-p)^4/p^3 + (1-p)
+    mu4 = (1 - p) ** 4 / p ** 3 + (1 - p)
+    var_se = math.sqrt((mu4 - (n - 3) / (n - 1) * s * s) / n)
+    assert abs(draws.var().item() - s) < 5 * var_se
+
+
+def test_per_step_mask_is_shared_by_the_batch_and_per_sample_is_not():
+    g = torch.Generator().manual_seed(0)
+    (m_step,) = models.sample_masks(TWO, 0.5, "per_step", 8, g)
+    (m_sample,) = models.sample_masks(TWO, 0.5, "per_sample", 8, g)
+    assert m_step.shape == (6,) and m_sample.shape == (8, 6)
+    assert not all(torch.equal(m_sample[0], m_sample[i]) for i in range(1, 8))
+    x = torch.randn(8, 3, generator=g)
+    params = models.init_params(TWO, 3, 1, g)
+    out = models.forward(TWO, params, x, (m_step,))
+    by_hand = torch.stack([(m_step * params["a"] * torch.tanh(params["w"] @ xi)).sum() for xi in x])
+    torch.testing.assert_close(out, by_hand)
+
+
+@pytest.mark.parametrize("model", [FNN, TWO])
+def test_keep_prob_one_is_the_plain_network(model):
+    g = torch.Generator().manual_seed(0)
+    n_out = 3 if model["arch"] == "fnn" else 1
+    params = models.init_params(model, 4, n_out, g, torch.float64)
+    x = torch.randn(10, 4, generator=g, dtype=torch.float64)
+    for mode in models.MASK_MODES:
+        masks = models.sample_masks(model, 1.0, mode, 10, g, torch.float64)
+        assert all(bool((m == 1).all()) for m in masks)
+        assert torch.equal(models.forward(model, params, x, masks), models.forward(model, params, x))
+
+
+def test_fnn_matches_torch_nn_with_the_same_masks():
+    g = torch.Generator().manual_seed(2)
+    params = models.init_params(FNN, 4, 3, g, torch.float64)
+    x = torch.randn(9, 4, generator=g, dtype=torch.float64)
+    masks = models.sample_masks(FNN, 0.7, "per_sample", 9, g, torch.float64)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 7), torch.nn.ReLU(), torch.nn.Linear(7, 5),
+                              torch.nn.ReLU(), torch.nn.Linear(5, 3)).double()
+    with torch.no_grad():
+        for i, layer in enumerate([net[0], net[2], net[4]], start=1):
+            layer.weight.copy_(params[f"w{i}"])
+            layer.bias.copy_(params[f"b{i}"])
+    h = net[1](net[0](x)) * masks[0]
+    h = net[3](net[2](h)) * masks[1]
+    torch.testing.assert_close(models.forward(FNN, params, x, masks), net[4](h))
+
+
+def test_fnn_init_matches_nn_linear_bounds():
+    g = torch.Generator().manual_seed(0)
+    params = models.init_params({"arch": "fnn", "hidden": [200], "activation": "relu"}, 400, 10, g)
+    bound = 1 / math.sqrt(400)
+    assert params["w1"].abs().max() <= bound and params["w1"].abs().max() > 0.95 * bound
+    assert abs(params["w1"].std().item() - bound / math.sqrt(3)) < 0.02 * bound
+
+
+def test_mse_is_half_mean_square():
+    out, y = torch.tensor([1.0, 2.0, 4.0]), torch.tensor([0.0, 2.0, 1.0])
+    assert models.loss_value("mse", out, y).item() == pytest.approx((1 + 0 + 9) / 6)
+
+
+def test_dropout_gradient_matches_finite_differences():
+    g = torch.Generator().manual_seed(5)
+    params = models.init_params(FNN, 4, 3, g, torch.float64)
+    x = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (6,), generator=g)
+    masks = models.sample_masks(FNN, 0.6, "per_sample", 6, g, torch.float64)
+
+    def loss(p):
+        return models.loss_value("cross_entropy", models.forward(FNN, p, x, masks), y)
+
+    grads = torch.func.grad(loss)(params)
+    h = 1e-6
+    for name in ("w1", "b2", "w3"):
+        for idx in [(0,) * params[name].dim(), tuple(s - 1 for s in params[name].shape)]:
+            plus = {k: v.clone() for k, v in params.items()}
+            minus = {k: v.clone() for k, v in params.items()}
+            plus[name][idx] += h
+            minus[name][idx] -= h
+            fd = (loss(plus) - loss(minus)).item() / (2 * h)
+            assert grads[name][idx].item() == pytest.approx(fd, rel=1e-6, abs=1e-9)

@@ -1,0 +1,99 @@
+import pandas as pd
+import pytest
+import torch
+
+from dropout_sme import data, train
+
+DIGITS = data.prepare({"source": "digits", "test_fraction": 0.25, "seed": 0})[0]
+TEACHER = data.prepare({"source": "synthetic_teacher", "n_train": 64, "n_test": 64, "d": 5,
+                        "width": 8, "noise": 0.1, "seed": 0})[0]
+
+
+def fnn_run(**over):
+    run = dict(experiment="t", setting="s", dataset="digits",
+               model={"arch": "fnn", "hidden": [12, 12], "activation": "relu"},
+               loss="cross_entropy", keep_prob=0.8, lr=0.1, mask="per_sample", steps=50,
+               batch_size=None, eval_every=10, checkpoints=[0, 25], trajectory=None,
+               seeds=[0, 1, 2], dtype="float32", seed_batching="loop", device="cpu",
+               resume_every=20)
+    run.update(over)
+    return run
+
+
+def assert_same(a, b):
+    pd.testing.assert_frame_equal(a["metrics"], b["metrics"], check_exact=True)
+    for k in a["checkpoints"]["params"]:
+        assert torch.equal(a["checkpoints"]["params"][k], b["checkpoints"]["params"][k])
+    assert (a["trajectory"]["params"] == b["trajectory"]["params"]).all()
+
+
+def test_training_decreases_the_loss_and_records_what_was_asked():
+    out = train.train(fnn_run(trajectory={"block": "w2", "start": 30, "length": 10, "stride": 3}),
+                      DIGITS, progress=False)
+    m = out["metrics"]
+    assert sorted(m.step.unique()) == [0, 10, 20, 30, 40, 50]
+    first, last = m[m.step == 0].train_loss.mean(), m[m.step == 50].train_loss.mean()
+    assert last < 0.9 * first
+    assert out["checkpoints"]["steps"].tolist() == [0, 25, 50]
+    assert out["checkpoints"]["params"]["w2"].shape == (3, 3, 12, 12)
+    assert out["trajectory"]["steps"].tolist() == [30, 33, 36, 39]
+    assert out["trajectory"]["params"].shape == (4, 3, 12, 12)
+    assert m.test_acc.between(0, 1).all()
+
+
+def test_resume_after_a_kill_is_bitwise_identical(tmp_path, monkeypatch):
+    run = fnn_run(trajectory={"block": "w2", "start": 5, "length": 40, "stride": 1})
+    reference = train.train(run, DIGITS, progress=False)
+    state = tmp_path / "resume.pt"
+    original = train.Trainer.step
+
+    def killed(self, params, t, gens):
+        if t == 47:
+            raise KeyboardInterrupt  # as a SIGINT mid-run
+        return original(self, params, t, gens)
+
+    monkeypatch.setattr(train.Trainer, "step", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(run, DIGITS, resume_path=state, progress=False)
+    assert state.exists()
+    monkeypatch.setattr(train.Trainer, "step", original)
+    resumed = train.train(run, DIGITS, resume_path=state, progress=False)
+    assert resumed["info"]["resumed_from"] == 40
+    assert_same(reference, resumed)
+
+
+def test_resume_state_of_another_config_is_ignored(tmp_path):
+    state = tmp_path / "resume.pt"
+    train._save_resume(state, "not-this-run", 40, {}, [], [], {}, [])
+    out = train.train(fnn_run(), DIGITS, resume_path=state, progress=False)
+    assert out["info"]["resumed_from"] == 0
+
+
+def test_a_seed_does_not_depend_on_the_seeds_beside_it():
+    together = train.train(fnn_run(seeds=[0, 1, 2]), DIGITS, progress=False)
+    alone = train.train(fnn_run(seeds=[1]), DIGITS, progress=False)
+    m = together["metrics"]
+    pd.testing.assert_frame_equal(m[m.seed == 1].reset_index(drop=True), alone["metrics"])
+
+
+@pytest.mark.parametrize("mask", ["per_step", "per_sample"])
+def test_vmap_and_loop_agree(mask):
+    a = train.train(fnn_run(seed_batching="vmap", mask=mask), DIGITS, progress=False)
+    b = train.train(fnn_run(seed_batching="loop", mask=mask), DIGITS, progress=False)
+    pd.testing.assert_frame_equal(a["metrics"], b["metrics"], rtol=1e-4, atol=1e-6)
+
+
+def test_minibatch_and_the_two_layer_net_on_teacher_data():
+    run = fnn_run(model={"arch": "two_layer", "width": 8, "activation": "tanh"}, loss="mse",
+                  mask="per_step", batch_size=16, lr=0.2, steps=40, checkpoints=[])
+    for mode in ("loop", "vmap"):
+        out = train.train({**run, "seed_batching": mode}, TEACHER, progress=False)
+        m = out["metrics"]
+        assert m.test_acc.isna().all()
+        assert m[m.step == 40].train_loss.mean() < m[m.step == 0].train_loss.mean()
+
+
+def test_divergence_names_setting_seed_and_step():
+    with pytest.raises(train.DivergenceError,
+                       match=r"^t/s \(keep_prob=0.8, lr=10000.0\): seed \d diverged at step \d+"):
+        train.train(fnn_run(lr=1e4, steps=200), DIGITS, progress=False)

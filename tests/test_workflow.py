@@ -1,0 +1,97 @@
+"""The workflow itself: lint, dry runs (targets build only their upstream), a tiny end-to-end run."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fixtures import make_mnist
+
+pytestmark = pytest.mark.workflow
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+TEST_CONFIG = str(ROOT / "tests/config/test.yaml")
+
+
+def smk(*args, cwd, check=True, timeout=600):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.run([*SNAKEMAKE, "-d", str(cwd), *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def job_counts(output: str) -> dict:
+    """Rule -> job count from the 'Job stats' table of a dry run."""
+    table = output.split("Job stats:")[1].split("total")[0]
+    return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)}
+
+
+def test_lint_is_clean(tmp_path):
+    out = smk("--lint", cwd=tmp_path)
+    assert "Lints for" not in out.stdout + out.stderr
+
+
+def test_default_dag(tmp_path):
+    counts = job_counts(smk("-n", "--cores", "1", cwd=tmp_path).stdout)
+    assert counts == {"prepare_data": 1, "train_run": 4, "figure": 1, "table": 1, "all": 1}
+
+
+def test_figS1_builds_only_its_upstream(tmp_path):
+    counts = job_counts(smk("-n", "--cores", "1", "figS1", cwd=tmp_path).stdout)
+    # digits only (not the teacher data), the four fnn settings, one notebook; no table
+    assert counts == {"prepare_data": 1, "train_run": 4, "figure": 1, "figS1": 1}
+
+
+def test_data_target_builds_every_dataset(tmp_path):
+    counts = job_counts(smk("-n", "--cores", "1", "data", cwd=tmp_path).stdout)
+    assert counts == {"prepare_data": 2, "data": 1}
+
+
+def test_paper_config_with_idx_fixtures(tmp_path):
+    make_mnist(tmp_path / "mnist_files")
+    out = smk("-n", "--cores", "1", "--configfile", str(ROOT / "config/paper.yaml"),
+              "--config", f"data_dir={tmp_path / 'mnist_files'}", cwd=tmp_path).stdout
+    counts = job_counts(out)
+    assert counts["train_run"] == 4 and counts["prepare_data"] == 1  # mnist
+    assert "results/runs/fnn_mnist/p0.8_lr0.1/metrics.csv" in out
+
+
+def test_paper_config_without_data_dir_names_the_key(tmp_path):
+    out = smk("-n", "--cores", "1", "--configfile", str(ROOT / "config/paper.yaml"), cwd=tmp_path,
+              check=False)
+    assert out.returncode != 0
+    assert "config key data_dir is missing" in out.stdout + out.stderr
+
+
+def test_bad_keep_prob_stops_before_any_job(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path(TEST_CONFIG).read_text().replace("keep_prob: 0.8", "keep_prob: 1.5"))
+    out = smk("-n", "--cores", "1", "--configfile", str(bad), cwd=tmp_path, check=False)
+    assert out.returncode != 0
+    assert "config key experiments.fnn.settings[0].keep_prob: got 1.5; allowed: a number in " \
+           "(0, 1]" in out.stdout + out.stderr
+
+
+def test_tiny_end_to_end_run(tmp_path):
+    smk("--cores", "2", "--configfile", TEST_CONFIG, cwd=tmp_path)
+    for name in ("figS1_training.pdf", "figS1_training.png", "table1_accuracy.csv",
+                 "table1_accuracy.md"):
+        assert (tmp_path / "figures" / name).stat().st_size > 0
+    table = pd.read_csv(tmp_path / "figures/table1_accuracy.csv")
+    assert table.keep_prob.tolist() == [1.0, 0.8]
+    assert table.test_acc_mean.between(0.3, 1).all()  # 60 steps of a small net learn something
+    run = tmp_path / "results/runs/fnn/p0.8_lr0.1"
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert set(metrics.seed) == {0, 1} and metrics.step.max() == 60
+    assert not (run / "resume.pt").exists()
+    assert (tmp_path / "results/notebooks/figS1_training.ipynb").exists()
+    assert (tmp_path / "results/data/digits.json").exists()
+    # nothing left to do, and the report renders every figure and table
+    assert "Nothing to be done" in smk("-n", "--configfile", TEST_CONFIG, cwd=tmp_path).stdout
+    smk("--configfile", TEST_CONFIG, "--report", str(tmp_path / "report.html"), cwd=tmp_path)
+    assert (tmp_path / "report.html").stat().st_size > 10_000
