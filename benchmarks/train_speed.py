@@ -11,6 +11,7 @@ import time
 import torch
 
 from dropout_sme import data, train
+from dropout_sme.devices import tune_allocator
 
 
 def run(spec, arrays, steps):
@@ -31,8 +32,11 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-tune", action="store_true", help="keep glibc's default allocator settings")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if not args.no_tune:
+        tune_allocator()
     arrays, meta = data.prepare({"source": "digits", "test_fraction": 0.25, "seed": 0})
     base = dict(experiment="bench", setting="p0.8_lr0.1", dataset="digits",
                 model={"arch": "fnn", "hidden": [50, 50], "activation": "relu"},

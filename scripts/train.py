@@ -7,11 +7,13 @@ import numpy as np
 import torch
 
 from dropout_sme import data, io, train
+from dropout_sme.devices import tune_allocator
 
 with io.rule_log(snakemake.log[0]):  # noqa: F821
     sm = snakemake  # noqa: F821
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(sm.threads)
+    tune_allocator()
     run = dict(sm.params.run)
     result = train.train(run, data.load(sm.input.data), resume_path=sm.params.resume)
 

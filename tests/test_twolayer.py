@@ -129,3 +129,21 @@ def test_moments_match_the_two_point_distribution():
         assert prob @ xi ** 3 == pytest.approx(mom["kappa3"])
         assert prob @ xi ** 4 == pytest.approx(mom["mu4"])
         torch.testing.assert_close(xi ** 2, mom["c"] * xi + mom["s"])
+
+
+@pytest.mark.parametrize("act", ["tanh", "softplus", "gelu"])
+def test_hessian_vector_product_matches_forward_mode_autodiff(act):
+    a, w, x, y = small_net(8, m=5, n=6, d=3)
+    g = torch.Generator().manual_seed(3)
+    va, vw = torch.randn(5, generator=g), torch.randn(5, 3, generator=g)
+    grad = lambda a_, w_: tl.Net(a_, w_, x, y, act).grad_modified_loss(0.7)  # noqa: E731
+    _, (ha, hw) = torch.func.jvp(grad, (a, w), (va, vw))
+    ca, cw = tl.Net(a, w, x, y, act).hvp_modified_loss(0.7, va, vw)
+    torch.testing.assert_close(ca, ha, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(cw, hw, rtol=1e-12, atol=1e-14)
+    # and against finite differences of the gradient
+    h = 1e-6
+    fa, fw = [(u - v) / (2 * h) for u, v in zip(grad(a + h * va, w + h * vw),
+                                                 grad(a - h * va, w - h * vw))]
+    torch.testing.assert_close(ca, fa, rtol=1e-6, atol=1e-8)
+    torch.testing.assert_close(cw, fw, rtol=1e-6, atol=1e-8)

