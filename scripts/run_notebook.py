@@ -1,7 +1,8 @@
 """Rule `figure` / `table`: execute a jupytext notebook with papermill.
 
-The notebook's parameters are the rule's named inputs (the files it reads) and named outputs
-(out_<name>: the files it must write), so a notebook never looks anything up in the config.
+The notebook's parameters are the rule's named inputs (the files it reads), named outputs
+(out_<name>: the files it must write) and the values of params.extra (settings taken from the
+config by the rule), so a notebook never looks anything up in the config.
 """
 
 from dropout_sme.io import rule_log
@@ -16,4 +17,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
     sm = snakemake  # noqa: F821
     parameters = {k: _plain(v) for k, v in sm.input.items() if k != "notebook"}
     parameters.update({f"out_{k}": str(v) for k, v in sm.output.items() if k != "notebook"})
+    parameters.update(sm.params.extra)
     execute(sm.input.notebook, sm.output.notebook, parameters)

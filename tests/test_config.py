@@ -42,10 +42,15 @@ def test_shipped_configs_are_valid(root, schema, name, tmp_path):
 
 
 def test_defaults_are_filled(schema):
-    config = {"datasets": {"d": {"source": "digits"}},
+    config = {"datasets": {"d": {"source": "digits"}, "t": {"source": "synthetic_teacher"}},
               "experiments": {"e": {"dataset": "d", "model": {"arch": "fnn"},
-                                    "settings": [{"keep_prob": 0.5, "lr": 0.1}]}}}
+                                    "settings": [{"keep_prob": 0.5, "lr": 0.1}]}},
+              "sme": {"dataset": "t", "order": {"keep_probs": [0.5], "lrs": [0.1]},
+                      "heatmap": {"keep_probs": [0.5], "lrs": [0.1]},
+                      "figure1": [{"keep_prob": 0.5, "lr": 0.1}]}}
     validate(config, schema)
+    assert config["sme"]["paths"] == 10000 and config["sme"]["substeps"] == 4
+    assert config["datasets"]["t"]["n_train"] == 256
     exp = config["experiments"]["e"]
     assert exp["mask"] == "per_sample" and exp["seeds"] == [0, 1, 2, 3, 4]
     assert exp["model"]["hidden"] == [50, 50] and config["datasets"]["d"]["test_fraction"] == 0.25
@@ -117,3 +122,28 @@ def test_settings_add_the_no_dropout_baseline():
     names = [s["name"] for s in cfg.settings(exp)]
     assert names == ["p0.9_lr0.05", "p0.8_lr0.1", "p1_lr0.1", "p1_lr0.05"]
     assert [s["name"] for s in cfg.settings({**exp, "baseline": False})] == names[:3]
+
+
+def test_sme_grid_must_divide_the_horizon(default, schema):
+    default["sme"]["order"]["lrs"] = [0.4, 0.3]
+    msg = message(default, schema)
+    assert msg.startswith("config key sme.horizon: got 1.6, not a whole multiple of lr 0.3")
+
+
+def test_sme_needs_teacher_data(default, schema):
+    default["sme"]["dataset"] = "digits"
+    assert "sme.dataset: got 'digits' (source digits); allowed: a synthetic_teacher dataset " \
+           "(teacher)" in message(default, schema)
+
+
+def test_figure1_panels_must_be_order_cells(default, schema):
+    default["sme"]["figure1"] = [{"keep_prob": 0.9, "lr": 0.4}]
+    assert message(default, schema).startswith("config key sme.figure1[0]: got keep_prob=0.9")
+
+
+def test_sme_cells_merge_the_order_study_and_the_heatmap(default):
+    cells = cfg.sme_cells(default)
+    assert len(cells) == 17
+    assert cells["p0.5_lr0.4"]["methods"] == ["sme1", "sme2", "svag"]   # in both
+    assert cells["p0.01_lr0.4"]["methods"] == ["sme1"]                  # heatmap only
+    assert cfg.sme_cost(default, "p0.5_lr0.05") > cfg.sme_cost(default, "p0.5_lr0.4")

@@ -127,3 +127,14 @@ def test_simulate_is_reproducible_and_chunking_only_regroups():
         r = sme.simulate(prob, method, n_paths=8, chunk=4, **kw)
         for row in r["batch_means"][:, 0]:
             np.testing.assert_allclose(row, gf["batch_means"][0, 0], rtol=1e-12)
+
+
+def test_blown_up_paths_stop_the_run_and_mark_the_cell():
+    prob = small_problem(p=0.05)
+    out = sme.simulate(prob, "dropout", lr=2.0, horizon=40.0, record_every=2.0, n_paths=200,
+                       chunk=50, batch=10, seed=0)
+    assert out["batch_diverged"].sum() >= 1
+    assert len(out["batch_sizes"]) < 20                       # stopped after the diverged chunk
+    bad = out["batch_diverged"] > 0
+    assert np.isnan(out["batch_means"][bad]).all()
+    assert np.isfinite(out["batch_means"][~bad][:, 0]).all()  # the start is always recorded

@@ -38,13 +38,25 @@ def test_lint_is_clean(tmp_path):
 
 def test_default_dag(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", cwd=tmp_path).stdout)
-    assert counts == {"prepare_data": 1, "train_run": 4, "figure": 1, "table": 1, "all": 1}
+    assert counts == {"prepare_data": 2, "train_run": 4, "sme_cell": 17, "figure": 4, "table": 2,
+                      "all": 1}
 
 
 def test_figS1_builds_only_its_upstream(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", "figS1", cwd=tmp_path).stdout)
     # digits only (not the teacher data), the four fnn settings, one notebook; no table
     assert counts == {"prepare_data": 1, "train_run": 4, "figure": 1, "figS1": 1}
+
+
+def test_fig1_builds_only_the_data_and_sme_upstream(tmp_path):
+    counts = job_counts(smk("-n", "--cores", "1", "fig1", cwd=tmp_path).stdout)
+    # the teacher data and the 8 cells of the order study; no training, no heatmap-only cells
+    assert counts == {"prepare_data": 1, "sme_cell": 8, "figure": 1, "fig1": 1}
+
+
+def test_sme_target(tmp_path):
+    counts = job_counts(smk("-n", "--cores", "1", "sme", cwd=tmp_path).stdout)
+    assert counts == {"prepare_data": 1, "sme_cell": 17, "figure": 3, "table": 1, "sme": 1}
 
 
 def test_data_target_builds_every_dataset(tmp_path):
@@ -57,7 +69,7 @@ def test_paper_config_with_idx_fixtures(tmp_path):
     out = smk("-n", "--cores", "1", "--configfile", str(ROOT / "config/paper.yaml"),
               "--config", f"data_dir={tmp_path / 'mnist_files'}", cwd=tmp_path).stdout
     counts = job_counts(out)
-    assert counts["train_run"] == 4 and counts["prepare_data"] == 1  # mnist
+    assert counts["train_run"] == 4 and counts["prepare_data"] == 2  # mnist and the teacher
     assert "results/runs/fnn_mnist/p0.8_lr0.1/metrics.csv" in out
 
 
@@ -79,9 +91,14 @@ def test_bad_keep_prob_stops_before_any_job(tmp_path):
 
 def test_tiny_end_to_end_run(tmp_path):
     smk("--cores", "2", "--configfile", TEST_CONFIG, cwd=tmp_path)
-    for name in ("figS1_training.pdf", "figS1_training.png", "table1_accuracy.csv",
-                 "table1_accuracy.md"):
-        assert (tmp_path / "figures" / name).stat().st_size > 0
+    for name in ("figS1_training", "fig1_sme", "figS2_sme_weak_order", "figS3_sme_heatmap"):
+        for ext in ("pdf", "png"):
+            assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
+    for name in ("table1_accuracy", "table2_sme_order"):
+        for ext in ("csv", "md"):
+            assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
+    orders = pd.read_csv(tmp_path / "figures/table2_sme_order.csv")
+    assert set(orders.method) == {"sme1", "sme2", "svag2"}
     table = pd.read_csv(tmp_path / "figures/table1_accuracy.csv")
     assert table.keep_prob.tolist() == [1.0, 0.8]
     assert table.test_acc_mean.between(0.3, 1).all()  # 60 steps of a small net learn something

@@ -103,8 +103,48 @@ def run_spec(config: dict, experiment: str, setting: str) -> dict:
             "device": config["device"], **{k: exp[k] for k in keys}}
 
 
+def sme_cells(config: dict) -> dict:
+    """The (keep_prob, lr) cells of E1 by name, with the methods each needs: the order study's
+    cells run every method, the heatmap's only dropout and the order-1 SME (dropout and gradient
+    flow always run)."""
+    cells = {}
+    for part, methods in (("heatmap", ["sme1"]), ("order", ["sme1", "sme2", "svag"])):
+        for p in config["sme"][part]["keep_probs"]:
+            for lr in config["sme"][part]["lrs"]:
+                cell = cells.setdefault(setting_name(p, lr), {"keep_prob": p, "lr": lr,
+                                                              "methods": []})
+                cell["methods"] = sorted(set(cell["methods"]) | set(methods))
+    return cells
+
+
+def sme_spec(config: dict, cell: str) -> dict:
+    """Everything one sme_cell job needs (the rule's params)."""
+    cells = sme_cells(config)
+    if cell not in cells:
+        raise ConfigError(f"no E1 cell {cell!r}; the config defines {', '.join(sorted(cells))}")
+    keys = ("model", "init_seed", "mask", "horizon", "record_every", "paths", "chunk", "batch",
+            "substeps", "extrapolate", "svag_l", "dtype", "seed")
+    return {**cells[cell], "dataset": config["sme"]["dataset"], "device": config["device"],
+            **{k: config["sme"][k] for k in keys}}
+
+
+def sme_cost(config: dict, cell: str) -> int:
+    """Relative cost of a cell (network evaluations per path), to start the longest jobs first."""
+    spec = sme_spec(config, cell)
+    steps = spec["horizon"] / spec["lr"]
+    em = spec["substeps"] * (3 if spec["extrapolate"] else 1)
+    weights = {"sme1": em, "sme2": 2.2 * em, "svag": sum(2 * l for l in spec["svag_l"])}
+    return round(steps * (1 + sum(weights[m] for m in spec["methods"])))
+
+
 def datasets_used(config: dict) -> list[str]:
-    return sorted({e["dataset"] for e in config["experiments"].values()})
+    return sorted({e["dataset"] for e in config["experiments"].values()}
+                  | {config["sme"]["dataset"]})
+
+
+def _is_multiple(total: float, step: float) -> bool:
+    k = round(total / step)
+    return k >= 1 and abs(k * step - total) <= 1e-9 * max(1.0, total)
 
 
 def check(config: dict) -> None:
@@ -145,6 +185,7 @@ def check(config: dict) -> None:
         seen = [s["name"] for s in settings(exp)]
         if len(seen) != len(set(seen)):
             raise ConfigError(f"config key {where}.settings: repeated (keep_prob, lr) pairs")
+    _check_sme(config)
     for fig, spec in config.get("figures", {}).items():
         if spec["experiment"] not in config["experiments"]:
             raise ConfigError(f"config key figures.{fig}.experiment: got {spec['experiment']!r}; "
@@ -161,3 +202,35 @@ def check(config: dict) -> None:
         if not Path(config["data_dir"]).is_dir():
             raise ConfigError(f"config key data_dir: got {config['data_dir']!r}; "
                               "allowed: an existing folder")
+
+
+def _check_sme(config: dict) -> None:
+    sme = config["sme"]
+    names = sorted(config["datasets"])
+    if sme["dataset"] not in config["datasets"]:
+        raise ConfigError(f"config key sme.dataset: got {sme['dataset']!r}; allowed: one of the "
+                          f"datasets defined: {', '.join(names)}")
+    source = config["datasets"][sme["dataset"]]["source"]
+    if source != "synthetic_teacher":
+        teachers = [n for n in names if config["datasets"][n]["source"] == "synthetic_teacher"]
+        raise ConfigError(f"config key sme.dataset: got {sme['dataset']!r} (source {source}); "
+                          f"allowed: a synthetic_teacher dataset ({', '.join(teachers) or 'none'})")
+    for part in ("order", "heatmap"):
+        for lr in sme[part]["lrs"]:
+            for key in ("horizon", "record_every"):
+                if not _is_multiple(sme[key], lr):
+                    raise ConfigError(f"config key sme.{key}: got {sme[key]:g}, not a whole "
+                                      f"multiple of lr {lr:g} (sme.{part}.lrs); allowed: "
+                                      f"multiples of every lr")
+    if not _is_multiple(sme["horizon"], sme["record_every"]):
+        raise ConfigError(f"config key sme.horizon: got {sme['horizon']:g}; allowed: a multiple "
+                          f"of sme.record_every ({sme['record_every']:g})")
+    if sme["chunk"] % sme["batch"]:
+        raise ConfigError(f"config key sme.batch: got {sme['batch']}; allowed: a divisor of "
+                          f"sme.chunk ({sme['chunk']})")
+    order = {setting_name(p, lr) for p in sme["order"]["keep_probs"] for lr in sme["order"]["lrs"]}
+    for i, s in enumerate(sme["figure1"]):
+        if setting_name(s["keep_prob"], s["lr"]) not in order:
+            raise ConfigError(f"config key sme.figure1[{i}]: got keep_prob={s['keep_prob']:g}, "
+                              f"lr={s['lr']:g}; allowed: a cell of the order study "
+                              f"(sme.order.keep_probs x sme.order.lrs)")

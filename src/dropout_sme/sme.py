@@ -32,6 +32,9 @@ import torch
 from . import twolayer as tl
 
 TEST_FUNCTIONS = ("train_loss", "sq_norm", "test_loss")
+# A path has diverged when a test function is not finite or exceeds BLOWUP * (1 + |g(theta_0)|).
+# A method stops at the first record where one of its paths has: E g does not exist there.
+BLOWUP = 1e6
 METHOD_CODES = {"dropout": 1, "sme1": 2, "sme2": 3, "svag": 4, "gf": 5}
 
 
@@ -90,10 +93,8 @@ class Problem:
         Theta <- Theta - J[dt (e + s l) - sqrt(lr dt) W_noise] - dt (lr/2) H grad L_S (order 2).
         """
         net = self.net(a, w)
-        W = (-dt) * (net.e[..., None, :] + ((1 - self.p) / self.p) * net.ell)
-        if normals is not None:
-            W = W + math.sqrt(lr * dt) * net.noise_weights(self.p, *normals, self.mask)
-        da, dw = net.J(W)
+        da, dw = net.J(net.em_weights(self.p, dt, math.sqrt(lr * dt), *(normals or ()),
+                                      mode=self.mask))
         if order == 2:  # grad (lr/4)|grad L_S|^2 = (lr/2) H grad L_S
             ha, hw = net.hvp_modified_loss(self.p, *net.grad_modified_loss(self.p))
             da, dw = da - (0.5 * lr * dt) * ha, dw - (0.5 * lr * dt) * hw
@@ -127,22 +128,18 @@ def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_ever
     w = prob.w0.expand(paths, -1, -1).clone()
     out = [prob.test_functions(a, w)]
 
-    if method == "dropout":
+    if method in ("dropout", "svag"):
+        l = svag_l if method == "svag" else 1
+        grad = (lambda a, w: prob.svag_grad(a, w, gen, l)) if method == "svag" else \
+            (lambda a, w: prob.dropout_grad(a, w, gen))
         for _ in range(n_rec):
-            for _ in range(per_rec):
-                ga, gw = prob.dropout_grad(a, w, gen)
-                a, w = a - lr * ga, w - lr * gw
+            for _ in range(per_rec * l):
+                ga, gw = grad(a, w)
+                a, w = a - (lr / l) * ga, w - (lr / l) * gw
             out.append(prob.test_functions(a, w))
-        return torch.stack(out)
-
-    if method == "svag":
-        h = lr / svag_l
-        for _ in range(n_rec):
-            for _ in range(per_rec * svag_l):
-                ga, gw = prob.svag_grad(a, w, gen, svag_l)
-                a, w = a - h * ga, w - h * gw
-            out.append(prob.test_functions(a, w))
-        return torch.stack(out)
+            if blown_up(out[-1], out[0]).any():
+                break
+        return _pad(out, n_rec)
 
     if method not in ("sme1", "sme2", "gf"):
         raise ValueError(f"unknown method {method!r}; allowed: dropout, sme1, sme2, svag, gf")
@@ -152,11 +149,23 @@ def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_ever
         lambda state, dt, normals: prob.em_step(*state, dt, lr, order, normals),
         (lambda: prob.normals(paths, gen)) if noisy else None,
         (a, w), lr / substeps, n_rec, per_rec * substeps,
-        lambda state: prob.test_functions(*state), extrapolate)
+        lambda state: prob.test_functions(*state), extrapolate,
+        stop=lambda g, g0: bool(blown_up(g, g0).any()))
+
+
+def blown_up(g, g0):
+    """Paths whose test functions are not finite or beyond BLOWUP * (1 + |g(theta_0)|)."""
+    return (~torch.isfinite(g) | (g.abs() > BLOWUP * (1 + g0.abs()))).any(-1)
+
+
+def _pad(records: list, n_rec: int) -> torch.Tensor:
+    """Stack records, NaN for those never reached (the run stopped when a path blew up)."""
+    missing = n_rec + 1 - len(records)
+    return torch.stack(records + [torch.full_like(records[0], float("nan"))] * missing)
 
 
 def euler_maruyama(step, normals, state, h: float, n_rec: int, per_rec: int, record,
-                   extrapolate: bool = True) -> torch.Tensor:
+                   extrapolate: bool = True, stop=None) -> torch.Tensor:
     """Integrate an SDE with Euler-Maruyama steps of size h; record(state) every per_rec steps.
 
     ``step(state, dt, normals)`` makes one step of length dt driven by ``normals`` (a tuple of
@@ -164,7 +173,8 @@ def euler_maruyama(step, normals, state, h: float, n_rec: int, per_rec: int, rec
     ``normals()`` draws them (None: no noise). With ``extrapolate`` a second path at step h/2
     driven by the same Brownian path (two fine increments sum to the coarse one) is run beside it
     and 2 record(fine) - record(coarse) is returned: the Talay-Tubaro extrapolation, weak error
-    O(h^2) instead of O(h). Returns (n_rec + 1, ...) stacked records.
+    O(h^2) instead of O(h). Returns (n_rec + 1, ...) stacked records. ``stop(record, first)``
+    ends the run early (the records not reached are NaN).
     """
     coarse, fine = state, state
     rec_c, rec_f = [record(state)], [record(state)]
@@ -180,28 +190,102 @@ def euler_maruyama(step, normals, state, h: float, n_rec: int, per_rec: int, rec
         rec_c.append(record(coarse))
         if extrapolate:
             rec_f.append(record(fine))
-    out = torch.stack(rec_c)
-    return 2 * torch.stack(rec_f) - out if extrapolate else out
+        if stop and any(stop(r[-1], r[0]) for r in ((rec_c, rec_f) if extrapolate else (rec_c,))):
+            break
+    out = _pad(rec_c, n_rec)
+    return 2 * _pad(rec_f, n_rec) - out if extrapolate else out
 
 
 def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every: float,
              n_paths: int, chunk: int, seed: int, substeps: int = 4, svag_l: int = 2,
-             extrapolate: bool = True, progress=None) -> dict:
-    """All chunks of one method; returns times and batch means (chunks, records, 3)."""
+             extrapolate: bool = True, batch: int | None = None, progress=None) -> dict:
+    """All chunks of one method. Returns the record times and "batch means": the mean of each g
+    over consecutive groups of ``batch`` paths (default: one group per chunk),
+    (groups, records, 3), with the group sizes and the number of diverged paths of each group
+    (see BLOWUP); a group with a diverged path has NaN means, since E g is then undefined, and
+    the method stops at the end of the chunk where that happened (so the count is a minimum)."""
     if method == "gf":
-        n_paths, chunk = 1, 1                           # deterministic: one path says it all
-    n_chunks = math.ceil(n_paths / chunk)
-    means, sizes = [], []
-    for c in range(n_chunks):
+        n_paths, chunk, batch = 1, 1, 1                 # deterministic: one path says it all
+    batch = batch or chunk
+    if chunk % batch:
+        raise ValueError(f"chunk ({chunk}) must be a multiple of batch ({batch})")
+    means, sizes, diverged = [], [], []
+    for c in range(math.ceil(n_paths / chunk)):
         size = min(chunk, n_paths - c * chunk)
         gen = chunk_generator(seed, method, svag_l if method == "svag" else 0, lr, prob.p, c,
                               prob.device)
         with torch.no_grad():
             vals = run_chunk(prob, method, lr, horizon, record_every, size, gen, substeps,
-                             svag_l, extrapolate)
-        means.append(vals.mean(1).cpu().numpy())
-        sizes.append(size)
+                             svag_l, extrapolate)                 # (records, size, 3)
+        bad = blown_up(vals, vals[0]).any(0)                       # (size,)
+        for start in range(0, size, batch):
+            part = vals[:, start:start + batch]
+            n_bad = int(bad[start:start + batch].sum())
+            mean = part.mean(1).cpu().numpy()
+            means.append(np.full_like(mean, np.nan) if n_bad else mean)
+            sizes.append(part.shape[1])
+            diverged.append(n_bad)
         if progress is not None:
             progress(size)
+        if bad.any():  # E g does not exist: no point simulating the other chunks
+            break
     times = np.arange(len(means[0])) * record_every
-    return {"times": times, "batch_means": np.stack(means), "batch_sizes": np.asarray(sizes)}
+    return {"times": times, "batch_means": np.stack(means), "batch_sizes": np.asarray(sizes),
+            "batch_diverged": np.asarray(diverged)}
+
+
+def method_key(method: str, svag_l: int | None = None) -> str:
+    return f"svag{svag_l}" if method == "svag" else method
+
+
+def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]:
+    """Every method of one (keep_prob, lr) cell. ``spec`` is the rule's params (see run_spec in
+    workflow/rules/common.smk): keep_prob, lr, methods, svag_l, model, init_seed, mask,
+    horizon, record_every, paths, chunk, batch, substeps, extrapolate, dtype, device, seed."""
+    import sys
+    import time
+
+    from tqdm.auto import tqdm
+
+    from .devices import resolve_device
+    from .models import init_params
+    from .rng import torch_generator
+
+    d = np.asarray(data["x_train"]).shape[1]
+    model = {"arch": "two_layer", **spec["model"]}
+    theta0 = init_params(model, d, 1, torch_generator(spec["init_seed"], "init"), torch.float64)
+    device = resolve_device(spec.get("device", "auto"))
+    prob = Problem(data, theta0["a"], theta0["w"], spec["keep_prob"], spec["mask"],
+                   model["activation"], getattr(torch, spec["dtype"]), device)
+    runs = [("dropout", None), ("gf", None)]
+    runs += [(m, None) for m in spec["methods"] if m in ("sme1", "sme2")]
+    if "svag" in spec["methods"]:
+        runs += [("svag", l) for l in spec["svag_l"]]
+    arrays, info = {}, {"seconds": {}, "path_steps_per_second": {}}
+    total = sum(1 if m == "gf" else spec["paths"] for m, _ in runs)
+    bar = tqdm(total=total, disable=not progress, file=sys.stderr, unit="path",
+               mininterval=1.0 if sys.stderr.isatty() else 15.0,
+               desc=f"sme p={spec['keep_prob']:g} lr={spec['lr']:g}")
+    n_steps = round(spec["horizon"] / spec["lr"])
+    for method, l in runs:
+        key = method_key(method, l)
+        started = time.perf_counter()
+        out = simulate(prob, method, spec["lr"], spec["horizon"], spec["record_every"],
+                       spec["paths"], spec["chunk"], spec["seed"], spec["substeps"], l or 2,
+                       spec["extrapolate"], spec["batch"], bar.update)
+        elapsed = time.perf_counter() - started
+        arrays["times"] = out["times"]
+        arrays[f"{key}__batch_means"] = out["batch_means"]
+        arrays[f"{key}__batch_sizes"] = out["batch_sizes"]
+        arrays[f"{key}__batch_diverged"] = out["batch_diverged"]
+        integrator_steps = {"dropout": n_steps, "gf": n_steps * spec["substeps"],
+                            "svag": n_steps * (l or 1)}.get(method, n_steps * spec["substeps"])
+        if method in ("sme1", "sme2", "gf") and spec["extrapolate"]:
+            integrator_steps *= 3                       # h and two h/2 steps
+        paths = out["batch_sizes"].sum()
+        info["seconds"][key] = elapsed
+        info["path_steps_per_second"][key] = float(paths * integrator_steps / elapsed)
+        info.setdefault("diverged_paths", {})[key] = int(out["batch_diverged"].sum())
+    bar.close()
+    arrays["keep_prob"], arrays["lr"] = np.float64(spec["keep_prob"]), np.float64(spec["lr"])
+    return arrays, info

@@ -132,6 +132,25 @@ class Net:
             pair = torch.einsum("...nra,...an->...rn", Z, self.ell)
         return lin + shared + pair
 
+    def em_weights(self, p: float, dt: float, kappa: float, zeta=None, Z=None,
+                   mode: str = "per_step"):
+        """W of one Euler-Maruyama step of the order-1 SME: -dt (e + s l) + kappa W_noise.
+
+        Per step, the noise terms fold into per-unit coefficients and one batched product:
+        W = e (kappa zeta_r - dt) + l (kappa c zeta_r - dt s) + kappa (Z + 1 zeta^T) l.
+        """
+        s = (1 - p) / p
+        if zeta is None:
+            return (-dt) * (self.e[..., None, :] + s * self.ell)
+        if mode != "per_step":
+            return ((-dt) * (self.e[..., None, :] + s * self.ell)
+                    + kappa * self.noise_weights(p, zeta, Z, mode))
+        c = 1 / p - 2
+        A = (kappa * zeta - dt)[..., None]
+        B = (kappa * c * zeta - dt * s)[..., None]
+        mixed = kappa * (Z + zeta[..., None, :])
+        return torch.baddbmm(self.e[..., None, :] * A + self.ell * B, mixed, self.ell)
+
     def gaussian_noise(self, p: float, zeta, Z, mode: str = "per_step"):
         """A draw of N(0, Sigma(theta)) from zeta, Z of ``sample_normals`` (see noise_weights)."""
         return self.J(self.noise_weights(p, zeta, Z, mode))

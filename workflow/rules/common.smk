@@ -18,6 +18,7 @@ cfg.check(config)
 ENV = "../../environment.yml"
 REPO = Path(workflow.basedir)  # the checkout: notebooks are read from here, whatever --directory
 THREADS = config["threads"]
+SME_CELLS = cfg.sme_cells(config)
 
 # Figures and tables: name -> (notebook, input function, caption). Inputs decide the upstream:
 # asking for one figure builds only what its notebook reads.
@@ -36,6 +37,18 @@ def run_dir(experiment, setting):
 def experiment_metrics(experiment):
     exp = config["experiments"][experiment]
     return [f"{run_dir(experiment, s['name'])}/metrics.csv" for s in cfg.settings(exp)]
+
+
+def sme_cell_files(part=None):
+    """The cells of the order study, of the heatmap, or (None) all of them."""
+    if part is None:
+        return [f"results/sme/{name}.npz" for name in SME_CELLS]
+    grid = config["sme"][part]
+    return [
+        f"results/sme/{cfg.setting_name(p, lr)}.npz"
+        for p in grid["keep_probs"]
+        for lr in grid["lrs"]
+    ]
 
 
 def all_training():

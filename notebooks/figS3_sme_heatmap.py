@@ -1,0 +1,71 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Fig. S3: weak error of the order-1 SME over (lr, keep_prob)
+#
+# A reviewer asked how the SME approximation depends on the learning rate and on the keep
+# probability, small ones included. Each cell is max_t |E g(dropout) - E g(order-1 SME)|
+# (log10, colour) with its value; cells marked "?" are not resolved by the Monte Carlo (below
+# resolve_ratio standard errors), grey cells diverged: some paths of dropout or of the SME blew
+# up (non-finite, or beyond 1e6 times their start; counts given as dropout / SME: at least that
+# many paths, the simulation of a method stops at its first blow-up), so E g does not exist there.
+
+# %% tags=["parameters"]
+cells = []
+resolve_ratio = 3.0
+out_pdf = "figures/figS3_sme_heatmap.pdf"
+out_png = "figures/figS3_sme_heatmap.png"
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from dropout_sme import plotting, weak
+from dropout_sme.sme import TEST_FUNCTIONS
+
+plotting.use_style()
+points = weak.error_points(weak.load_cells(cells), ["sme1"], resolve_ratio)
+ps = sorted(points.keep_prob.unique())
+lrs = sorted(points.lr.unique())
+titles = {"train_loss": "g = $R_S$", "sq_norm": r"g = $\|\theta\|^2$", "test_loss": "g = test loss"}
+fig, axes = plt.subplots(1, 3, figsize=(14, 0.6 * len(ps) + 2.2), squeeze=False)
+for j, g in enumerate(TEST_FUNCTIONS):
+    ax = axes[0, j]
+    grid = np.full((len(ps), len(lrs)), np.nan)
+    for r in points[points.g == g].itertuples():
+        grid[ps.index(r.keep_prob), lrs.index(r.lr)] = np.log10(r.error) if r.error > 0 else np.nan
+    ax.set_facecolor("0.75")
+    im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+    for r in points[points.g == g].itertuples():
+        i, k = ps.index(r.keep_prob), lrs.index(r.lr)
+        if r.diverged:
+            text = (f"diverged\n≥{r.diverged_paths_dropout} / ≥{r.diverged_paths_method} paths"
+                    if r.diverged_paths_dropout + r.diverged_paths_method else "diverged")
+        else:
+            text = f"{r.error:.1e}" + ("" if r.resolved else " ?")
+        ax.text(k, i, text, ha="center", va="center", fontsize="x-small",
+                color="k" if r.diverged else "w")
+    ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
+    ax.set_yticks(range(len(ps)), [f"{v:g}" for v in ps])
+    ax.set_xlabel("learning rate lr")
+    ax.set_ylabel("keep_prob p")
+    ax.set_title(titles[g])
+    ax.grid(False)
+    fig.colorbar(im, ax=ax, label="log10 weak error")
+fig.suptitle("Weak error of the order-1 SME against dropout "
+             f"(? = below {resolve_ratio:g} Monte Carlo standard errors)")
+fig.tight_layout()
+plotting.save(fig, out_pdf, out_png)
+
+# %%
+points.pivot_table(index=["g", "keep_prob"], columns="lr", values="error")

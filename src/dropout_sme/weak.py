@@ -1,0 +1,154 @@
+"""Weak error of the SMEs against dropout, its Monte Carlo error, and fitted orders with bootstrap
+intervals, from the batch means written by the ``sme_cell`` rule.
+
+weak error(method, g, lr) = max over recorded t in (0, T] of |E g(theta_N) - E g(Theta_{N lr})|,
+with E estimated by the mean over paths. Its Monte Carlo standard error is that of the difference
+of the two means at the maximising time. A point is *resolved* when the error exceeds
+``resolve_ratio`` (default 3) standard errors; unresolved points are shown but marked, and the
+fitted order uses resolved points only. The order is the least-squares slope of log error against
+log lr; its 95% interval is the 2.5-97.5% range of the slopes of bootstrap resamples (batch means
+resampled with replacement, independently per run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .sme import TEST_FUNCTIONS
+
+
+def load_cell(path) -> dict:
+    with np.load(path) as f:
+        cell = {"keep_prob": float(f["keep_prob"]), "lr": float(f["lr"]), "times": f["times"],
+                "methods": {}, "diverged": {}}
+        for name in f.files:
+            if name.endswith("__batch_means"):
+                key = name.split("__")[0]
+                cell["methods"][key] = (f[name], f[f"{key}__batch_sizes"])
+                cell["diverged"][key] = int(f[f"{key}__batch_diverged"].sum())
+    return cell
+
+
+def load_cells(paths) -> list[dict]:
+    return [load_cell(p) for p in sorted(paths, key=str)]
+
+
+def mean_se(batch_means: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over paths and its standard error from batch means, (records, G) each."""
+    w = sizes / sizes.sum()
+    mean = np.tensordot(w, batch_means, axes=1)
+    if len(sizes) < 2:
+        return mean, np.zeros_like(mean)
+    # Var(batch mean b) = sigma^2 / n_b  =>  sigma^2 ~ sum n_b (m_b - m)^2 / (B - 1)
+    dev = batch_means - mean
+    sigma2 = np.tensordot(sizes, dev ** 2, axes=1) / (len(sizes) - 1)
+    return mean, np.sqrt(sigma2 / sizes.sum())
+
+
+def weak_error(ref, other) -> tuple[np.ndarray, np.ndarray]:
+    """(error (G,), standard error (G,)) of max_t |mean_ref - mean_other| over records t > 0.
+
+    A run with a non-finite mean at any time (a path diverged) gives NaN: diverged, not small.
+    """
+    m1, s1 = mean_se(*ref)
+    m2, s2 = mean_se(*other)
+    diff = np.abs(m1 - m2)[1:]
+    se = np.hypot(s1, s2)[1:]
+    finite = np.isfinite(diff).all(0)
+    idx = np.argmax(np.where(np.isfinite(diff), diff, -np.inf), axis=0)
+    cols = np.arange(diff.shape[1])
+    return np.where(finite, diff[idx, cols], np.nan), np.where(finite, se[idx, cols], np.nan)
+
+
+def _boot_means(run, rng, n_boot: int) -> np.ndarray:
+    """Means over paths of n_boot resamples of the batch means, (n_boot, records, G)."""
+    bm, sizes = run
+    if len(sizes) < 2:
+        return np.broadcast_to(mean_se(bm, sizes)[0], (n_boot, *bm.shape[1:]))
+    pick = rng.integers(0, len(sizes), (n_boot, len(sizes)))
+    w = sizes[pick]
+    return np.einsum("bk,bkrg->brg", w / w.sum(1, keepdims=True), bm[pick])
+
+
+def boot_errors(ref, other, rng, n_boot: int) -> np.ndarray:
+    """Weak errors (n_boot, G) of bootstrap resamples of both runs (resampled independently)."""
+    diff = np.abs(_boot_means(ref, rng, n_boot) - _boot_means(other, rng, n_boot))[:, 1:]
+    return diff.max(axis=1)   # NaN where a resample holds a diverged batch
+
+
+def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
+    """One row per (method, g, keep_prob, lr): error, se, resolved, diverged (with the number of
+    diverged paths of dropout and of the method)."""
+    rows = []
+    for cell in cells:
+        ref = cell["methods"]["dropout"]
+        for method in methods:
+            if method not in cell["methods"]:
+                continue
+            err, se = weak_error(ref, cell["methods"][method])
+            for k, g in enumerate(TEST_FUNCTIONS):
+                finite = bool(np.isfinite(err[k]))
+                rows.append({"method": method, "g": g, "keep_prob": cell["keep_prob"],
+                             "lr": cell["lr"], "error": err[k], "se": se[k],
+                             "diverged": not finite,
+                             "diverged_paths_dropout": cell["diverged"].get("dropout", 0),
+                             "diverged_paths_method": cell["diverged"].get(method, 0),
+                             "resolved": finite and err[k] > resolve_ratio * se[k]})
+    return pd.DataFrame(rows)
+
+
+def fit_slope(lrs, errors) -> float:
+    lrs, errors = np.asarray(lrs, float), np.asarray(errors, float)
+    ok = np.isfinite(errors) & (errors > 0)
+    if ok.sum() < 2:
+        return np.nan
+    return float(np.polyfit(np.log(lrs[ok]), np.log(errors[ok]), 1)[0])
+
+
+def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
+                resolve_ratio: float = 3.0) -> pd.DataFrame:
+    """Fitted weak order with a bootstrap 95% interval per (method, g, keep_prob)."""
+    points = error_points(cells, methods, resolve_ratio)
+    rng = np.random.default_rng(seed)
+    rows = []
+    by_p = {}
+    for cell in cells:
+        by_p.setdefault(cell["keep_prob"], []).append(cell)
+    for p, group in sorted(by_p.items()):
+        group = sorted(group, key=lambda c: c["lr"])
+        for method in methods:
+            if not all(method in c["methods"] for c in group):
+                continue
+            pts = points[(points.method == method) & (points.keep_prob == p)]
+            for k, g in enumerate(TEST_FUNCTIONS):
+                sel = pts[pts.g == g].sort_values("lr")
+                use = sel.resolved.to_numpy()
+                lrs = sel.lr.to_numpy()[use]
+                slope = fit_slope(lrs, sel.error.to_numpy()[use])
+                boots = []
+                if use.sum() >= 2:
+                    chosen = [c for c, u in zip(group, use) if u]
+                    errs = np.stack([boot_errors(c["methods"]["dropout"], c["methods"][method],
+                                                 rng, n_boot)[:, k] for c in chosen], axis=1)
+                    logx = np.log(lrs)
+                    logy = np.log(np.where(errs > 0, errs, np.nan))
+                    xc = logx - logx.mean()
+                    boots = (logy - np.nanmean(logy, 1, keepdims=True)) @ xc / (xc @ xc)
+                boots = np.asarray(boots, float)
+                boots = boots[np.isfinite(boots)]
+                lo, hi = (np.percentile(boots, [2.5, 97.5]) if boots.size else (np.nan, np.nan))
+                rows.append({"method": method, "g": g, "keep_prob": p, "order": slope,
+                             "order_lo": lo, "order_hi": hi, "points_used": int(use.sum()),
+                             "points": len(sel), "lrs": " ".join(f"{v:g}" for v in lrs)})
+    return pd.DataFrame(rows)
+
+
+def cell_name(keep_prob: float, lr: float) -> str:
+    return f"p{keep_prob:g}_lr{lr:g}"
+
+
+def cells_in(folder) -> list[Path]:
+    return sorted(Path(folder).glob("p*_lr*.npz"))

@@ -1,0 +1,60 @@
+"""Weak-error statistics: standard errors from batch means, and fitted orders with known answers."""
+
+import numpy as np
+import pytest
+
+from dropout_sme import weak
+
+
+def test_mean_and_se_from_batch_means_match_the_paths():
+    rng = np.random.default_rng(0)
+    paths = rng.normal(1.0, 2.0, (1000, 3, 2))            # (paths, records, G)
+    bm = paths.reshape(50, 20, 3, 2).mean(1)
+    mean, se = weak.mean_se(bm, np.full(50, 20))
+    np.testing.assert_allclose(mean, paths.mean(0), rtol=1e-12)
+    direct = paths.std(0, ddof=1) / np.sqrt(1000)
+    np.testing.assert_allclose(se, direct, rtol=0.25)       # 50 batches: se of se ~ 10%
+
+
+def fake_cell(lr, p, error, noise, rng, batches=100, size=100):
+    """Dropout and one method whose means differ by `error` at the last of 3 records."""
+    base = np.ones((batches, 3, 3))
+    ref = base + rng.normal(0, noise, base.shape)
+    oth = base + rng.normal(0, noise, base.shape)
+    oth[:, 2] += error
+    sizes = np.full(batches, size)
+    return {"keep_prob": p, "lr": lr, "times": np.array([0, 1.0, 2.0]),
+            "methods": {"dropout": (ref, sizes), "sme2": (oth, sizes)}, "diverged": {}}
+
+
+def test_fitted_order_recovers_a_known_slope():
+    rng = np.random.default_rng(1)
+    lrs = [0.4, 0.2, 0.1, 0.05]
+    cells = [fake_cell(lr, 0.5, 0.3 * lr ** 2, 1e-4, rng) for lr in lrs]
+    table = weak.order_table(cells, ["sme2"], n_boot=300, seed=0)
+    row = table[table.g == "train_loss"].iloc[0]
+    assert row.order == pytest.approx(2, abs=0.05)
+    assert row.order_lo < 2 < row.order_hi and row.order_hi - row.order_lo < 0.3
+    assert row.points_used == 4
+
+
+def test_unresolved_points_are_flagged_and_not_fitted():
+    rng = np.random.default_rng(2)
+    lrs = [0.4, 0.2, 0.1, 0.05]
+    # se of the difference ~ 5e-3 * sqrt(2) / sqrt(100) = 7e-4: errors 1.6e-2, 4e-3 (5.7 se),
+    # 1e-3 (1.4 se) and 2.5e-4 (0.4 se): the two small ones drown in the Monte Carlo noise
+    cells = [fake_cell(lr, 0.5, 0.1 * lr ** 2, 5e-3, rng) for lr in lrs]
+    points = weak.error_points(cells, ["sme2"])
+    pts = points[points.g == "sq_norm"].sort_values("lr")
+    assert pts.resolved.tolist() == [False, False, True, True]
+    assert (pts.error[~pts.resolved] < 3 * pts.se[~pts.resolved]).all()
+    row = weak.order_table(cells, ["sme2"], n_boot=100).query("g == 'sq_norm'").iloc[0]
+    assert row.points_used == 2 and row.lrs == "0.2 0.4"
+
+
+def test_diverged_runs_are_reported_not_fitted():
+    rng = np.random.default_rng(3)
+    cell = fake_cell(0.1, 0.01, 0.01, 1e-4, rng)
+    cell["methods"]["sme2"][0][:, 2] = np.nan
+    points = weak.error_points([cell], ["sme2"])
+    assert points.diverged.all() and not points.resolved.any() and points.error.isna().all()
