@@ -133,7 +133,7 @@ def test_blown_up_paths_stop_the_run_and_mark_the_cell():
     prob = small_problem(p=0.05)
     out = sme.simulate(prob, "dropout", lr=2.0, horizon=40.0, record_every=2.0, n_paths=200,
                        chunk=50, batch=10, seed=0)
-    assert out["batch_diverged"].sum() >= 1
+    assert 1 <= out["batch_diverged"].sum() < 50       # some paths of the chunk, not all
     assert len(out["batch_sizes"]) < 20                       # stopped after the diverged chunk
     bad = out["batch_diverged"] > 0
     assert np.isnan(out["batch_means"][bad]).all()

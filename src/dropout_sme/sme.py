@@ -121,7 +121,8 @@ def _steps(total: float, step: float, what: str) -> int:
 def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_every: float,
               paths: int, gen, substeps: int = 4, svag_l: int = 2,
               extrapolate: bool = True) -> torch.Tensor:
-    """Simulate ``paths`` paths; returns g at each record time, (records, paths, 3)."""
+    """Simulate ``paths`` paths; returns g at each record time, (records, paths, 3). The run
+    stops at the first record where a path has blown up (fewer records are then returned)."""
     n_rec = _steps(horizon, record_every, "horizon / record_every")
     per_rec = _steps(record_every, lr, "record_every / lr")   # dropout steps between records
     a = prob.a0.expand(paths, -1).clone()
@@ -139,7 +140,7 @@ def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_ever
             out.append(prob.test_functions(a, w))
             if blown_up(out[-1], out[0]).any():
                 break
-        return _pad(out, n_rec)
+        return torch.stack(out)
 
     if method not in ("sme1", "sme2", "gf"):
         raise ValueError(f"unknown method {method!r}; allowed: dropout, sme1, sme2, svag, gf")
@@ -158,10 +159,10 @@ def blown_up(g, g0):
     return (~torch.isfinite(g) | (g.abs() > BLOWUP * (1 + g0.abs()))).any(-1)
 
 
-def _pad(records: list, n_rec: int) -> torch.Tensor:
-    """Stack records, NaN for those never reached (the run stopped when a path blew up)."""
-    missing = n_rec + 1 - len(records)
-    return torch.stack(records + [torch.full_like(records[0], float("nan"))] * missing)
+def _pad(vals: torch.Tensor, n_rec: int) -> torch.Tensor:
+    """Records (reached, ...) -> (n_rec + 1, ...), NaN for those a stopped run never reached."""
+    missing = n_rec + 1 - vals.shape[0]
+    return torch.cat([vals, vals.new_full((missing, *vals.shape[1:]), float("nan"))])
 
 
 def euler_maruyama(step, normals, state, h: float, n_rec: int, per_rec: int, record,
@@ -173,8 +174,8 @@ def euler_maruyama(step, normals, state, h: float, n_rec: int, per_rec: int, rec
     ``normals()`` draws them (None: no noise). With ``extrapolate`` a second path at step h/2
     driven by the same Brownian path (two fine increments sum to the coarse one) is run beside it
     and 2 record(fine) - record(coarse) is returned: the Talay-Tubaro extrapolation, weak error
-    O(h^2) instead of O(h). Returns (n_rec + 1, ...) stacked records. ``stop(record, first)``
-    ends the run early (the records not reached are NaN).
+    O(h^2) instead of O(h). Returns (n_rec + 1, ...) stacked records; ``stop(record, first)``
+    ends the run early, and only the records reached are returned.
     """
     coarse, fine = state, state
     rec_c, rec_f = [record(state)], [record(state)]
@@ -192,8 +193,8 @@ def euler_maruyama(step, normals, state, h: float, n_rec: int, per_rec: int, rec
             rec_f.append(record(fine))
         if stop and any(stop(r[-1], r[0]) for r in ((rec_c, rec_f) if extrapolate else (rec_c,))):
             break
-    out = _pad(rec_c, n_rec)
-    return 2 * _pad(rec_f, n_rec) - out if extrapolate else out
+    out = torch.stack(rec_c)
+    return 2 * torch.stack(rec_f) - out if extrapolate else out
 
 
 def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every: float,
@@ -218,6 +219,8 @@ def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every
             vals = run_chunk(prob, method, lr, horizon, record_every, size, gen, substeps,
                              svag_l, extrapolate)                 # (records, size, 3)
         bad = blown_up(vals, vals[0]).any(0)                       # (size,)
+        n_rec = round(horizon / record_every)
+        vals = _pad(vals, n_rec)
         for start in range(0, size, batch):
             part = vals[:, start:start + batch]
             n_bad = int(bad[start:start + batch].sum())
