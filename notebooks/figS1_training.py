@@ -24,7 +24,6 @@ out_png = "figures/figS1_training.png"
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from dropout_sme import plotting, stats

@@ -25,11 +25,17 @@ means": means, standard errors and bootstrap intervals over paths all follow fro
 from __future__ import annotations
 
 import math
+import sys
+import time
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from . import twolayer as tl
+from .devices import resolve_device
+from .models import init_params
+from .rng import torch_generator
 
 TEST_FUNCTIONS = ("train_loss", "sq_norm", "test_loss")
 # A path has diverged when a test function is not finite or exceeds BLOWUP * (1 + |g(theta_0)|).
@@ -245,15 +251,6 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
     """Every method of one (keep_prob, lr) cell. ``spec`` is the rule's params (see run_spec in
     workflow/rules/common.smk): keep_prob, lr, methods, svag_l, model, init_seed, mask,
     horizon, record_every, paths, chunk, batch, substeps, extrapolate, dtype, device, seed."""
-    import sys
-    import time
-
-    from tqdm.auto import tqdm
-
-    from .devices import resolve_device
-    from .models import init_params
-    from .rng import torch_generator
-
     d = np.asarray(data["x_train"]).shape[1]
     model = {"arch": "two_layer", **spec["model"]}
     theta0 = init_params(model, d, 1, torch_generator(spec["init_seed"], "init"), torch.float64)

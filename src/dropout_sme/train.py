@@ -4,8 +4,9 @@ Parameters of all seeds are stacked (leading seed dimension). The gradient step 
 ``torch.func.vmap`` over the seeds or as a loop of plain autograd calls (``seed_batching``: ``vmap``,
 ``loop`` or ``auto`` = loop on the CPU, where it measured faster at the default sizes, and vmap on a
 GPU; see benchmarks/train_speed.py). Each seed keeps its own random streams (init, masks, data
-order), so a seed's run does not depend on which other seeds share its job. A run saves a resume state every ``resume_every`` steps; a killed run restarted with the
-same spec continues from it and ends bitwise identical (on the CPU) to an uninterrupted run.
+order), so a seed's run does not depend on which other seeds share its job. A run saves a resume
+state every ``resume_every`` steps; a killed run restarted with the same spec continues from it and
+ends bitwise identical (on the CPU) to an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -38,10 +39,6 @@ class DivergenceError(RuntimeError):
 
 def stack(dicts: list[dict]) -> dict:
     return {k: torch.stack([d[k] for d in dicts]) for k in dicts[0]}
-
-
-def unstack(params: dict, i: int) -> dict:
-    return {k: v[i] for k, v in params.items()}
 
 
 def init_seeds(run: dict, n_in: int, n_out: int) -> dict:
@@ -208,8 +205,9 @@ def train(run: dict, data: dict, resume_path=None, progress: bool = True) -> dic
     trajectory = {"steps": np.asarray(rec_steps, dtype=np.int64), "seeds": np.asarray(seeds),
                   "block": block or "",
                   "params": (torch.stack(traj).numpy() if traj else np.zeros((0, len(seeds))))}
-    info = {"device": str(tr.device), "seed_batching": tr.seed_batching, "steps_run": steps + 1 - t0, "resumed_from": t0,
-            "seconds": elapsed, "seed_steps_per_second": len(seeds) * (steps + 1 - t0) / elapsed}
+    info = {"device": str(tr.device), "seed_batching": tr.seed_batching,
+            "steps_run": steps + 1 - t0, "resumed_from": t0, "seconds": elapsed,
+            "seed_steps_per_second": len(seeds) * (steps + 1 - t0) / elapsed}
     return {"metrics": metrics, "checkpoints": checkpoints, "trajectory": trajectory, "info": info}
 
 

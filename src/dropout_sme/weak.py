@@ -12,8 +12,6 @@ resampled with replacement, independently per run).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -144,11 +142,3 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                              "order_lo": lo, "order_hi": hi, "points_used": int(use.sum()),
                              "points": len(sel), "lrs": " ".join(f"{v:g}" for v in lrs)})
     return pd.DataFrame(rows)
-
-
-def cell_name(keep_prob: float, lr: float) -> str:
-    return f"p{keep_prob:g}_lr{lr:g}"
-
-
-def cells_in(folder) -> list[Path]:
-    return sorted(Path(folder).glob("p*_lr*.npz"))
