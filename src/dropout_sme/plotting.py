@@ -27,6 +27,7 @@ def band(ax, x, mean, lo, hi, label=None, **kw):
 
 
 def save(fig, pdf, png) -> None:
-    for path in (pdf, png):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
+    """PDF and PNG, byte-for-byte reproducible (no creation date in the PDF)."""
+    Path(pdf).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(pdf, metadata={"CreationDate": None})
+    fig.savefig(png)

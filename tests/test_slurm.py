@@ -1,0 +1,84 @@
+"""The workflow on a real SLURM cluster (single node, localhost) through the SLURM profile.
+
+Starts the cluster of tests/slurm/cluster.sh (root and Debian's munge/SLURM packages needed;
+.ci/run installs them), runs the tiny test config through tests/slurm/profile (the SLURM profile
+with only the one-node changes), checks that every figure and table is byte-identical to a local
+run, that a failing job is reported as failed with a non-zero exit, and stops the daemons.
+Skipped where SLURM cannot run, unless DROPOUT_SME_REQUIRE_SLURM=1 (as in CI).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CLUSTER = ROOT / "tests/slurm/cluster.sh"
+PROFILE = ROOT / "tests/slurm/profile"
+TEST_CONFIG = ROOT / "tests/config/test.yaml"
+pytestmark = pytest.mark.slurm
+
+
+def _available() -> str | None:
+    """Why SLURM cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "the test cluster's daemons need root"
+    missing = [c for c in ("slurmctld", "slurmd", "sbatch", "munged") if not shutil.which(c)]
+    if missing:
+        return f"not installed: {', '.join(missing)} (tests/slurm/cluster.sh install)"
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        return "snakemake-executor-plugin-slurm is not installed"
+    return None
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    why = _available()
+    if why:
+        if os.environ.get("DROPOUT_SME_REQUIRE_SLURM") == "1":
+            pytest.fail(f"SLURM test required but cannot run: {why}")
+        pytest.skip(why)
+    folder = tmp_path_factory.mktemp("slurm")
+    subprocess.run(["bash", str(CLUSTER), "start", str(folder)], check=True, timeout=120)
+    try:
+        yield {**os.environ, "SLURM_CONF": str(folder / "slurm.conf"), "MPLBACKEND": "Agg"}
+    finally:
+        subprocess.run(["bash", str(CLUSTER), "stop", str(folder)], check=False, timeout=60)
+
+
+def snakemake(workdir, *args, env, timeout=900):
+    # SIGINT, not SIGTERM, ends the SLURM executor if it ever hangs
+    cmd = ["timeout", "-s", "INT", str(timeout), sys.executable, "-m", "snakemake",
+           "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+
+
+def test_slurm_run_matches_the_local_run(cluster, tmp_path):
+    on_slurm, local = tmp_path / "slurm", tmp_path / "local"
+    out = snakemake(on_slurm, "--configfile", str(TEST_CONFIG), "--profile", str(PROFILE),
+                    env=cluster)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "SLURM" in out.stdout + out.stderr   # it really went through the executor
+    assert "Submitted array job" in out.stdout + out.stderr
+    out = snakemake(local, "--configfile", str(TEST_CONFIG), "--cores", "2", env=cluster)
+    assert out.returncode == 0, out.stderr[-3000:]
+    produced = sorted(p.name for p in (local / "figures").iterdir())
+    assert len(produced) == 12
+    for name in produced:
+        a, b = (on_slurm / "figures" / name).read_bytes(), (local / "figures" / name).read_bytes()
+        assert a == b, f"{name} differs between the SLURM and the local run"
+
+
+def test_a_failing_job_is_reported_and_fails_the_run(cluster, tmp_path):
+    failing = tmp_path / "diverging.yaml"
+    failing.write_text(TEST_CONFIG.read_text().replace("lr: 0.1", "lr: 10000.0"))
+    out = snakemake(tmp_path / "run", "--configfile", str(failing), "--profile", str(PROFILE),
+                    "train", env=cluster)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert "SLURM status is: 'FAILED'" in text and "Error in rule train_run" in text
