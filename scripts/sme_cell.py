@@ -3,13 +3,13 @@
 import torch
 
 from dropout_sme import data, io, sme
-from dropout_sme.devices import tune_allocator
+from dropout_sme.devices import gpu_slot, tune_allocator
 
-with io.rule_log(snakemake.log[0]):  # noqa: F821
-    sm = snakemake  # noqa: F821
+sm = snakemake  # noqa: F821
+with io.rule_log(sm.log[0]), gpu_slot(sm.params.spec["device"]) as device:
     torch.set_num_threads(sm.threads)
     tune_allocator()
-    spec = dict(sm.params.spec)
+    spec = {**sm.params.spec, "device": str(device)}
     arrays, info = sme.run_cell(spec, data.load(sm.input.data))
     print(f"{sm.wildcards.cell}: {info}")
     io.save_npz(sm.output.npz, **arrays)

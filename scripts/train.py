@@ -7,14 +7,14 @@ import numpy as np
 import torch
 
 from dropout_sme import data, io, train
-from dropout_sme.devices import tune_allocator
+from dropout_sme.devices import gpu_slot, tune_allocator
 
-with io.rule_log(snakemake.log[0]):  # noqa: F821
-    sm = snakemake  # noqa: F821
+sm = snakemake  # noqa: F821
+with io.rule_log(sm.log[0]), gpu_slot(sm.params.run["device"]) as device:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(sm.threads)
     tune_allocator()
-    run = dict(sm.params.run)
+    run = {**sm.params.run, "device": str(device)}
     result = train.train(run, data.load(sm.input.data), resume_path=sm.params.resume)
 
     metrics = result["metrics"]

@@ -130,10 +130,13 @@ def test_sme_grid_must_divide_the_horizon(default, schema):
     assert msg.startswith("config key sme.horizon: got 1.6, not a whole multiple of lr 0.3")
 
 
-def test_sme_needs_teacher_data(default, schema):
+def test_sme_on_classification_data_needs_a_scalar_target(default, schema):
     default["sme"]["dataset"] = "digits"
-    assert "sme.dataset: got 'digits' (source digits); allowed: a synthetic_teacher dataset " \
-           "(teacher)" in message(default, schema)
+    assert message(default, schema).startswith("config key sme.target: got null; allowed: 'parity'")
+    default["sme"]["target"] = "parity"
+    assert message(default, schema) is None
+    default["sme"]["dataset"] = "teacher"
+    assert "sme.target: got 'parity'; allowed: null" in message(default, schema)
 
 
 def test_figure1_panels_must_be_order_cells(default, schema):

@@ -138,3 +138,13 @@ def test_blown_up_paths_stop_the_run_and_mark_the_cell():
     bad = out["batch_diverged"] > 0
     assert np.isnan(out["batch_means"][bad]).all()
     assert np.isfinite(out["batch_means"][~bad][:, 0]).all()  # the start is always recorded
+
+
+def test_parity_targets_for_class_labels():
+    data = {"x_train": np.zeros((4, 2)), "y_train": np.array([0, 1, 2, 7]),
+            "x_test": np.zeros((2, 2)), "y_test": np.array([3, 4])}
+    out = sme.scalar_targets(data, "parity")
+    assert out["y_train"].tolist() == [1, -1, 1, -1] and out["y_test"].tolist() == [-1, 1]
+    assert sme.scalar_targets(data, None) is data
+    with pytest.raises(ValueError, match="parity"):
+        sme.scalar_targets(data, "onehot")

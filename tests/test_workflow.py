@@ -69,8 +69,13 @@ def test_paper_config_with_idx_fixtures(tmp_path):
     out = smk("-n", "--cores", "1", "--configfile", str(ROOT / "config/paper.yaml"),
               "--config", f"data_dir={tmp_path / 'mnist_files'}", cwd=tmp_path).stdout
     counts = job_counts(out)
-    assert counts["train_run"] == 4 and counts["prepare_data"] == 2  # mnist and the teacher
+    assert counts["train_run"] == 4 and counts["prepare_data"] == 2  # mnist, mnist_sme
+    assert counts["sme_cell"] == 31   # 3 x 5 order cells + 6 x 4 heatmap cells, 8 shared
     assert "results/runs/fnn_mnist/p0.8_lr0.1/metrics.csv" in out
+    # every compute job shows its resources, a GPU included
+    jobs = out.split("\n\n")
+    compute = [j for j in jobs if "rule train_run:" in j or "rule sme_cell:" in j]
+    assert len(compute) == 35 and all("gpu=1" in j and "runtime=" in j for j in compute)
 
 
 def test_paper_config_without_data_dir_names_the_key(tmp_path):

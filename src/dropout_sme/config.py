@@ -123,9 +123,9 @@ def sme_spec(config: dict, cell: str) -> dict:
     if cell not in cells:
         raise ConfigError(f"no E1 cell {cell!r}; the config defines {', '.join(sorted(cells))}")
     keys = ("model", "init_seed", "mask", "horizon", "record_every", "paths", "chunk", "batch",
-            "substeps", "extrapolate", "svag_l", "dtype", "seed")
+            "substeps", "extrapolate", "svag_l", "dtype", "seed", "target")
     return {**cells[cell], "dataset": config["sme"]["dataset"], "device": config["device"],
-            **{k: config["sme"][k] for k in keys}}
+            **{k: config["sme"].get(k) for k in keys}}
 
 
 def sme_cost(config: dict, cell: str) -> int:
@@ -211,10 +211,14 @@ def _check_sme(config: dict) -> None:
         raise ConfigError(f"config key sme.dataset: got {sme['dataset']!r}; allowed: one of the "
                           f"datasets defined: {', '.join(names)}")
     source = config["datasets"][sme["dataset"]]["source"]
-    if source != "synthetic_teacher":
-        teachers = [n for n in names if config["datasets"][n]["source"] == "synthetic_teacher"]
-        raise ConfigError(f"config key sme.dataset: got {sme['dataset']!r} (source {source}); "
-                          f"allowed: a synthetic_teacher dataset ({', '.join(teachers) or 'none'})")
+    regression = source == "synthetic_teacher"
+    if regression and sme["target"] is not None:
+        raise ConfigError(f"config key sme.target: got {sme['target']!r}; allowed: null for the "
+                          f"regression dataset {sme['dataset']!r}")
+    if not regression and sme["target"] is None:
+        raise ConfigError(f"config key sme.target: got null; allowed: 'parity' (+1 even, -1 odd "
+                          f"label) for the classification dataset {sme['dataset']!r} "
+                          f"(source {source}): the theory's net has a scalar output")
     for part in ("order", "heatmap"):
         for lr in sme[part]["lrs"]:
             for key in ("horizon", "record_every"):

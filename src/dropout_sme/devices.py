@@ -1,6 +1,20 @@
-"""Device choice: ``cpu``, ``cuda`` or ``auto`` (cuda when available); nothing assumes CUDA."""
+"""Device choice: ``cpu``, ``cuda`` or ``auto`` (cuda when available); nothing assumes CUDA.
+
+On a machine with several GPUs, Snakemake runs concurrent jobs but does not say which GPU each
+should use, so without care they all land on GPU 0. ``gpu_slot`` gives each job its own GPU:
+it takes an exclusive lock file per GPU (``fcntl.flock``, released when the job ends, even if it
+is killed) and waits while all are taken. Under SLURM, where ``CUDA_VISIBLE_DEVICES`` already
+holds only the job's GPUs, the job simply gets the first of them.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+import time
+from pathlib import Path
 
 import torch
 
@@ -12,6 +26,36 @@ def resolve_device(name: str = "auto") -> torch.device:
         raise RuntimeError(f"device {name!r} requested but torch sees no CUDA device; "
                            "use device: auto or cpu")
     return torch.device(name)
+
+
+@contextlib.contextmanager
+def gpu_slot(name: str = "auto", lock_dir=None, poll: float = 1.0):
+    """Resolve ``name`` and, for CUDA, hold one GPU for the duration: yields a torch.device."""
+    device = resolve_device(name)
+    count = torch.cuda.device_count() if device.type == "cuda" else 0
+    if device.type != "cuda" or device.index is not None or count <= 1:
+        yield device if device.type != "cuda" or device.index is not None \
+            else torch.device("cuda", 0)
+        return
+    folder = Path(lock_dir or os.environ.get("DROPOUT_SME_GPU_LOCKS")
+                  or Path(tempfile.gettempdir()) / "dropout-sme-gpu-locks")
+    folder.mkdir(parents=True, exist_ok=True)
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "all").replace(",", "-")
+    while True:
+        for index in range(count):
+            handle = open(folder / f"gpu-{visible}-{index}.lock", "w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            try:
+                yield torch.device("cuda", index)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+            return
+        time.sleep(poll)
 
 
 def tune_allocator() -> bool:

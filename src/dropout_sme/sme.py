@@ -247,10 +247,25 @@ def method_key(method: str, svag_l: int | None = None) -> str:
     return f"svag{svag_l}" if method == "svag" else method
 
 
+def scalar_targets(data: dict, target: str | None) -> dict:
+    """The theory's net has a scalar output: regression targets as they are; class labels turned
+    into +1 (even digit) / -1 (odd digit) with ``target: parity`` (used for MNIST)."""
+    if target is None:
+        return data
+    if target != "parity":
+        raise ValueError(f"unknown sme target {target!r}; allowed: parity")
+    out = dict(data)
+    for split in ("train", "test"):
+        labels = np.asarray(data[f"y_{split}"])
+        out[f"y_{split}"] = np.where(labels % 2 == 0, 1.0, -1.0)
+    return out
+
+
 def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]:
     """Every method of one (keep_prob, lr) cell. ``spec`` is the rule's params (see run_spec in
     workflow/rules/common.smk): keep_prob, lr, methods, svag_l, model, init_seed, mask,
     horizon, record_every, paths, chunk, batch, substeps, extrapolate, dtype, device, seed."""
+    data = scalar_targets(data, spec.get("target"))
     d = np.asarray(data["x_train"]).shape[1]
     model = {"arch": "two_layer", **spec["model"]}
     theta0 = init_params(model, d, 1, torch_generator(spec["init_seed"], "init"), torch.float64)

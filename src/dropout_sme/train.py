@@ -152,7 +152,10 @@ def train(run: dict, data: dict, resume_path=None, progress: bool = True) -> dic
     seeds = list(run["seeds"])
     sched = schedule(run)
     block = (run.get("trajectory") or {}).get("block")
-    spec_hash = config_hash({k: v for k, v in run.items() if k not in ("resume_every",)})
+    # the resume state fits any run of the same spec on the same kind of device (its generator
+    # states are CPU- or CUDA-specific), whichever GPU index the job was given
+    spec_hash = config_hash({**{k: v for k, v in run.items() if k != "resume_every"},
+                             "device": tr.device.type})
     mask_gens = [torch_generator(s, "masks", tr.device) for s in seeds]
 
     state = _load_resume(resume_path, spec_hash)

@@ -18,6 +18,7 @@ rule sme_cell:
     resources:
         runtime=60,
         mem_mb=4000,
+        gpu=config["gpus"],
     conda:
         ENV
     script:

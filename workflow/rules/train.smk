@@ -19,6 +19,7 @@ rule train_run:
     resources:
         runtime=120,
         mem_mb=4000,
+        gpu=config["gpus"],
     conda:
         ENV
     script:
