@@ -73,8 +73,8 @@ def test_paper_config_with_idx_fixtures(tmp_path):
     assert counts["sme_cell"] == 31   # 3 x 5 order cells + 6 x 4 heatmap cells, 8 shared
     assert "results/runs/fnn_mnist/p0.8_lr0.1/metrics.csv" in out
     # every compute job shows its resources, a GPU included
-    jobs = out.split("\n\n")
-    compute = [j for j in jobs if "rule train_run:" in j or "rule sme_cell:" in j]
+    jobs = out.split("\nrule ")[1:]
+    compute = [j for j in jobs if j.startswith(("train_run:", "sme_cell:"))]
     assert len(compute) == 35 and all("gpu=1" in j and "runtime=" in j for j in compute)
 
 
