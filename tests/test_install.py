@@ -29,6 +29,21 @@ def test_pyproject_and_environment_agree(root):
     assert conda == pip
 
 
+def test_job_environment_has_the_runtime_dependencies(root):
+    """workflow/envs/pipeline.yaml (what --sdm conda builds for every job) = pyproject's runtime
+    dependencies, without the package itself and without the test extra."""
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    pip = dict(split(r) for r in project["dependencies"])
+    env = yaml.safe_load((root / "workflow/envs/pipeline.yaml").read_text())
+    conda = {}
+    for dep in env["dependencies"]:
+        assert not isinstance(dep, dict), "no pip section: the job imports the checkout"
+        name, spec = split(dep)
+        if name != "python":
+            conda[CONDA_NAMES.get(name, name)] = spec
+    assert conda == pip
+
+
 def test_readme_quick_start_installs_what_ci_installs(root):
     readme = (root / "README.md").read_text()
     ci = (root / ".ci/run").read_text()

@@ -1,4 +1,5 @@
 # Validation (schema + cross-key checks) before any job runs, and the helpers every rule uses.
+import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -15,8 +16,11 @@ except WorkflowError as err:
     raise cfg.ConfigError(cfg.explain(cause)) from None
 cfg.check(config)
 
-ENV = "../../environment.yml"
+ENV = "../envs/pipeline.yaml"
 REPO = Path(workflow.basedir)  # the checkout: notebooks are read from here, whatever --directory
+# Jobs import the package from this checkout even in an environment that lacks it (--sdm conda).
+_inherited = dict(os.environ).pop("PYTHONPATH", "")
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "src"), _inherited) if p))
 THREADS = config["threads"]
 SME_CELLS = cfg.sme_cells(config)
 
