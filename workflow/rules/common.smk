@@ -1,10 +1,12 @@
 # Validation (schema + cross-key checks) before any job runs, and the helpers every rule uses.
 import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # this checkout's package, installed or not
 from dropout_sme import config as cfg
 
 try:
