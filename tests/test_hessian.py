@@ -1,0 +1,67 @@
+"""Block Hessians: against finite differences, the full-parameter Hessian, and eigh."""
+
+import numpy as np
+import pytest
+import torch
+
+from dropout_sme import hessian, models
+
+FNN = {"arch": "fnn", "hidden": [6, 5], "activation": "tanh"}
+
+
+def setup(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    params = models.init_params(FNN, 4, 3, g, torch.float64)
+    x = torch.randn(20, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (20,), generator=g)
+    return params, x, y
+
+
+def test_hessian_matches_finite_differences_of_the_gradient():
+    params, x, y = setup()
+    f = hessian.block_loss(FNN, params, x, y, "cross_entropy", "w2")
+    theta = params["w2"].reshape(-1)
+    H = hessian.full_hessian(f, theta, chunk=7)
+    g = torch.func.grad(f)
+    h = 1e-6
+    for i in (0, 7, 29):
+        e = torch.zeros_like(theta)
+        e[i] = h
+        fd = (g(theta + e) - g(theta - e)) / (2 * h)
+        torch.testing.assert_close(H[:, i], fd, rtol=1e-6, atol=1e-9)
+
+
+def test_block_is_the_matching_part_of_the_full_hessian():
+    params, x, y = setup(1)
+    names = list(params)
+    sizes = [params[k].numel() for k in names]
+
+    def f_all(flat):
+        parts = dict(zip(names, flat.split(sizes)))
+        full = {k: parts[k].reshape(params[k].shape) for k in names}
+        return models.loss_value("cross_entropy", models.forward(FNN, full, x), y)
+
+    flat = torch.cat([params[k].reshape(-1) for k in names])
+    H_all = torch.func.hessian(f_all)(flat)
+    start = sum(sizes[:names.index("w2")])
+    sl = slice(start, start + params["w2"].numel())
+    f = hessian.block_loss(FNN, params, x, y, "cross_entropy", "w2")
+    torch.testing.assert_close(hessian.full_hessian(f, params["w2"].reshape(-1)), H_all[sl, sl])
+
+
+def test_lanczos_top_k_matches_eigh():
+    params, x, y = setup(2)
+    f = hessian.block_loss(FNN, params, x, y, "cross_entropy", "w2")
+    theta = params["w2"].reshape(-1)
+    H = hessian.full_hessian(f, theta).numpy()
+    exact_vals, exact_vecs = np.linalg.eigh(H)
+    vals, vecs = hessian.lanczos_top(f, theta, k=5, tol=1e-12)
+    np.testing.assert_allclose(vals, exact_vals[::-1][:5], rtol=1e-8)
+    for j in range(5):  # eigenvectors up to sign
+        assert abs(abs(vecs[:, j] @ exact_vecs[:, -1 - j]) - 1) < 1e-6
+
+
+def test_unknown_block_is_named():
+    params, x, y = setup()
+    with pytest.raises(KeyError, match="no parameter block 'w9'.*w1, b1, w2"):
+        hessian.block_loss(FNN, params, x, y, "cross_entropy", "w9")
