@@ -33,9 +33,11 @@ def gpu_slot(name: str = "auto", lock_dir=None, poll: float = 1.0):
     """Resolve ``name`` and, for CUDA, hold one GPU for the duration: yields a torch.device."""
     device = resolve_device(name)
     count = torch.cuda.device_count() if device.type == "cuda" else 0
-    if device.type != "cuda" or device.index is not None or count <= 1:
-        yield device if device.type != "cuda" or device.index is not None \
-            else torch.device("cuda", 0)
+    if device.type != "cuda" or device.index is not None:
+        yield device
+        return
+    if count <= 1:
+        yield torch.device("cuda", 0)
         return
     folder = Path(lock_dir or os.environ.get("DROPOUT_SME_GPU_LOCKS")
                   or Path(tempfile.gettempdir()) / "dropout-sme-gpu-locks")

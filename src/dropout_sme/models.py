@@ -69,16 +69,17 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
 
 
 def sample_masks(model: dict, keep_prob: float, mode: str, n: int, generator: torch.Generator,
-                 dtype=torch.float32, device="cpu") -> tuple:
+                 dtype=torch.float32, device="cpu", batch: tuple = ()) -> tuple:
     """One dropout mask per hidden layer: values 1/p (probability p) or 0.
 
-    Shape (width,) for ``per_step``, (n, width) for ``per_sample``.
+    Shape (*batch, width) for ``per_step``, (*batch, n, width) for ``per_sample``; ``batch``
+    gives that many independent draws at once (paths, masks of the random gradient data).
     """
     if mode not in MASK_MODES:
         raise ValueError(f"mask must be one of {', '.join(MASK_MODES)}, got {mode!r}")
     masks = []
     for width in hidden_widths(model):
-        shape = (width,) if mode == "per_step" else (n, width)
+        shape = (*batch, width) if mode == "per_step" else (*batch, n, width)
         u = torch.rand(shape, generator=generator, device=device, dtype=torch.float32)
         masks.append((u < keep_prob).to(dtype) / keep_prob)
     return tuple(masks)

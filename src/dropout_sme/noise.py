@@ -36,10 +36,8 @@ def mask_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float,
     theta = params[block].reshape(-1)
     out = []
     for start in range(0, K, batch):
-        size = min(batch, K - start)
-        draws = [models.sample_masks(model, keep_prob, mask, x.shape[0], generator,
-                                     theta.dtype, theta.device) for _ in range(size)]
-        masks = tuple(torch.stack(layer) for layer in zip(*draws))
+        masks = models.sample_masks(model, keep_prob, mask, x.shape[0], generator, theta.dtype,
+                                    theta.device, batch=(min(batch, K - start),))
         out.append(g(theta, masks))
     return torch.cat(out)
 

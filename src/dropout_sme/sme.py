@@ -17,9 +17,10 @@ removes the integrator's O(h) weak error: without it Euler-Maruyama's own error,
 the O(lr^2) accuracy of the order-2 SME.
 
 Paths run in chunks (memory, progress); chunk c of a method draws from its own stream,
-SeedSequence([seed, method, lr, keep_prob, chunk]), so results do not depend on the order in which
-chunks run. What is kept is, per chunk, the mean over its paths of each g at each time ("batch
-means": means, standard errors and bootstrap intervals over paths all follow from them).
+SeedSequence([seed, method, l, lr, keep_prob, chunk]) (l: SVAG's l, else 0), so results do not
+depend on the order in which chunks run. What is kept is, per batch of paths, the mean of each g
+at each time ("batch means": means, standard errors and bootstrap intervals over paths all
+follow from them).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tqdm.auto import tqdm
 
 from . import twolayer as tl
 from .devices import resolve_device
-from .models import init_params
+from .models import init_params, sample_masks
 from .rng import torch_generator
 
 TEST_FUNCTIONS = ("train_loss", "sq_norm", "test_loss")
@@ -73,9 +74,9 @@ class Problem:
         return torch.stack([loss(self.x, self.y), sq, loss(self.x_test, self.y_test)], dim=-1)
 
     def masks(self, paths: int, gen):
-        shape = (paths, self.m) if self.mask == "per_step" else (paths, self.n, self.m)
-        u = torch.rand(shape, generator=gen, dtype=self.dtype, device=self.device)
-        return (u < self.p).to(self.dtype) / self.p
+        model = {"arch": "two_layer", "width": self.m}
+        return sample_masks(model, self.p, self.mask, self.n, gen, self.dtype, self.device,
+                            batch=(paths,))[0]
 
     def dropout_grad(self, a, w, gen):
         return self.net(a, w).dropout_grad(self.masks(a.shape[0], gen), self.mask)
@@ -216,6 +217,7 @@ def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every
     batch = batch or chunk
     if chunk % batch:
         raise ValueError(f"chunk ({chunk}) must be a multiple of batch ({batch})")
+    n_rec = _steps(horizon, record_every, "horizon / record_every")
     means, sizes, diverged = [], [], []
     for c in range(math.ceil(n_paths / chunk)):
         size = min(chunk, n_paths - c * chunk)
@@ -225,7 +227,6 @@ def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every
             vals = run_chunk(prob, method, lr, horizon, record_every, size, gen, substeps,
                              svag_l, extrapolate)                 # (records, size, 3)
         bad = blown_up(vals, vals[0]).any(0)                       # (size,)
-        n_rec = round(horizon / record_every)
         vals = _pad(vals, n_rec)
         for start in range(0, size, batch):
             part = vals[:, start:start + batch]

@@ -28,7 +28,8 @@ import itertools
 import torch
 import torch.nn.functional as F
 
-MASK_MODES = ("per_step", "per_sample")
+from .models import MASK_MODES
+
 
 
 def activation(name: str):
@@ -168,11 +169,6 @@ def _unit_major(eta, mode):
 def flatten(ga, gw):
     """(grad_a (..., m), grad_w (..., m, d)) -> (..., m (d + 1)), unit by unit."""
     return torch.cat([ga[..., None], gw], dim=-1).flatten(-2)
-
-
-def unflatten(theta, d: int):
-    blocks = theta.unflatten(-1, (-1, d + 1))
-    return blocks[..., 0], blocks[..., 1:]
 
 
 def sample_normals(p: float, mode: str, shape, m: int, n: int, generator, dtype, device="cpu"):
