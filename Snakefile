@@ -17,6 +17,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/sme.smk"
+include: "workflow/rules/noise.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -65,3 +65,21 @@ def test_unknown_block_is_named():
     params, x, y = setup()
     with pytest.raises(KeyError, match="no parameter block 'w9'.*w1, b1, w2"):
         hessian.block_loss(FNN, params, x, y, "cross_entropy", "w9")
+
+
+@pytest.mark.parametrize("act,loss,hidden", [("tanh", "cross_entropy", [6, 5]),
+                                             ("relu", "cross_entropy", [6, 5]),
+                                             ("gelu", "mse", [4, 6, 5]),
+                                             ("softplus", "cross_entropy", [5])])
+def test_closed_form_last_hidden_hessian_matches_autograd(act, loss, hidden):
+    g = torch.Generator().manual_seed(3)
+    model = {"arch": "fnn", "hidden": hidden, "activation": act}
+    params = models.init_params(model, 4, 3, g, torch.float64)
+    x = torch.randn(20, 4, generator=g, dtype=torch.float64)
+    y = (torch.randint(0, 3, (20,), generator=g) if loss == "cross_entropy"
+         else torch.randn(20, 3, generator=g, dtype=torch.float64))
+    block = f"w{len(hidden)}"
+    closed = hessian.block_hessian(model, params, x, y, loss, block)
+    auto = hessian.full_hessian(hessian.block_loss(model, params, x, y, loss, block),
+                                params[block].reshape(-1))
+    torch.testing.assert_close(closed, auto, rtol=1e-9, atol=1e-12)

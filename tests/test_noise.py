@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dropout_sme import models, noise
+from dropout_sme import hessian, models, noise
 from dropout_sme import twolayer as tl
 
 
@@ -18,7 +18,7 @@ def test_mask_gradient_covariance_matches_the_closed_form(mode):
     y = torch.randn(5, generator=g, dtype=torch.float64)
     K = 40_000
     grads = noise.mask_gradients(model, params, x, y, "mse", 0.6, mode, "w", K,
-                                 torch.Generator().manual_seed(1), batch=4000)
+                                 np.random.default_rng(1), batch=4000)
     emp = noise.covariance(grads)
     exact = tl.sigma_closed_form(params["a"], params["w"], x, y, 0.6, mode)
     # the w-block of Sigma: unit r's w_r sits at columns r(d+1)+1 .. r(d+1)+d
@@ -39,17 +39,158 @@ def test_alignment_of_known_pairs():
     assert noise.alignment(torch.outer(u, u), torch.outer(v, v)) == pytest.approx(4 / 25)
 
 
-def test_centred_wishart_null_is_centred_and_small():
-    vals = noise.null_centred_wishart(60, 200, np.random.default_rng(0))
+def test_centred_wishart_null_is_centred_with_its_leading_order_sd():
+    vals = noise.null_centred_wishart(60, 400, np.random.default_rng(0))
     assert abs(vals.mean()) < 4 * vals.std() / np.sqrt(len(vals))
-    assert vals.std() < 0.05 and np.abs(vals).max() < 0.1   # O(1/B): the paper's "0.001" at B=2500
+    # sqrt(2 / (B (B+1))): 0.023 at B = 60, 5.7e-4 at B = 2500 (the paper's "0.001")
+    assert vals.std() == pytest.approx(noise.wishart_null_sd(60), rel=0.15)
 
 
-def test_same_spectra_null_has_its_closed_form_mean():
+def test_same_spectra_null_has_its_exact_moments():
     rng = np.random.default_rng(1)
-    eh, es = rng.exponential(1, 30), rng.exponential(1, 30) ** 2
-    vals = noise.null_same_spectra(eh, es, 2000, rng)
-    mean = eh.sum() * es.sum() / (30 * np.linalg.norm(eh) * np.linalg.norm(es))
+    eh, es = rng.exponential(1, 30) - 0.3, rng.exponential(1, 30) ** 2   # H may be indefinite
+    vals = noise.null_same_spectra(eh, es, 4000, rng)
+    mean, sd = noise.same_spectra_moments(eh.sum(), np.linalg.norm(eh), es.sum(),
+                                          np.linalg.norm(es), 30)
     assert abs(vals.mean() - mean) < 4 * vals.std() / np.sqrt(len(vals))
+    assert vals.std() == pytest.approx(sd, rel=0.08)     # s.e. of an sd from 4000 draws: ~1-2%
     Q = noise.haar(30, rng)
     np.testing.assert_allclose(Q @ Q.T, np.eye(30), atol=1e-12)
+
+
+def test_bernoulli_from_bytes_is_exact():
+    """0.8 * 256 = 204.8 is not a whole byte: without the tie rule P(keep) would be 0.797."""
+    rng = np.random.default_rng(0)
+    for p in (0.8, 0.9, 0.5):
+        m = noise.bernoulli((4000, 2500), p, rng)
+        se = np.sqrt(p * (1 - p) / m.numel())
+        assert set(m.unique().tolist()) <= {0.0, 1.0}
+        assert abs(m.mean().item() - p) < 4 * se
+    assert noise.bernoulli((3, 4), 1.0, rng).eq(1).all()
+
+
+FNN_CASES = [([5, 4], "w2", "cross_entropy", "per_sample", "relu"),
+             ([5, 4, 3], "w3", "mse", "per_step", "tanh"),
+             ([5, 4, 3], "w2", "cross_entropy", "per_step", "gelu"),
+             ([6, 4], "w3", "cross_entropy", "per_sample", "softplus")]
+
+
+def fnn_problem(hidden, loss, act, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    model = {"arch": "fnn", "hidden": hidden, "activation": act}
+    params = models.init_params(model, 3, 2, g, torch.float64)
+    x = torch.randn(7, 3, generator=g, dtype=torch.float64)
+    y = (torch.randint(0, 2, (7,), generator=g) if loss == "cross_entropy"
+         else torch.randn(7, 2, generator=g, dtype=torch.float64))
+    return model, params, x, y
+
+
+@pytest.mark.parametrize("hidden,block,loss,mode,act", FNN_CASES)
+def test_fast_fnn_gradients_match_autograd(hidden, block, loss, mode, act):
+    model, params, x, y = fnn_problem(hidden, loss, act)
+    fast = noise.mask_gradients(model, params, x, y, loss, 0.7, mode, block, 50,
+                                np.random.default_rng(3), batch=16)
+    slow = noise._vmapped_gradients(model, params, x, y, loss, 0.7, block)
+    rng, rows = np.random.default_rng(3), 7 if mode == "per_sample" else 1
+    ref = torch.cat([slow([noise.bernoulli((size, rows, w), 0.7, rng).double() for w in hidden])
+                     for size in (16, 16, 16, 2)])
+    torch.testing.assert_close(fast, ref, rtol=1e-9, atol=1e-12)
+    assert fast.std(0).max() > 0                           # the masks do vary
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "gelu", "softplus"])
+def test_activation_derivatives_match_autograd(act):
+    z = torch.linspace(-3, 3, 101, dtype=torch.float64)
+    auto = torch.func.vmap(torch.func.grad(models.ACTIVATIONS[act]))(z)
+    torch.testing.assert_close(models.ACTIVATION_DERIVATIVES[act](z, models.ACTIVATIONS[act](z)),
+                               auto)
+
+
+def test_sigma_fro_sq_is_unbiased_where_the_plain_norm_is_not():
+    """Skewed non-Gaussian samples with a known Sigma; 400 replicates of K = 40."""
+    rng = np.random.default_rng(0)
+    B, K = 12, 40
+    A = rng.standard_normal((B, B)) / np.sqrt(B)
+    Sigma = A @ A.T
+    exact = np.trace(Sigma @ Sigma)
+    unbiased, plain = [], []
+    for _ in range(400):
+        z = rng.exponential(1.0, (K, B)) - 1.0             # mean 0, variance 1, skewed
+        G = torch.from_numpy(z @ A.T + 3.0)                 # a mean the estimators must remove
+        unbiased.append(noise.sigma_fro_sq(G))
+        plain.append(float(noise.covariance(G).norm() ** 2))
+    unbiased, plain = np.array(unbiased), np.array(plain)
+    se = unbiased.std() / np.sqrt(len(unbiased))
+    assert abs(unbiased.mean() - exact) < 4 * se
+    assert plain.mean() - exact > 10 * plain.std() / np.sqrt(len(plain))   # biased upwards
+
+
+@pytest.mark.parametrize("n", [300, 5000])
+def test_pca_recovers_a_known_covariance(n):
+    """Both branches: SVD (fewer samples than dimensions) and eigh of the covariance."""
+    rng = np.random.default_rng(1)
+    B = 400 if n == 300 else 50
+    Q = np.linalg.qr(rng.standard_normal((B, B)))[0]
+    var = np.r_[[25.0, 9.0, 4.0], np.full(B - 3, 0.01)]
+    X = torch.from_numpy((rng.standard_normal((n, B)) * np.sqrt(var)) @ Q.T + 5.0)
+    got, vecs = noise.pca(X, 3)
+    np.testing.assert_allclose(got, var[:3], rtol=5 * np.sqrt(2 / n) + 0.02)
+    cos = np.abs((vecs.numpy() * Q[:, :3]).sum(0))
+    assert cos.min() > 0.99
+
+
+def quadratic_line(curv, loss0):
+    curv = torch.as_tensor(curv, dtype=torch.float64)
+
+    def line(t):
+        t = torch.as_tensor(t, dtype=torch.float64).expand(len(curv), -1)
+        return loss0 + 0.5 * curv[:, None] * t ** 2
+    return line
+
+
+def test_interval_flatness_of_quadratics_has_the_known_width():
+    lam, loss0 = np.array([0.02, 0.5, 3.0, 400.0]), 0.3
+    res = noise.interval_flatness(quadratic_line(lam, loss0), loss0, [1.5, 2, np.e, 4], cap=100)
+    for c, r in res.items():
+        width = 2 * np.sqrt(2 * (c - 1) * loss0 / lam)      # 2 sqrt(2 (c - 1) L0 / lambda)
+        np.testing.assert_allclose(r["width"], width, rtol=1e-8)
+        np.testing.assert_allclose(-r["left"], r["right"], rtol=1e-8)
+        assert not r["flagged"].any()
+
+
+def test_interval_flatness_of_an_asymmetric_loss_and_flags():
+    """Right: L0 + a t^2; left: L0 + b |t|^3; a third direction never reaches the level."""
+    a, b, loss0, c = 2.0, 0.5, 0.1, 2.0
+
+    def line(t):
+        t = torch.as_tensor(t, dtype=torch.float64).expand(3, -1)
+        asym = torch.where(t > 0, a * t ** 2, b * t.abs() ** 3)
+        flat = 1e-6 * t ** 2                               # reaches 2 L0 only at |t| ~ 316 > cap
+        return loss0 + torch.stack([asym[0], 4 * asym[1], flat[2]])
+
+    r = noise.interval_flatness(line, loss0, [c], cap=100)[c]
+    right = np.sqrt((c - 1) * loss0 / np.array([a, 4 * a]))
+    left = ((c - 1) * loss0 / np.array([b, 4 * b])) ** (1 / 3)
+    np.testing.assert_allclose(r["right"][:2], right, rtol=1e-8)
+    np.testing.assert_allclose(-r["left"][:2], left, rtol=1e-8)
+    assert list(r["flagged"]) == [False, False, True] and np.isnan(r["width"][2])
+
+
+def test_fast_line_loss_matches_the_generic_one():
+    model, params, x, y = fnn_problem([5, 4], "cross_entropy", "relu", seed=2)
+    V = torch.linalg.qr(torch.randn(20, 3, dtype=torch.float64))[0]
+    t = torch.linspace(-2, 2, 7, dtype=torch.float64)[None]
+    fast = noise.line_loss_fn(model, params, x, y, "cross_entropy", "w2", V, chunk=5)(t)
+    f = hessian.block_loss(model, params, x, y, "cross_entropy", "w2")
+    theta = params["w2"].reshape(-1)
+    ref = torch.stack([torch.stack([f(theta + s * V[:, d]) for s in t[0]]) for d in range(3)])
+    torch.testing.assert_close(fast, ref)
+
+
+def test_fit_slope_recovers_a_power_law():
+    x = np.geomspace(0.1, 10, 30)
+    assert noise.fit_slope(x, 3 * x ** -4.0) == pytest.approx(-4.0)
+    y = 3 * x ** -4.0
+    y[[2, 5]] = np.nan                                     # flagged points are left out
+    assert noise.fit_slope(x, y) == pytest.approx(-4.0)
+    assert np.isnan(noise.fit_slope(x[:2], y[:2]))

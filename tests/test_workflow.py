@@ -38,8 +38,8 @@ def test_lint_is_clean(tmp_path):
 
 def test_default_dag(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", cwd=tmp_path).stdout)
-    assert counts == {"prepare_data": 2, "train_run": 4, "sme_cell": 17, "figure": 4, "table": 2,
-                      "all": 1}
+    assert counts == {"prepare_data": 2, "train_run": 4, "sme_cell": 17, "noise_setting": 2,
+                      "figure": 7, "table": 4, "all": 1}
 
 
 def test_figS1_builds_only_its_upstream(tmp_path):
@@ -59,6 +59,15 @@ def test_sme_target(tmp_path):
     assert counts == {"prepare_data": 1, "sme_cell": 17, "figure": 3, "table": 1, "sme": 1}
 
 
+def test_noise_target_and_fig3_build_only_their_upstream(tmp_path):
+    counts = job_counts(smk("-n", "--cores", "1", "noise", cwd=tmp_path).stdout)
+    # digits, the two dropout settings (their baselines are not analysed), 3 figures, 2 tables
+    assert counts == {"prepare_data": 1, "train_run": 2, "noise_setting": 2, "figure": 3,
+                      "table": 2, "noise": 1}
+    counts = job_counts(smk("-n", "--cores", "1", "fig3", cwd=tmp_path).stdout)
+    assert counts == {"prepare_data": 1, "train_run": 2, "noise_setting": 2, "figure": 1, "fig3": 1}
+
+
 def test_data_target_builds_every_dataset(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", "data", cwd=tmp_path).stdout)
     assert counts == {"prepare_data": 2, "data": 1}
@@ -74,8 +83,9 @@ def test_paper_config_with_idx_fixtures(tmp_path):
     assert "results/runs/fnn_mnist/p0.8_lr0.1/metrics.csv" in out
     # every compute job shows its resources, a GPU included
     jobs = out.split("\nrule ")[1:]
-    compute = [j for j in jobs if j.startswith(("train_run:", "sme_cell:"))]
-    assert len(compute) == 35 and all("gpu=1" in j and "runtime=" in j for j in compute)
+    assert counts["noise_setting"] == 2
+    compute = [j for j in jobs if j.startswith(("train_run:", "sme_cell:", "noise_setting:"))]
+    assert len(compute) == 37 and all("gpu=1" in j and "runtime=" in j for j in compute)
 
 
 def test_paper_config_without_data_dir_names_the_key(tmp_path):
@@ -96,10 +106,11 @@ def test_bad_keep_prob_stops_before_any_job(tmp_path):
 
 def test_tiny_end_to_end_run(tmp_path):
     smk("--cores", "2", "--configfile", TEST_CONFIG, cwd=tmp_path)
-    for name in ("figS1_training", "fig1_sme", "figS2_sme_weak_order", "figS3_sme_heatmap"):
+    for name in ("figS1_training", "fig1_sme", "figS2_sme_weak_order", "figS3_sme_heatmap",
+                 "fig2_noise_structure", "fig3_alignment", "figS4_flatness_factor"):
         for ext in ("pdf", "png"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
-    for name in ("table1_accuracy", "table2_sme_order"):
+    for name in ("table1_accuracy", "table2_sme_order", "table3_slopes", "table4_alignment"):
         for ext in ("csv", "md"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
     orders = pd.read_csv(tmp_path / "figures/table2_sme_order.csv")
@@ -107,6 +118,12 @@ def test_tiny_end_to_end_run(tmp_path):
     table = pd.read_csv(tmp_path / "figures/table1_accuracy.csv")
     assert table.keep_prob.tolist() == [1.0, 0.8]
     assert table.test_acc_mean.between(0.3, 1).all()  # 60 steps of a small net learn something
+    slopes = pd.read_csv(tmp_path / "figures/table3_slopes.csv")
+    assert len(slopes) == 5 and slopes.seeds.eq(2).all()      # 5 relations, 2 seeds each
+    align = pd.read_csv(tmp_path / "results/noise/fnn/p0.8_lr0.1/alignment.csv")
+    # checkpoints 0, 30, 40 (theta*, the trajectory start), 60 for both seeds, + theta* with K
+    assert sorted(set(align.step)) == [0, 30, 40, 60] and len(align) == 10
+    assert align.alpha.between(-1, 1).all()
     run = tmp_path / "results/runs/fnn/p0.8_lr0.1"
     metrics = pd.read_csv(run / "metrics.csv")
     assert set(metrics.seed) == {0, 1} and metrics.step.max() == 60

@@ -137,6 +137,22 @@ def sme_cost(config: dict, cell: str) -> int:
     return round(steps * (1 + sum(weights[m] for m in spec["methods"])))
 
 
+def noise_settings(config: dict) -> list[str]:
+    """The settings the noise stage analyses: the dropout ones of its experiment."""
+    exp = config["experiments"][config["noise"]["experiment"]]
+    return [s["name"] for s in settings(exp) if s["keep_prob"] < 1]
+
+
+def noise_spec(config: dict, setting: str) -> dict:
+    """Everything one noise job needs (the rule's params)."""
+    noise = config["noise"]
+    run = run_spec(config, noise["experiment"], setting)
+    keys = ("experiment", "setting", "dataset", "keep_prob", "lr", "model", "loss", "mask",
+            "device", "dtype")
+    return {**{k: run[k] for k in keys}, **{k: v for k, v in noise.items() if k != "experiment"},
+            "theta_star": run["trajectory"]["start"], "trajectory": run["trajectory"]}
+
+
 def datasets_used(config: dict) -> list[str]:
     return sorted({e["dataset"] for e in config["experiments"].values()}
                   | {config["sme"]["dataset"]})
@@ -186,6 +202,7 @@ def check(config: dict) -> None:
         if len(seen) != len(set(seen)):
             raise ConfigError(f"config key {where}.settings: repeated (keep_prob, lr) pairs")
     _check_sme(config)
+    _check_noise(config)
     for fig, spec in config.get("figures", {}).items():
         if spec["experiment"] not in config["experiments"]:
             raise ConfigError(f"config key figures.{fig}.experiment: got {spec['experiment']!r}; "
@@ -202,6 +219,23 @@ def check(config: dict) -> None:
         if not Path(config["data_dir"]).is_dir():
             raise ConfigError(f"config key data_dir: got {config['data_dir']!r}; "
                               "allowed: an existing folder")
+
+
+def _check_noise(config: dict) -> None:
+    noise = config["noise"]
+    if noise["experiment"] not in config["experiments"]:
+        raise ConfigError(f"config key noise.experiment: got {noise['experiment']!r}; allowed: one "
+                          f"of {', '.join(sorted(config['experiments']))}")
+    where = f"experiments.{noise['experiment']}"
+    exp = config["experiments"][noise["experiment"]]
+    traj = exp["trajectory"]
+    if not traj or traj["block"] != noise["block"]:
+        raise ConfigError(f"config key {where}.trajectory: got {traj!r}; allowed: a window of "
+                          f"block {noise['block']!r} (noise.block): the noise stage takes its "
+                          f"trajectory data from it, with theta* at its start")
+    if not noise_settings(config):
+        raise ConfigError(f"config key {where}.settings: no keep_prob < 1; allowed: at least one "
+                          f"dropout setting for the noise stage")
 
 
 def _check_sme(config: dict) -> None:

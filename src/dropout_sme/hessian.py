@@ -7,7 +7,10 @@ forward-over-reverse (``torch.func.jvp`` of ``torch.func.grad``), about 3x a gra
 - ``full_hessian``: all of H from H e_i, vmapped over chunks of basis vectors (blocks up to a few
   thousand parameters; 2,500 in about 1.5 s on 2 CPU cores);
 - ``lanczos_top``: the top-k eigenpairs from Hessian-vector products alone
-  (``scipy.sparse.linalg.eigsh(which="LA")``), for blocks too large to form.
+  (``scipy.sparse.linalg.eigsh(which="LA")``), for blocks too large to form;
+- ``block_hessian``: the full block Hessian by the fastest exact route: for the FNN's last hidden
+  weight block (``w2`` of the default FNN) the closed form ``fnn_last_hidden_hessian``, one
+  (n x B) GEMM, about 10x faster than B products; every other block via ``full_hessian``.
 
 The loss is the dropout-free one (``masks=None``): note that PyHessian-style code calls
 ``model.eval()`` and so gets the same, but silently.
@@ -68,3 +71,47 @@ def lanczos_top(f, theta, k: int, tol: float = 1e-6, seed: int = 0):
                        which="LA", tol=tol, v0=v0)
     order = np.argsort(vals)[::-1]
     return vals[order], vecs[:, order]
+
+
+def block_hessian(model: dict, params: dict, x, y, loss: str, block: str) -> torch.Tensor:
+    """The (B, B) Hessian of the dropout-free training loss in ``block``, exact either way."""
+    if model["arch"] == "fnn" and block == f"w{len(model['hidden'])}":
+        return fnn_last_hidden_hessian(model, params, x, y, loss)
+    return full_hessian(block_loss(model, params, x, y, loss, block), params[block].reshape(-1))
+
+
+def fnn_last_hidden_hessian(model: dict, params: dict, x, y, loss: str) -> torch.Tensor:
+    """Closed-form Hessian in the last hidden weight matrix W (out = V sigma(W a + b) + c).
+
+    With z_i = W a_i + b, D_i = diag sigma'(z_i), A_i = d^2 l_i / d out^2 and g_i = V^T dl_i/d out
+    (l_i the sample's share of the mean loss): d^2 L / dW_jk dW_JK = sum_i M_i[j, J] a_ik a_iK with
+    M_i = D_i V^T A_i V D_i + diag(g_i sigma''(z_i)); i.e. H = P^T Q over samples, with
+    P_i = vec M_i and Q_i = vec(a_i a_i^T), reordered to the row-major (j, k) index of W.
+    """
+    from torch.func import hessian as func_hessian
+
+    last = len(model["hidden"]) + 1
+    act = models.ACTIVATIONS[model["activation"]]
+    h = x
+    for i in range(1, last - 1):
+        h = act(h @ params[f"w{i}"].T + params[f"b{i}"])
+    W, V = params[f"w{last - 1}"], params[f"w{last}"]
+    z = h @ W.T + params[f"b{last - 1}"]
+    out = act(z) @ V.T + params[f"b{last}"]
+    n = x.shape[0]
+
+    def sample_loss(o, t):
+        return models.loss_value(loss, o[None], t[None]) / n
+
+    dl = vmap(grad(sample_loss))(out, y)                    # (n, C)
+    A = vmap(func_hessian(sample_loss))(out, y)             # (n, C, C)
+    d1 = vmap(vmap(grad(act)))(z)                           # sigma'(z), (n, width)
+    d2 = vmap(vmap(grad(grad(act))))(z)                     # sigma''(z)
+    VD = V[None] * d1[:, None, :]                           # V D_i, (n, C, width)
+    M = VD.transpose(1, 2) @ A @ VD + torch.diag_embed((dl @ V) * d2)
+    width, fan_in = W.shape
+    P = M.reshape(n, width * width)
+    Q = (h[:, :, None] * h[:, None, :]).reshape(n, fan_in * fan_in)
+    H = (P.T @ Q).reshape(width, width, fan_in, fan_in).permute(0, 2, 1, 3)
+    H = H.reshape(width * fan_in, width * fan_in)
+    return 0.5 * (H + H.T)

@@ -25,6 +25,14 @@ ACTIVATIONS = {
     "gelu": F.gelu,
     "softplus": F.softplus,
 }
+# sigma'(z) given z and h = sigma(z), in float ops (a bool mask times a float is slow on the CPU)
+ACTIVATION_DERIVATIVES = {
+    "tanh": lambda z, h: 1 - h * h,
+    "relu": lambda z, h: torch.sign(h),
+    "gelu": lambda z, h: 0.5 * (1 + torch.erf(z / math.sqrt(2)))
+    + z * torch.exp(-0.5 * z * z) / math.sqrt(2 * math.pi),
+    "softplus": lambda z, h: torch.sigmoid(z),
+}
 MASK_MODES = ("per_step", "per_sample")
 
 

@@ -1,17 +1,26 @@
-"""Dropout-noise data of a parameter block and the Hessian-noise alignment with its null models.
+"""Dropout-noise data of a parameter block, its structure, and the Hessian-noise alignment.
 
-Groundwork of the noise-structure stage (E2-E4):
+The noise-structure stage (E2-E4, spec 1.5-1.6):
 
 - ``mask_gradients``: "random gradient data": K full-batch dropout gradients of one block at
-  frozen parameters, each with fresh masks, vmapped over masks; their covariance estimates Sigma.
+  frozen parameters, each with fresh masks; their covariance estimates Sigma. FNN weight blocks
+  take a fast path (``fnn_weight_gradients``: the mask-independent first layer computed once,
+  masks from random bytes, the block gradient one batched product); anything else is vmapped.
+- ``pca``: variances sigma_i^2 and directions v_i of either data set.
+- ``interval_flatness``: the width F = theta^r - theta^l of the interval around theta* along a
+  direction where the loss stays below factor x L(theta*), by bracketing and bisection; a side
+  where the loss never reaches the level within the cap is flagged (NaN), never given a number.
+- ``fit_slope``: least-squares slope of log y against log x.
 - ``alignment``: alpha(H, S) = Tr(H S) / (|H|_F |S|_F).
-- Two null models for alpha:
+- Two null models for alpha, each with Monte Carlo draws and exact moments:
   ``null_centred_wishart``: the paper's "two random matrices of the same size": independent
   Wishart matrices G G^T / B (G standard normal, B x B), *centred* by their mean, the identity, so
-  that E alpha = 0 (uncentred PSD matrices always have Tr(AB) > 0 and alpha near 1/2);
+  that E alpha = 0 (uncentred PSD matrices always have Tr(AB) > 0 and alpha near 1/2); its
+  standard deviation is sqrt(2 / (B (B + 1))) to leading order (``wishart_null_sd``);
   ``null_same_spectra``: the reviewer's stronger null: H and S with their own eigenvalues but
-  Haar-random eigenvectors, alpha = Tr(L_H Q L_S Q^T) / (|H|_F |S|_F), whose mean is
-  Tr(H) Tr(S) / (B |H|_F |S|_F) (tested).
+  Haar-random eigenvectors, alpha = sum_ij h_i Q_ij^2 s_j / (|H|_F |S|_F). Its mean and variance
+  depend on the spectra only through Tr and |.|_F (Weingarten moments of Q_ij^2,
+  ``same_spectra_moments``), so the band needs no eigendecomposition at every checkpoint.
 """
 
 from __future__ import annotations
@@ -23,28 +32,140 @@ from torch.func import grad, vmap
 from . import models
 
 
+def bernoulli(shape: tuple, keep_prob: float, rng: np.random.Generator) -> torch.Tensor:
+    """Exact Bernoulli(keep_prob) 0/1 entries (float32) from one random byte each.
+
+    A byte b is uniform on 0..255; keep when b < w = floor(256 p), and when b = w (probability
+    1/256) keep with probability frac(256 p) from a fresh uniform: P(keep) = w/256 + frac/256 = p.
+    Five times faster than comparing float uniforms, the step that dominates K = 25,000 masks.
+    """
+    size = int(np.prod(shape))
+    if keep_prob >= 1:
+        return torch.ones(shape)
+    raw = rng.bit_generator.random_raw(-(-size // 8)).view(np.uint8)[:size]
+    whole = int(256 * keep_prob)
+    keep = raw < whole
+    frac = 256 * keep_prob - whole
+    if frac > 0:
+        ties = np.flatnonzero(raw == whole)
+        keep[ties] = rng.random(ties.size) < frac
+    return torch.from_numpy(keep.view(np.uint8)).reshape(shape).to(torch.float32)
+
+
+def _fast_path(model: dict, block: str) -> bool:
+    """FNN weight blocks past the first layer: w2 ... w_L (their input carries a mask)."""
+    if model["arch"] != "fnn" or not block.startswith("w") or not block[1:].isdigit():
+        return False
+    return 2 <= int(block[1:]) <= len(model["hidden"]) + 1
+
+
 def mask_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float, mask: str,
-                   block: str, K: int, generator: torch.Generator, batch: int = 256):
+                   block: str, K: int, rng: np.random.Generator, batch: int = 64):
     """(K, B) dropout gradients of ``block`` (flattened), one fresh set of masks each."""
+    if mask not in models.MASK_MODES:
+        raise ValueError(f"mask must be one of {', '.join(models.MASK_MODES)}, got {mask!r}")
+    if block not in params:
+        raise KeyError(f"no parameter block {block!r}; the model has {', '.join(params)}")
+    n = x.shape[0]
+    rows = n if mask == "per_sample" else 1
+    if _fast_path(model, block):
+        grad_fn = fnn_weight_gradients(model, params, x, y, loss, keep_prob, int(block[1:]))
+    else:
+        grad_fn = _vmapped_gradients(model, params, x, y, loss, keep_prob, block)
+    out = torch.empty(K, params[block].numel(), dtype=params[block].dtype)
+    for start in range(0, K, batch):
+        size = min(batch, K - start)
+        masks = [bernoulli((size, rows, w), keep_prob, rng).to(x.device, params[block].dtype)
+                 for w in models.hidden_widths(model)]
+        out[start:start + size] = grad_fn(masks).cpu()
+    return out
+
+
+def _vmapped_gradients(model, params, x, y, loss, keep_prob, block):
+    """Any model and block: grad of the loss under vmap over mask draws."""
     shape = params[block].shape
+    theta = params[block].reshape(-1)
 
     def f(theta, masks):
         full = {**params, block: theta.reshape(shape)}
+        masks = tuple(m / keep_prob for m in masks)
         return models.loss_value(loss, models.forward(model, full, x, masks), y)
 
     g = vmap(grad(f), in_dims=(None, 0))
-    theta = params[block].reshape(-1)
-    out = []
-    for start in range(0, K, batch):
-        masks = models.sample_masks(model, keep_prob, mask, x.shape[0], generator, theta.dtype,
-                                    theta.device, batch=(min(batch, K - start),))
-        out.append(g(theta, masks))
-    return torch.cat(out)
+    return lambda masks: g(theta, tuple(masks))
+
+
+def fnn_weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float, layer: int):
+    """masks (0/1, per layer (M, n or 1, width)) -> (M, B) gradients of w_layer, by hand.
+
+    Forward: the first layer (mask-independent) once, the later ones batched over the M draws with
+    the 1/p of inverted dropout folded into the weights; backward from the output down to
+    ``layer`` only; the block gradient is one batched product delta^T a. Checked against the
+    vmapped autograd path in the tests.
+    """
+    act = models.ACTIVATIONS[model["activation"]]
+    dact = models.ACTIVATION_DERIVATIVES[model["activation"]]
+    relu = model["activation"] == "relu"
+    last = len(model["hidden"]) + 1
+    n = x.shape[0]
+    forward_w = {i: (params[f"w{i}"].T / keep_prob).contiguous() for i in range(2, last + 1)}
+    backward_w = {i: (params[f"w{i}"] / keep_prob).contiguous() for i in range(2, last + 1)}
+    bias = {i: params[f"b{i}"] for i in range(2, last + 1)}
+    h1 = act(x @ params["w1"].T + params["b1"])
+    if loss == "cross_entropy":             # d/d out of the mean cross-entropy, in closed form
+        onehot = torch.nn.functional.one_hot(y, params[f"w{last}"].shape[0]).to(x.dtype) / n
+
+        def dloss(out):
+            return torch.softmax(out, -1).div_(n).sub_(onehot)
+    else:
+        dloss = vmap(grad(lambda out: models.loss_value(loss, out, y)))
+
+    def gradients(masks):
+        M = masks[0].shape[0]
+        a = h1 * masks[0]                   # a_1, with the 1/p left to the next layer's weights
+        inputs, derivs = {2: a}, {}
+        for i in range(2, last + 1):
+            z = torch.addmm(bias[i], a.reshape(M * n, -1), forward_w[i]).reshape(M, n, -1)
+            if i == last:
+                break
+            if relu:                        # in place: z is not needed again
+                a = z.relu_().mul_(masks[i - 1])
+                derivs[i] = torch.sign(a)
+            else:
+                h = act(z)
+                derivs[i] = dact(z, h).mul_(masks[i - 1])
+                a = h.mul_(masks[i - 1])
+            inputs[i + 1] = a
+        delta = dloss(z)                    # d loss / d out, (M, n, classes)
+        for i in range(last, layer, -1):
+            delta = (delta @ backward_w[i]).mul_(derivs[i - 1])
+        g = torch.bmm(delta.transpose(1, 2), inputs[layer]).div_(keep_prob)
+        return g.reshape(M, -1)
+
+    return gradients
 
 
 def covariance(samples: torch.Tensor) -> torch.Tensor:
     centred = samples - samples.mean(0)
     return centred.T @ centred / (samples.shape[0] - 1)
+
+
+def sigma_fro_sq(samples: torch.Tensor) -> float:
+    """Unbiased |Sigma|_F^2 = Tr(Sigma^2) from K samples (rows), whatever their distribution.
+
+    The differences d_i = g_2i - g_2i+1 of disjoint pairs are independent with mean 0 and
+    covariance 2 Sigma, so E (d_i . d_j)^2 = Tr((2 Sigma)^2) for i != j: the mean over i != j of
+    (d_i . d_j)^2 / 4. The plain |S|_F^2 of the sample covariance is biased upwards by about
+    (Tr Sigma)^2 / K, which lowers alpha by a factor of about 1 / sqrt(1 + r / K),
+    r = (Tr Sigma)^2 / |Sigma|_F^2.
+    """
+    m = samples.shape[0] // 2
+    D = (samples[0:2 * m:2] - samples[1:2 * m:2]).double()
+    sq_norms = (D * D).sum(1)
+    Df = D.float()                                      # the Gram matrix in float32 (speed)
+    gram = (Df @ Df.T if m <= D.shape[1] else Df.T @ Df).double()   # same Frobenius norm
+    off = (gram * gram).sum() - (sq_norms ** 2).sum()
+    return float(off / (4 * m * (m - 1)))
 
 
 def alignment(H, S) -> float:
@@ -55,16 +176,16 @@ def alignment(H, S) -> float:
 def null_centred_wishart(B: int, draws: int, rng: np.random.Generator) -> np.ndarray:
     """alpha of independent centred Wishart pairs (G G^T / B - I), ``draws`` values."""
     def sample():
-        G = rng.standard_normal((B, B))
-        return G @ G.T / B - np.eye(B)
+        G = torch.from_numpy(rng.standard_normal((B, B), dtype=np.float32))
+        return (G @ G.T / B).double() - torch.eye(B, dtype=torch.float64)
 
     return np.array([alignment(sample(), sample()) for _ in range(draws)])
 
 
-def haar(B: int, rng: np.random.Generator) -> np.ndarray:
+def haar(B: int, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
     """A Haar-distributed orthogonal matrix (QR of a Gaussian matrix, signs fixed)."""
-    Q, R = np.linalg.qr(rng.standard_normal((B, B)))
-    return Q * np.sign(np.diag(R))
+    Q, R = torch.linalg.qr(torch.from_numpy(rng.standard_normal((B, B)).astype(dtype)))
+    return (Q * torch.sign(torch.diagonal(R))).numpy()
 
 
 def null_same_spectra(eig_h, eig_s, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -76,3 +197,333 @@ def null_same_spectra(eig_h, eig_s, draws: int, rng: np.random.Generator) -> np.
         Q = haar(len(eig_h), rng)
         out.append(np.einsum("i,ij,j->", eig_h, Q ** 2, eig_s) / norm)
     return np.array(out)
+
+
+def wishart_null_sd(B: int) -> float:
+    """Leading-order standard deviation of alpha for independent centred Wishart pairs.
+
+    For W = G G^T / B - I: Cov(W_ij, W_kl) = (d_ik d_jl + d_il d_jk) / B, so
+    E Tr(W1 W2)^2 = 2 B (B + 1) / B^2 and E |W|_F^2 = B (B + 1) / B: sd = sqrt(2 / (B (B + 1))).
+    """
+    return float(np.sqrt(2.0 / (B * (B + 1))))
+
+
+def same_spectra_moments(tr_h: float, fro_h: float, tr_s: float, fro_s: float, B: int):
+    """Exact mean and standard deviation of the same-spectra (Haar) null of alpha.
+
+    alpha = sum_ij h_i P_ij s_j / (|h| |s|) with P_ij = Q_ij^2 for Haar-orthogonal Q, whose
+    moments are E P = 1/B, E P_ij^2 = 3/(B(B+2)), E P_ij P_il = 1/(B(B+2)) (j != l, same for a
+    shared column), E P_ij P_kl = (B+1)/((B-1)B(B+2)) (i != k, j != l). The sums over the spectra
+    then reduce to Tr and |.|_F^2 of each matrix.
+    """
+    a1, a2, b1, b2 = tr_h, fro_h ** 2, tr_s, fro_s ** 2
+    m4, m22, mx = 3 / (B * (B + 2)), 1 / (B * (B + 2)), (B + 1) / ((B - 1) * B * (B + 2))
+    second = (m4 * a2 * b2 + m22 * a2 * (b1 ** 2 - b2) + m22 * (a1 ** 2 - a2) * b2
+              + mx * (a1 ** 2 - a2) * (b1 ** 2 - b2))
+    mean = a1 * b1 / B
+    var = max(second - mean ** 2, 0.0)
+    norm = fro_h * fro_s
+    return mean / norm, float(np.sqrt(var)) / norm
+
+
+def pca(samples: torch.Tensor, top: int):
+    """Top PCA variances (descending, ddof 1) and unit directions (columns) of samples (N, B)."""
+    centred = (samples - samples.mean(0)).double()
+    if centred.shape[0] < centred.shape[1]:
+        _, sv, vt = torch.linalg.svd(centred, full_matrices=False)
+        var, vecs = sv ** 2 / (samples.shape[0] - 1), vt.T
+    else:
+        var, vecs = torch.linalg.eigh(centred.T @ centred / (samples.shape[0] - 1))
+        var, vecs = var.flip(0), vecs.flip(1)
+    return var[:top].numpy(), vecs[:, :top]
+
+
+def interval_flatness(line_loss, loss0: float, factors, cap: float, grid: int = 18,
+                      iters: int = 10) -> dict:
+    """Interval flatness along D directions for each factor c: F = theta^r - theta^l.
+
+    ``line_loss(t)`` maps signed distances t (D, S) to the losses at theta* + t_ds v_d. On each side
+    the loss is evaluated on the geometric grid cap 2^-(grid-1) ... cap; the first grid point where it
+    reaches c L(theta*) brackets the crossing (with the previous point, or 0), and the Illinois
+    variant of regula falsi narrows the bracket (superlinear; ``iters`` steps reach the float
+    resolution of the loss). A side that never reaches the level within ``cap`` is NaN: its F is
+    NaN and flagged. A crossing between two grid points that the loss leaves again before the next
+    one is not seen (the first crossing on the grid counts).
+
+    Returns {factor: {"left", "right", "width", "flagged"}}, arrays of length D (left < 0 < right).
+    """
+    ts = cap * 2.0 ** np.arange(-(grid - 1), 1)
+    values = {sign: _grid_values(line_loss, sign, ts) for sign in (1.0, -1.0)}
+    out = {}
+    for c in factors:
+        level = c * loss0
+        res = {}
+        for sign, key in ((1.0, "right"), (-1.0, "left")):
+            res[key] = sign * _crossing(line_loss, sign, ts, values[sign], loss0, level, iters)
+        width = res["right"] - res["left"]
+        out[float(c)] = {**res, "width": width, "flagged": ~np.isfinite(width)}
+    return out
+
+
+def _grid_values(line_loss, sign, ts):
+    with torch.no_grad():
+        return line_loss(torch.as_tensor(sign * ts)[None, :]).double().cpu().numpy()   # (D, S)
+
+
+def _crossing(line_loss, sign, ts, values, loss0, level, iters):
+    """Distance to the first crossing of ``level`` on one side (NaN where none within the grid)."""
+    above = values >= level
+    found = above.any(1)
+    first = above.argmax(1)
+    rows = np.arange(len(first))
+    hi, f_hi = ts[first], values[rows, first] - level
+    prev = np.maximum(first - 1, 0)
+    lo = np.where(first > 0, ts[prev], 0.0)
+    f_lo = np.where(first > 0, values[rows, prev], loss0) - level
+    moved = np.zeros(len(first))          # +1: hi moved last, -1: lo moved last
+    for _ in range(iters):
+        t = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        t = np.where(np.isfinite(t) & (t > lo) & (t < hi), t, 0.5 * (lo + hi))
+        with torch.no_grad():
+            f = line_loss(torch.as_tensor(sign * t)[:, None]).double().cpu().numpy()[:, 0] - level
+        up = f >= 0
+        # Illinois: halve the value kept at the end that did not move twice in a row
+        f_lo = np.where(up & (moved > 0), 0.5 * f_lo, f_lo)
+        f_hi = np.where(~up & (moved < 0), 0.5 * f_hi, f_hi)
+        hi, f_hi = np.where(up, t, hi), np.where(up, f, f_hi)
+        lo, f_lo = np.where(up, lo, t), np.where(up, f_lo, f)
+        moved = np.where(up, 1.0, -1.0)
+    return np.where(found, t, np.nan)
+
+
+def fit_slope(x, y) -> float:
+    """Least-squares slope of log y against log x over the finite, positive pairs."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if ok.sum() < 3:
+        return float("nan")
+    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# The stage: one (experiment, setting), every seed.
+
+KINDS = ("gradient", "trajectory", "hessian")
+
+
+def stream(spec: dict, run_seed: int, step: int, purpose: int) -> np.random.Generator:
+    """Masks / null draws keyed by (noise seed, run seed, keep_prob, lr, step, purpose)."""
+    return np.random.default_rng(np.random.SeedSequence(
+        [int(spec["seed"]), int(run_seed), round(spec["keep_prob"] * 1e9), round(spec["lr"] * 1e9),
+         int(step), purpose]))
+
+
+def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
+                 directions: torch.Tensor, chunk: int = 128):
+    """t (D, S) -> dropout-free loss at block = theta* + t_ds v_d (v_d: columns of ``directions``).
+
+    FNN weight blocks: the block's input a is fixed, so its pre-activation moves on a line,
+    z0 + t (a V_d^T), and only the layers above it are recomputed; other blocks: vmapped loss.
+    """
+    from . import hessian
+
+    theta = params[block].reshape(-1)
+    V = directions.T.to(theta.dtype)                                  # (D, B)
+    if model["arch"] != "fnn" or not block.startswith("w"):
+        batched = vmap(hessian.block_loss(model, params, x, y, loss, block), chunk_size=chunk)
+
+        def line(t):
+            t = torch.as_tensor(t, dtype=theta.dtype).expand(V.shape[0], -1)
+            thetas = theta + t[..., None] * V[:, None, :]
+            return batched(thetas.reshape(-1, theta.numel())).reshape(t.shape)
+
+        return line
+
+    act = models.ACTIVATIONS[model["activation"]]
+    layer, last = int(block[1:]), len(model["hidden"]) + 1
+    a = x
+    for i in range(1, layer):
+        a = act(a @ params[f"w{i}"].T + params[f"b{i}"])
+    z0 = a @ params[block].T + params[f"b{layer}"]                    # (n, width)
+    dz = a @ V.reshape(-1, *params[block].shape).transpose(1, 2)     # (D, n, width)
+
+    def losses(z):                                                    # (M, n, width) -> (M,)
+        for i in range(layer + 1, last + 1):
+            z = act(z) @ params[f"w{i}"].T + params[f"b{i}"]
+        return vmap(lambda out: models.loss_value(loss, out, y))(z)
+
+    def line(t):
+        t = torch.as_tensor(t, dtype=theta.dtype).expand(V.shape[0], -1)
+        d_index = torch.arange(V.shape[0])[:, None].expand_as(t).reshape(-1)
+        flat = t.reshape(-1)
+        out = torch.empty_like(flat)
+        for start in range(0, flat.numel(), chunk):
+            sl = slice(start, start + chunk)
+            out[sl] = losses(z0 + flat[sl, None, None] * dz[d_index[sl]])
+        return out.reshape(t.shape)
+
+    return line
+
+
+def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) -> dict:
+    """Alignment over checkpoints, PCA, flatness and the relations for every seed of a setting.
+
+    ``checkpoints``: {"steps", "seeds", "params"} as written by training; ``trajectory``: the
+    recorded block over the window that starts at theta* (``spec["theta_star"]``).
+    Returns tidy frames: alignment (per seed and checkpoint, and at theta* with K masks),
+    directions (per seed, kind, direction and flatness factor) and nulls (Monte Carlo at theta*).
+    """
+    import pandas as pd
+    import time
+
+    from . import hessian
+
+    model, loss, block = spec["model"], spec["loss"], spec["block"]
+    steps = [int(s) for s in checkpoints["steps"]]
+    seeds = [int(s) for s in checkpoints["seeds"]]
+    star = steps.index(spec["theta_star"])
+    factors = sorted(set(map(float, spec["flatness_factors"])) | {float(spec["flatness_factor"])})
+    top = spec["directions"]
+    B = checkpoints["params"][block][0, 0].numel()
+    label = {"setting": spec["setting"], "keep_prob": spec["keep_prob"], "lr": spec["lr"]}
+
+    def params_at(i, s):
+        return {k: v[i, s].to(x.device) for k, v in checkpoints["params"].items()}
+
+    def gradient_data(params, K, rng):
+        return mask_gradients(model, params, x, y, loss, spec["keep_prob"], spec["mask"], block, K,
+                              rng, batch=spec["batch"])
+
+    def align_row(H, S, fro_sq, step, seed, K):
+        h64, s64 = H.double(), S.double()
+        tr_h, fro_h = float(h64.trace()), float(h64.norm())
+        tr_s, fro_s = float(s64.trace()), float(s64.norm())
+        tr_hs = float((h64 * s64).sum())
+        mean2, sd2 = same_spectra_moments(tr_h, fro_h, tr_s, fro_s, B)
+        debiased = tr_hs / (fro_h * np.sqrt(fro_sq)) if fro_sq > 0 else np.nan   # NaN: not done
+        return {**label, "seed": seed, "step": step, "masks": K, "alpha": tr_hs / (fro_h * fro_s),
+                "alpha_debiased": debiased, "trace_h": tr_h, "fro_h": fro_h, "trace_s": tr_s,
+                "fro_s": fro_s, "fro_s_debiased": np.sqrt(fro_sq) if fro_sq > 0 else np.nan,
+                "wishart_sd": wishart_null_sd(B), "spectra_mean": mean2, "spectra_sd": sd2}
+
+    align, dirs, nulls, spectra = [], [], [], []
+    small = spec["alignment_masks"]
+    for si, seed in enumerate(seeds):
+        t0 = time.perf_counter()
+        for i, step in enumerate(steps):
+            if step == spec["theta_star"]:
+                continue
+            params = params_at(i, si)
+            H = hessian.block_hessian(model, params, x, y, loss, block)
+            G = gradient_data(params, small, stream(spec, seed, step, 0))
+            align.append(align_row(H, covariance(G), sigma_fro_sq(G), step, seed, small))
+        t_align = time.perf_counter() - t0
+
+        # theta*: K gradients; their first alignment_masks rows give its point of alpha(theta_t)
+        t0 = time.perf_counter()
+        params = params_at(star, si)
+        H = hessian.block_hessian(model, params, x, y, loss, block).double()
+        G = gradient_data(params, max(spec["masks"], small), stream(spec, seed, spec["theta_star"], 1))
+        align.append(align_row(H, covariance(G[:small]), sigma_fro_sq(G[:small]),
+                               spec["theta_star"], seed, small))
+        S = covariance(G).double()
+        # at K masks the plain |S|_F is biased by a factor ~ sqrt(1 + r / K) only: no debiasing
+        align.append({**align_row(H, S, np.nan, spec["theta_star"], seed, len(G)),
+                      "theta_star": True})
+        del G
+        eig_h, vec_h = (v.double() for v in torch.linalg.eigh(H.float()))
+        eig_s, vec_s = (v.double() for v in torch.linalg.eigh(S.float()))
+        spectra.append((seed, eig_h.numpy(), eig_s.numpy()))
+        traj = torch.as_tensor(trajectory["params"][:, si]).reshape(-1, B).double()
+        traj_centred = traj - traj.mean(0)
+        t_mats = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        var_t, vec_t = pca(traj, top)
+        found = {
+            "gradient": (eig_s.flip(0)[:top].numpy(), vec_s.flip(1)[:, :top]),
+            "trajectory": (var_t, vec_t),
+            "hessian": (eig_h.flip(0)[:top].numpy(), vec_h.flip(1)[:, :top]),
+        }
+        f = hessian.block_loss(model, params, x, y, loss, block)
+        loss0 = float(f(params[block].reshape(-1)))
+        for kind, (values, vecs) in found.items():
+            line = line_loss_fn(model, params, x, y, loss, block, vecs)
+            wanted = [float(spec["flatness_factor"])] if kind == "hessian" else factors
+            flat = interval_flatness(line, loss0, wanted, spec["flatness_cap"])
+            if kind == "hessian":
+                grad_var = ((vecs.T @ S) * vecs.T).sum(1).numpy()
+                traj_var = ((traj_centred @ vecs) ** 2).sum(0).numpy() / (traj.shape[0] - 1)
+                extra = {"eigenvalue": values, "variance": grad_var, "traj_variance": traj_var}
+            else:
+                extra = {"eigenvalue": np.full(len(values), np.nan), "variance": values,
+                         "traj_variance": np.full(len(values), np.nan)}
+            for c, res in flat.items():
+                frame = pd.DataFrame({**label, "seed": seed, "kind": kind,
+                                      "index": np.arange(len(values)), **extra, "factor": c,
+                                      "loss0": loss0, "left": res["left"], "right": res["right"],
+                                      "width": res["width"], "flagged": res["flagged"]})
+                dirs.append(frame)
+        t_flat = time.perf_counter() - t0
+        log(f"seed {seed}: alignment at {len(steps)} checkpoints {t_align:.1f} s; theta* "
+            f"(step {spec['theta_star']}: Hessian, K = {spec['masks']} gradients, spectra) "
+            f"{t_mats:.1f} s; PCA and flatness {t_flat:.1f} s")
+
+    # Monte Carlo nulls at theta*: each Haar matrix drawn once and used for every seed's spectra
+    t0 = time.perf_counter()
+    rng = stream(spec, 0, spec["theta_star"], 2)
+    for r in range(spec["null_draws"]):
+        P = haar(B, rng, np.float32).astype(np.float64) ** 2
+        for seed, eh, es in spectra:
+            nulls.append({**label, "seed": seed, "null": "same_spectra", "draw": r,
+                          "alpha": float(eh @ P @ es / (np.linalg.norm(eh) * np.linalg.norm(es)))})
+    wishart = null_centred_wishart(B, spec["null_draws"], rng)
+    nulls += [{**label, "seed": -1, "null": "centred_wishart", "draw": r, "alpha": float(a)}
+              for r, a in enumerate(wishart)]
+    log(f"null draws ({spec['null_draws']} of each, B = {B}): {time.perf_counter() - t0:.1f} s")
+
+    alignment_frame = pd.DataFrame(align)
+    alignment_frame["theta_star"] = alignment_frame.get("theta_star", False)
+    alignment_frame["theta_star"] = alignment_frame["theta_star"].fillna(False).astype(bool)
+    return {"alignment": alignment_frame, "directions": pd.concat(dirs, ignore_index=True),
+            "nulls": pd.DataFrame(nulls)}
+
+
+def slopes(directions, kind: str, factor: float, x: str = "width", y: str = "variance",
+           top: int | None = None):
+    """Per seed and setting: the least-squares slope of log y against log x over the top
+    directions of one kind (flagged directions, whose width is NaN, left out), with the count."""
+    import pandas as pd
+
+    d = directions[(directions["kind"] == kind) & np.isclose(directions["factor"], factor)]
+    if top is not None:
+        d = d[d["index"] < top]
+    rows = []
+    for (setting, seed), g in d.groupby(["setting", "seed"], sort=True):
+        rows.append({"setting": setting, "keep_prob": g["keep_prob"].iloc[0],
+                     "lr": g["lr"].iloc[0], "seed": seed, "kind": kind, "factor": factor,
+                     "slope": fit_slope(g[x], g[y]), "used": int((~g["flagged"]).sum()),
+                     "flagged": int(g["flagged"].sum())})
+    return pd.DataFrame(rows)
+
+
+# (kind of directions, x column, y column, name) of every fitted relation
+RELATIONS = (
+    ("trajectory", "width", "variance", "variance-flatness, trajectory data"),
+    ("gradient", "width", "variance", "variance-flatness, gradient data"),
+    ("hessian", "eigenvalue", "variance", "Hessian-variance, gradient data (u'Su)"),
+    ("hessian", "eigenvalue", "traj_variance", "Hessian-variance, trajectory data"),
+    ("hessian", "eigenvalue", "width", "flatness along u against eigenvalue"),
+)
+
+
+def relation_slopes(directions, factor: float, top: int | None = None):
+    """Per setting, seed and relation (``RELATIONS``): the fitted log-log slope."""
+    import pandas as pd
+
+    frames = []
+    for kind, x, y, name in RELATIONS:
+        s = slopes(directions, kind, factor, x=x, y=y, top=top)
+        s["relation"] = name
+        frames.append(s)
+    return pd.concat(frames, ignore_index=True)

@@ -130,13 +130,15 @@ class Trainer:
 
 
 def schedule(run: dict) -> dict:
-    """The steps at which a run evaluates, checkpoints and records its trajectory."""
+    """The steps at which a run evaluates, checkpoints and records its trajectory (the
+    trajectory's start is always a checkpoint: the noise stage's theta*)."""
     steps = run["steps"]
     evals = set(range(0, steps + 1, run["eval_every"])) | {steps}
     ckpts = set(run.get("checkpoints") or []) | {steps}
     traj = run.get("trajectory")
     record = set()
     if traj:
+        ckpts.add(traj["start"])
         record = set(range(traj["start"], min(traj["start"] + traj["length"], steps + 1),
                            traj["stride"]))
     return {"eval": evals, "checkpoint": ckpts, "record": record}

@@ -58,6 +58,41 @@ TABLES["table1_accuracy"] = {
     "caption": "Final test accuracy with and without dropout per setting, mean and 95% interval "
     "over seeds (the group's precursor reports 98.7 / 98.1 for FNN / MNIST).",
 }
+FIGURES["fig2_noise_structure"] = {
+    "notebook": "notebooks/fig2_noise_structure.py",
+    "inputs": lambda: {"directions": noise_files("directions")},
+    "params": lambda: {"flatness_factor": config["noise"]["flatness_factor"]},
+    "caption": "Noise structure of dropout at theta* (FNN, hidden-to-hidden block): PCA variance "
+    "against interval flatness for trajectory and random gradient data, and the variance along the "
+    "Hessian's eigenvectors against the eigenvalue, with fitted log-log slopes (mean and 95% "
+    "interval over seeds). Paper Fig. 2.",
+}
+FIGURES["fig3_alignment"] = {
+    "notebook": "notebooks/fig3_alignment.py",
+    "inputs": lambda: {"alignment": noise_files("alignment"), "nulls": noise_files("nulls")},
+    "caption": "Alignment alpha(theta_t) = Tr(H Sigma) / (|H|_F |Sigma|_F) over training, mean and "
+    "95% band over seeds, against two null models: the same spectra with Haar-random eigenvectors "
+    "and random PSD matrices. Paper Fig. 3.",
+}
+FIGURES["figS4_flatness_factor"] = {
+    "notebook": "notebooks/figS4_flatness_factor.py",
+    "inputs": lambda: {"directions": noise_files("directions")},
+    "caption": "Variance-flatness slope against the flatness factor (1.5, 2, e, 4): the paper says "
+    "the factor does not matter.",
+}
+TABLES["table3_slopes"] = {
+    "notebook": "notebooks/table3_slopes.py",
+    "inputs": lambda: {"directions": noise_files("directions")},
+    "params": lambda: {"flatness_factor": config["noise"]["flatness_factor"]},
+    "caption": "Fitted slopes of the variance-flatness and Hessian-variance relations per setting "
+    "and data kind, mean and 95% interval over seeds.",
+}
+TABLES["table4_alignment"] = {
+    "notebook": "notebooks/table4_alignment.py",
+    "inputs": lambda: {"alignment": noise_files("alignment"), "nulls": noise_files("nulls")},
+    "caption": "Final alignment alpha per setting with both null models (exact moments and "
+    "Monte Carlo draws).",
+}
 
 
 rule figure:
@@ -154,3 +189,37 @@ rule sme:
         rules.figS2.input,
         rules.figS3.input,
         rules.table2.input,
+
+
+rule fig2:
+    input:
+        expand("figures/fig2_noise_structure.{ext}", ext=("pdf", "png")),
+
+
+rule fig3:
+    input:
+        expand("figures/fig3_alignment.{ext}", ext=("pdf", "png")),
+
+
+rule figS4:
+    input:
+        expand("figures/figS4_flatness_factor.{ext}", ext=("pdf", "png")),
+
+
+rule table3:
+    input:
+        expand("figures/table3_slopes.{ext}", ext=("csv", "md")),
+
+
+rule table4:
+    input:
+        expand("figures/table4_alignment.{ext}", ext=("csv", "md")),
+
+
+rule noise:
+    input:
+        rules.fig2.input,
+        rules.fig3.input,
+        rules.figS4.input,
+        rules.table3.input,
+        rules.table4.input,

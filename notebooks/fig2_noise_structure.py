@@ -1,0 +1,94 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Fig. 2: structure of the dropout noise at theta*
+#
+# One row per setting. Left and middle: PCA variance sigma_i^2 of the analysed block against the
+# interval flatness F_i along the same direction (the loss reaching `flatness_factor` x L(theta*)),
+# for the trajectory data (continued dropout training from theta*) and the random gradient data
+# (K fresh masks at theta*). Right: along the Hessian's top eigenvectors u_i, the gradient
+# noise variance u_i' Sigma u_i and the trajectory variance against the eigenvalue lambda_i.
+# Points: every direction of every seed (one shade per seed); lines: least-squares fits with the
+# mean slope over seeds, its 95% t-interval in the legend.
+
+# %% tags=["parameters"]
+directions = []
+flatness_factor = 2.0
+out_pdf = "figures/fig2_noise_structure.pdf"
+out_png = "figures/fig2_noise_structure.png"
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from dropout_sme import noise, plotting, stats
+
+plotting.use_style()
+dirs = pd.concat([pd.read_csv(f) for f in directions], ignore_index=True)
+dirs = dirs[np.isclose(dirs.factor, flatness_factor)]
+per_seed = noise.relation_slopes(dirs, flatness_factor)
+settings = sorted({(p, lr) for p, lr in zip(dirs.keep_prob, dirs.lr)}, key=lambda s: (s[1], -s[0]))
+panels = [
+    ("trajectory data", [("trajectory", "width", "variance", noise.RELATIONS[0][3], "C0")],
+     "interval flatness F_i", "PCA variance sigma_i^2"),
+    ("random gradient data", [("gradient", "width", "variance", noise.RELATIONS[1][3], "C2")],
+     "interval flatness F_i", "PCA variance sigma_i^2"),
+    ("Hessian-variance", [("hessian", "eigenvalue", "variance", noise.RELATIONS[2][3], "C2"),
+                          ("hessian", "eigenvalue", "traj_variance", noise.RELATIONS[3][3], "C0")],
+     "Hessian eigenvalue lambda_i", "variance along u_i"),
+]
+
+
+def fit_line(ax, x, y, slope, color, label):
+    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    lx, ly = np.log(x[ok]), np.log(y[ok])
+    grid = np.linspace(lx.min(), lx.max(), 20)
+    ax.plot(np.exp(grid), np.exp(ly.mean() + slope * (grid - lx.mean())), color=color,
+            linewidth=1.6, label=label)
+
+
+fig, axes = plt.subplots(len(settings), 3, figsize=(13, 3.7 * len(settings)), squeeze=False)
+for i, (p, lr) in enumerate(settings):
+    d = dirs[(dirs.keep_prob == p) & (dirs.lr == lr)]
+    seeds = sorted(d.seed.unique())
+    for j, (title, series, xlabel, ylabel) in enumerate(panels):
+        ax = axes[i, j]
+        for kind, x, y, relation, color in series:
+            k = d[d.kind == kind]
+            for si, seed in enumerate(seeds):
+                ks = k[k.seed == seed]
+                ax.scatter(ks[x], ks[y], s=7, color=color, alpha=0.25 + 0.5 * si / max(len(seeds), 1),
+                           linewidths=0)
+            sl = per_seed[(per_seed.keep_prob == p) & (per_seed.lr == lr)
+                          & (per_seed.relation == relation)].slope
+            m, lo, hi = stats.mean_ci(sl)
+            flagged = int(k.flagged.sum()) if x == "width" else 0
+            note = f", {flagged} flagged" if flagged else ""
+            what = "u'Su (gradient)" if y == "variance" and kind == "hessian" else \
+                "trajectory" if y == "traj_variance" else "fit"
+            fit_line(ax, k[x].to_numpy(), k[y].to_numpy(), m, color,
+                     f"{what}: slope {m:.2f} [{lo:.2f}, {hi:.2f}]{note}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+            axis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{title}\nkeep_prob = {p:g}, lr = {lr:g} ({len(seeds)} seeds)")
+        ax.legend(fontsize="x-small", loc="best")
+fig.tight_layout()
+plotting.save(fig, out_pdf, out_png)

@@ -1,0 +1,28 @@
+"""Rule `noise_setting`: E2-E4 for one (experiment, setting), every seed."""
+
+import logging
+
+import numpy as np
+import torch
+
+from dropout_sme import data, io, noise
+from dropout_sme.devices import gpu_slot, tune_allocator
+
+sm = snakemake  # noqa: F821
+with io.rule_log(sm.log[0]), gpu_slot(sm.params.spec["device"]) as device:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    log = logging.getLogger("noise").info
+    torch.set_num_threads(sm.threads)
+    tune_allocator()
+    spec = sm.params.spec
+    dtype = getattr(torch, spec["dtype"])
+    arrays = data.load(sm.input.data)
+    x = torch.as_tensor(arrays["x_train"], dtype=dtype, device=device)
+    y = torch.as_tensor(arrays["y_train"], device=device)
+    ckpt = io.load_torch(sm.input.checkpoints)
+    ckpt["params"] = {k: v.to(dtype) for k, v in ckpt["params"].items()}
+    traj = dict(np.load(sm.input.trajectory))
+    result = noise.analyse(spec, x, y, ckpt, traj, log=log)
+    for name in ("alignment", "directions", "nulls"):
+        io.save_csv(sm.output[name], result[name])
+    io.save_json(sm.output.meta, io.provenance(spec, device=str(device)))

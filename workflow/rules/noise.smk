@@ -1,0 +1,40 @@
+# E2-E4: one job per dropout setting of the noise experiment, all its seeds in one process.
+NOISE_EXPERIMENT = config["noise"]["experiment"]
+
+
+def noise_files(kind):
+    """alignment | directions | nulls CSVs of every analysed setting."""
+    return [
+        f"results/noise/{NOISE_EXPERIMENT}/{s}/{kind}.csv"
+        for s in cfg.noise_settings(config)
+    ]
+
+
+rule noise_setting:
+    input:
+        data=lambda wc: dataset_files(config["experiments"][wc.experiment]["dataset"])["npz"],
+        checkpoints=lambda wc: f"{run_dir(wc.experiment, wc.setting)}/checkpoints.pt",
+        trajectory=lambda wc: f"{run_dir(wc.experiment, wc.setting)}/trajectory.npz",
+    output:
+        alignment="results/noise/{experiment}/{setting}/alignment.csv",
+        directions="results/noise/{experiment}/{setting}/directions.csv",
+        nulls="results/noise/{experiment}/{setting}/nulls.csv",
+        meta="results/noise/{experiment}/{setting}/meta.json",
+    wildcard_constraints:
+        experiment=NOISE_EXPERIMENT,
+        setting="|".join(cfg.noise_settings(config)),
+    params:
+        spec=lambda wc: cfg.noise_spec(config, wc.setting),
+    log:
+        "results/logs/noise/{experiment}/{setting}.log",
+    benchmark:
+        "results/benchmarks/noise/{experiment}/{setting}.tsv"
+    threads: THREADS
+    resources:
+        runtime=60,
+        mem_mb=6000,
+        gpu=config["gpus"],
+    conda:
+        ENV
+    script:
+        "../../scripts/noise.py"
