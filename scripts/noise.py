@@ -1,6 +1,7 @@
 """Rule `noise_setting`: E2-E4 for one (experiment, setting), every seed."""
 
 import logging
+import time
 
 import numpy as np
 import torch
@@ -22,7 +23,13 @@ with io.rule_log(sm.log[0]), gpu_slot(sm.params.spec["device"]) as device:
     ckpt = io.load_torch(sm.input.checkpoints)
     ckpt["params"] = {k: v.to(dtype) for k, v in ckpt["params"].items()}
     traj = dict(np.load(sm.input.trajectory))
+    started = time.perf_counter()
     result = noise.analyse(spec, x, y, ckpt, traj, log=log)
     for name in ("alignment", "directions", "nulls"):
         io.save_csv(sm.output[name], result[name])
-    io.save_json(sm.output.meta, io.provenance(spec, device=str(device)))
+    io.save_json(sm.output.meta, io.provenance(
+        spec, device=str(device), seconds=time.perf_counter() - started,
+        hessian_of=f"the dropout-free training loss (mean {spec['loss']} over the "
+                   f"{len(x)} training samples, no masks) in block {spec['block']}",
+        sigma_of=f"full-batch dropout gradients of block {spec['block']} (keep_prob "
+                 f"{spec['keep_prob']}, {spec['mask']} masks)"))

@@ -47,7 +47,8 @@ def test_defaults_are_filled(schema):
                                     "settings": [{"keep_prob": 0.5, "lr": 0.1}]}},
               "sme": {"dataset": "t", "order": {"keep_probs": [0.5], "lrs": [0.1]},
                       "heatmap": {"keep_probs": [0.5], "lrs": [0.1]},
-                      "figure1": [{"keep_prob": 0.5, "lr": 0.1}]}}
+                      "figure1": [{"keep_prob": 0.5, "lr": 0.1}]},
+              "noise": {"experiment": "e"}}
     validate(config, schema)
     assert config["sme"]["paths"] == 10000 and config["sme"]["substeps"] == 4
     assert config["datasets"]["t"]["n_train"] == 256
@@ -55,6 +56,7 @@ def test_defaults_are_filled(schema):
     assert exp["mask"] == "per_sample" and exp["seeds"] == [0, 1, 2, 3, 4]
     assert exp["model"]["hidden"] == [50, 50] and config["datasets"]["d"]["test_fraction"] == 0.25
     assert config["device"] == "auto" and config["figures"]["figS1"]["experiment"] == "fnn"
+    assert config["noise"]["masks"] == 25000 and config["noise"]["flatness_factor"] == 2
 
 
 @pytest.mark.parametrize("value", [1.5, 0, -0.2])
@@ -150,3 +152,21 @@ def test_sme_cells_merge_the_order_study_and_the_heatmap(default):
     assert cells["p0.5_lr0.4"]["methods"] == ["sme1", "sme2", "svag"]   # in both
     assert cells["p0.01_lr0.4"]["methods"] == ["sme1"]                  # heatmap only
     assert cfg.sme_cost(default, "p0.5_lr0.05") > cfg.sme_cost(default, "p0.5_lr0.4")
+
+
+def test_noise_needs_a_trajectory_of_its_block(default, schema):
+    default["experiments"]["fnn"]["trajectory"] = None
+    assert message(default, schema).startswith("config key experiments.fnn.trajectory: got None; "
+                                               "allowed: a window of block 'w2'")
+
+
+def test_noise_experiment_must_exist(default, schema):
+    default["noise"]["experiment"] = "cnn"
+    assert message(default, schema) == "config key noise.experiment: got 'cnn'; allowed: one of fnn"
+
+
+def test_noise_spec_takes_theta_star_from_the_trajectory(default, schema):
+    assert message(default, schema) is None
+    assert cfg.noise_settings(default) == ["p0.9_lr0.05", "p0.8_lr0.1"]   # no baselines
+    spec = cfg.noise_spec(default, "p0.8_lr0.1")
+    assert spec["theta_star"] == 1500 and spec["keep_prob"] == 0.8 and spec["block"] == "w2"

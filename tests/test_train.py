@@ -34,8 +34,8 @@ def test_training_decreases_the_loss_and_records_what_was_asked():
     assert sorted(m.step.unique()) == [0, 10, 20, 30, 40, 50]
     first, last = m[m.step == 0].train_loss.mean(), m[m.step == 50].train_loss.mean()
     assert last < 0.9 * first
-    assert out["checkpoints"]["steps"].tolist() == [0, 25, 50]
-    assert out["checkpoints"]["params"]["w2"].shape == (3, 3, 12, 12)
+    assert out["checkpoints"]["steps"].tolist() == [0, 25, 30, 50]   # 30: the trajectory start
+    assert out["checkpoints"]["params"]["w2"].shape == (4, 3, 12, 12)
     assert out["trajectory"]["steps"].tolist() == [30, 33, 36, 39]
     assert out["trajectory"]["params"].shape == (4, 3, 12, 12)
     assert m.test_acc.between(0, 1).all()

@@ -25,6 +25,7 @@ _inherited = dict(os.environ).pop("PYTHONPATH", "")
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "src"), _inherited) if p))
 THREADS = config["threads"]
 SME_CELLS = cfg.sme_cells(config)
+NOISE_EXPERIMENT = config["noise"]["experiment"]
 
 # Figures and tables: name -> (notebook, input function, caption). Inputs decide the upstream:
 # asking for one figure builds only what its notebook reads.
@@ -54,6 +55,14 @@ def sme_cell_files(part=None):
         f"results/sme/{cfg.setting_name(p, lr)}.npz"
         for p in grid["keep_probs"]
         for lr in grid["lrs"]
+    ]
+
+
+def noise_files(kind):
+    """alignment | directions | nulls CSVs of every analysed setting."""
+    return [
+        f"results/noise/{NOISE_EXPERIMENT}/{s}/{kind}.csv"
+        for s in cfg.noise_settings(config)
     ]
 
 

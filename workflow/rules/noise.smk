@@ -1,15 +1,4 @@
 # E2-E4: one job per dropout setting of the noise experiment, all its seeds in one process.
-NOISE_EXPERIMENT = config["noise"]["experiment"]
-
-
-def noise_files(kind):
-    """alignment | directions | nulls CSVs of every analysed setting."""
-    return [
-        f"results/noise/{NOISE_EXPERIMENT}/{s}/{kind}.csv"
-        for s in cfg.noise_settings(config)
-    ]
-
-
 rule noise_setting:
     input:
         data=lambda wc: dataset_files(config["experiments"][wc.experiment]["dataset"])["npz"],
