@@ -39,7 +39,7 @@ def test_lint_is_clean(tmp_path):
 def test_default_dag(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", cwd=tmp_path).stdout)
     assert counts == {"prepare_data": 2, "train_run": 4, "sme_cell": 17, "noise_setting": 2,
-                      "figure": 7, "table": 4, "all": 1}
+                      "figure": 7, "table": 5, "all": 1}
 
 
 def test_figS1_builds_only_its_upstream(tmp_path):
@@ -110,7 +110,8 @@ def test_tiny_end_to_end_run(tmp_path):
                  "fig2_noise_structure", "fig3_alignment", "figS4_flatness_factor"):
         for ext in ("pdf", "png"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
-    for name in ("table1_accuracy", "table2_sme_order", "table3_slopes", "table4_alignment"):
+    for name in ("table1_accuracy", "table2_sme_order", "table3_slopes", "table4_alignment",
+                 "claims"):
         for ext in ("csv", "md"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
     orders = pd.read_csv(tmp_path / "figures/table2_sme_order.csv")
@@ -118,6 +119,9 @@ def test_tiny_end_to_end_run(tmp_path):
     table = pd.read_csv(tmp_path / "figures/table1_accuracy.csv")
     assert table.keep_prob.tolist() == [1.0, 0.8]
     assert table.test_acc_mean.between(0.3, 1).all()  # 60 steps of a small net learn something
+    claims = pd.read_csv(tmp_path / "figures/claims.csv")
+    assert set(claims.verdict) <= {"reproduced", "partly", "not reproduced", "not run"}
+    assert len(claims) == 6
     slopes = pd.read_csv(tmp_path / "figures/table3_slopes.csv")
     assert len(slopes) == 5 and slopes.seeds.eq(2).all()      # 5 relations, 2 seeds each
     align = pd.read_csv(tmp_path / "results/noise/fnn/p0.8_lr0.1/alignment.csv")

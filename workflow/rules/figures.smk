@@ -93,6 +93,17 @@ TABLES["table4_alignment"] = {
     "caption": "Final alignment alpha per setting with both null models (exact moments and "
     "Monte Carlo draws).",
 }
+TABLES["claims"] = {
+    "notebook": "notebooks/claims.py",
+    "inputs": lambda: {
+        "sme_orders": "figures/table2_sme_order.csv",
+        "slopes": "figures/table3_slopes.csv",
+        "alignment": noise_files("alignment"),
+        "directions": noise_files("directions"),
+    },
+    "caption": "Reproduction report: each claim of the paper, the measured evidence with "
+    "intervals, where it holds or fails, and a verdict by a fixed rule (figures/claims.md).",
+}
 
 
 rule figure:
@@ -223,3 +234,8 @@ rule noise:
         rules.figS4.input,
         rules.table3.input,
         rules.table4.input,
+
+
+rule claims:
+    input:
+        expand("figures/claims.{ext}", ext=("csv", "md")),
