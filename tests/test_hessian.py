@@ -83,3 +83,31 @@ def test_closed_form_last_hidden_hessian_matches_autograd(act, loss, hidden):
     auto = hessian.full_hessian(hessian.block_loss(model, params, x, y, loss, block),
                                 params[block].reshape(-1))
     torch.testing.assert_close(closed, auto, rtol=1e-9, atol=1e-12)
+
+
+def cnn_setup():
+    g = torch.Generator().manual_seed(4)
+    model = {"arch": "cnn", "channels": [3, 4], "hidden": [6], "activation": "tanh",
+             "image": [1, 8, 8]}
+    params = models.init_params(model, 64, 3, g, torch.float64)
+    x = torch.randn(12, 64, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (12,), generator=g)
+    return model, params, x, y
+
+
+def test_cnn_block_hessian_matches_finite_differences_and_lanczos_matches_eigh():
+    model, params, x, y = cnn_setup()
+    f = hessian.block_loss(model, params, x, y, "cross_entropy", "conv2_w")
+    theta = params["conv2_w"].reshape(-1)                    # 4 x 3 x 3 x 3 = 108 numbers
+    H = hessian.block_hessian(model, params, x, y, "cross_entropy", "conv2_w")
+    g, h = torch.func.grad(f), 1e-6
+    for i in (0, 50, 107):
+        e = torch.zeros_like(theta)
+        e[i] = h
+        torch.testing.assert_close(H[:, i], (g(theta + e) - g(theta - e)) / (2 * h),
+                                   rtol=1e-6, atol=1e-9)
+    v = torch.randn(theta.shape, generator=torch.Generator().manual_seed(0), dtype=theta.dtype)
+    torch.testing.assert_close(hessian.hvp_sequential(f, theta)(v), H @ v)
+    vals, vecs = hessian.lanczos_top(f, theta, k=3, tol=1e-10)
+    exact = np.linalg.eigvalsh(H.numpy())[::-1][:3]
+    np.testing.assert_allclose(vals, exact, rtol=1e-7)

@@ -103,3 +103,32 @@ def test_dropout_gradient_matches_finite_differences():
             minus[name][idx] -= h
             fd = (loss(plus) - loss(minus)).item() / (2 * h)
             assert grads[name][idx].item() == pytest.approx(fd, rel=1e-6, abs=1e-9)
+
+
+CNN = {"arch": "cnn", "channels": [4, 6], "hidden": [10], "activation": "relu", "image": [1, 8, 8]}
+
+
+def test_cnn_matches_torch_nn_with_the_same_masks():
+    g = torch.Generator().manual_seed(0)
+    params = models.init_params(CNN, 64, 3, g, torch.float64)
+    x = torch.randn(9, 64, generator=g, dtype=torch.float64)
+    (mask,) = models.sample_masks(CNN, 0.7, "per_sample", 9, g, torch.float64)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(4, 6, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(24, 10), torch.nn.ReLU()).double()
+    head = torch.nn.Linear(10, 3).double()
+    with torch.no_grad():
+        for layer, name in ((net[0], "conv1"), (net[3], "conv2")):
+            layer.weight.copy_(params[f"{name}_w"])
+            layer.bias.copy_(params[f"{name}_b"])
+        net[7].weight.copy_(params["w1"])
+        net[7].bias.copy_(params["b1"])
+        head.weight.copy_(params["w2"])
+        head.bias.copy_(params["b2"])
+    expected = head(net(x.reshape(9, 1, 8, 8)) * mask)
+    torch.testing.assert_close(models.forward(CNN, params, x, (mask,)), expected)
+    bound = 1 / math.sqrt(1 * 9)                       # nn.Conv2d's default bound, fan_in 1 x 3 x 3
+    assert params["conv1_w"].abs().max() <= bound and params["conv1_w"].abs().max() > 0.8 * bound
+    with pytest.raises(ValueError, match="image"):
+        models.init_params(CNN, 60, 3, g)

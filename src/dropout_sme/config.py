@@ -190,8 +190,10 @@ def check(config: dict) -> None:
             raise ConfigError(f"config key {where}.trajectory: window [{traj['start']}, "
                               f"{traj['start'] + traj['length']}) ends after step {steps}; "
                               f"allowed: start + length <= steps + 1")
-        if traj and exp["model"]["arch"] == "fnn":
+        if traj and exp["model"]["arch"] in ("fnn", "cnn"):
             blocks = [f"{k}{i}" for i in range(1, len(exp["model"]["hidden"]) + 2) for k in "wb"]
+            blocks += [f"conv{i}_{k}" for i in range(1, len(exp["model"].get("channels", [])) + 1)
+                       for k in "wb"]
             if traj["block"] not in blocks:
                 raise ConfigError(f"config key {where}.trajectory.block: got {traj['block']!r}; "
                                   f"allowed: one of {', '.join(blocks)}")

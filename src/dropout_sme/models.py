@@ -7,6 +7,11 @@ Dropout follows the paper's convention: each hidden output is multiplied by eta 
 probability p (the *keep* probability) and by 0 otherwise (inverted dropout), so E eta = 1 and
 Var eta = (1-p)/p. ``masks=None`` is the dropout-free network.
 
+Architectures: ``two_layer`` (the theory's f(x) = sum_r a_r sigma(w_r.x)), ``fnn`` (dropout after
+every hidden layer) and ``cnn`` (3x3 convolutions, each followed by the activation and 2x2 max
+pooling, then an FNN head with dropout after each hidden layer, as in the classic small CNNs; the
+convolutions carry none).
+
 Mask conventions (config key ``mask``):
 - ``per_step``: one mask per hidden layer shared by every sample of the batch (the theory's);
 - ``per_sample``: an independent mask for every sample (what ``torch.nn.Dropout`` does).
@@ -34,15 +39,16 @@ ACTIVATION_DERIVATIVES = {
     "softplus": lambda z, h: torch.sigmoid(z),
 }
 MASK_MODES = ("per_step", "per_sample")
+ARCHS = ("two_layer", "fnn", "cnn")
 
 
 def hidden_widths(model: dict) -> list[int]:
     """Widths of the hidden layers that carry dropout, in order."""
     if model["arch"] == "two_layer":
         return [model["width"]]
-    if model["arch"] == "fnn":
+    if model["arch"] in ("fnn", "cnn"):
         return list(model["hidden"])
-    raise ValueError(f"unknown arch {model['arch']!r}; allowed: two_layer, fnn")
+    raise ValueError(f"unknown arch {model['arch']!r}; allowed: {', '.join(ARCHS)}")
 
 
 def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
@@ -51,6 +57,8 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
 
     two_layer: f(x) = sum_r a_r sigma(w_r.x), w_r ~ N(0, I/d), a_r ~ N(0, 1/m), times init_scale.
     fnn: PyTorch's nn.Linear default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases.
+    cnn: the same bounds for every layer (nn.Conv2d's default too; fan_in = in_channels x 3 x 3);
+    ``n_in`` must equal the product of ``model["image"]`` (channels, height, width).
     """
     def normal(*shape, std):
         return torch.randn(*shape, generator=generator, dtype=torch.float64).mul_(std).to(dtype)
@@ -65,15 +73,26 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
         m, scale = model["width"], model.get("init_scale", 1.0)
         return {"w": normal(m, n_in, std=scale / math.sqrt(n_in)),
                 "a": normal(m, std=scale / math.sqrt(m))}
-    if model["arch"] == "fnn":
+    if model["arch"] in ("fnn", "cnn"):
         params, fan_in = {}, n_in
+        if model["arch"] == "cnn":
+            channels, height, width = model["image"]
+            if channels * height * width != n_in:
+                raise ValueError(f"cnn image {model['image']} has {channels * height * width} "
+                                 f"values; the data have {n_in} features")
+            for i, out in enumerate(model["channels"], start=1):
+                bound = 1.0 / math.sqrt(channels * 9)
+                params[f"conv{i}_w"] = uniform(out, channels, 3, 3, bound=bound)
+                params[f"conv{i}_b"] = uniform(out, bound=bound)
+                channels, height, width = out, height // 2, width // 2
+            fan_in = channels * height * width
         for i, width in enumerate([*model["hidden"], n_out], start=1):
             bound = 1.0 / math.sqrt(fan_in)
             params[f"w{i}"] = uniform(width, fan_in, bound=bound)
             params[f"b{i}"] = uniform(width, bound=bound)
             fan_in = width
         return params
-    raise ValueError(f"unknown arch {model['arch']!r}; allowed: two_layer, fnn")
+    raise ValueError(f"unknown arch {model['arch']!r}; allowed: {', '.join(ARCHS)}")
 
 
 def sample_masks(model: dict, keep_prob: float, mode: str, n: int, generator: torch.Generator,
@@ -94,7 +113,7 @@ def sample_masks(model: dict, keep_prob: float, mode: str, n: int, generator: to
 
 
 def forward(model: dict, params: dict, x: torch.Tensor, masks=None) -> torch.Tensor:
-    """Network output for inputs x (n, d): (n,) for two_layer, (n, classes) for fnn."""
+    """Network output for inputs x (n, d): (n,) for two_layer, (n, classes) for fnn and cnn."""
     act = ACTIVATIONS[model["activation"]]
     if model["arch"] == "two_layer":
         h = act(x @ params["w"].T)
@@ -103,6 +122,12 @@ def forward(model: dict, params: dict, x: torch.Tensor, masks=None) -> torch.Ten
         return h @ params["a"]
     n_hidden = len(model["hidden"])
     h = x
+    if model["arch"] == "cnn":
+        h = x.reshape(*x.shape[:-1], *model["image"])
+        for i in range(1, len(model["channels"]) + 1):
+            h = act(F.conv2d(h, params[f"conv{i}_w"], params[f"conv{i}_b"], padding=1))
+            h = F.max_pool2d(h, 2)
+        h = h.flatten(-3)
     for i in range(1, n_hidden + 1):
         h = act(h @ params[f"w{i}"].T + params[f"b{i}"])
         if masks is not None:
