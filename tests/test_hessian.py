@@ -111,3 +111,21 @@ def test_cnn_block_hessian_matches_finite_differences_and_lanczos_matches_eigh()
     vals, vecs = hessian.lanczos_top(f, theta, k=3, tol=1e-10)
     exact = np.linalg.eigvalsh(H.numpy())[::-1][:3]
     np.testing.assert_allclose(vals, exact, rtol=1e-7)
+
+
+def test_block_all_is_the_full_parameter_hessian():
+    params, x, y = setup(1)
+    names = list(params)
+    flat = torch.cat([params[k].reshape(-1) for k in names])
+    torch.testing.assert_close(models.block_vector(params, "all"), flat)
+    back = models.with_block(params, "all", flat)
+    assert all(torch.equal(back[k], params[k]) for k in names)
+
+    def f_all(theta):
+        full = models.with_block(params, "all", theta)
+        return models.loss_value("cross_entropy", models.forward(FNN, full, x), y)
+
+    H = hessian.block_hessian(FNN, params, x, y, "cross_entropy", "all")
+    torch.testing.assert_close(H, torch.func.hessian(f_all)(flat))
+    with pytest.raises(KeyError, match="no parameter block 'w9'"):
+        hessian.block_loss(FNN, params, x, y, "cross_entropy", "w9")

@@ -194,3 +194,53 @@ def test_fit_slope_recovers_a_power_law():
     y[[2, 5]] = np.nan                                     # flagged points are left out
     assert noise.fit_slope(x, y) == pytest.approx(-4.0)
     assert np.isnan(noise.fit_slope(x[:2], y[:2]))
+
+
+def test_block_all_gradient_covariance_is_the_whole_closed_form_sigma():
+    """Every parameter of the two-layer net at once against section 1.4's Sigma (all of it)."""
+    g = torch.Generator().manual_seed(0)
+    m, d = 3, 2
+    model = {"arch": "two_layer", "width": m, "activation": "tanh"}
+    params = models.init_params(model, d, 1, g, torch.float64)
+    x = torch.randn(5, d, generator=g, dtype=torch.float64)
+    y = torch.randn(5, generator=g, dtype=torch.float64)
+    K = 40_000
+    grads = noise.mask_gradients(model, params, x, y, "mse", 0.6, "per_step", "all", K,
+                                 np.random.default_rng(2), batch=4000)
+    emp = noise.covariance(grads)
+    exact = tl.sigma_closed_form(params["a"], params["w"], x, y, 0.6, "per_step")
+    # 'all' flattens w (m x d) then a (m); the closed form orders unit by unit: a_r, w_r
+    order = [r * (d + 1) + 1 + j for r in range(m) for j in range(d)] + [r * (d + 1) for r in range(m)]
+    exact = exact[np.ix_(order, order)]
+    se = (exact.diagonal()[:, None] * exact.diagonal()[None, :] + exact ** 2).sqrt() / K ** 0.5
+    assert ((emp - exact).abs() / se).max() < 5.5
+
+
+@pytest.mark.parametrize("block", ["w2", "all"])
+def test_the_stage_on_a_tiny_run(block):
+    from dropout_sme import data, train
+
+    digits = data.prepare({"source": "digits", "test_fraction": 0.25, "seed": 0})[0]
+    model = {"arch": "fnn", "hidden": [6, 5], "activation": "relu"}
+    run = dict(experiment="t", setting="p0.8_lr0.1", dataset="digits", model=model,
+               loss="cross_entropy", keep_prob=0.8, lr=0.1, mask="per_sample", steps=30,
+               batch_size=None, eval_every=10, checkpoints=[0, 10], seeds=[0, 1],
+               trajectory={"block": block, "start": 20, "length": 10, "stride": 1},
+               dtype="float64", seed_batching="loop", device="cpu", resume_every=100)
+    out = train.train(run, digits, progress=False)
+    spec = {**{k: run[k] for k in ("setting", "keep_prob", "lr", "model", "loss", "mask")},
+            "block": block, "masks": 300, "alignment_masks": 60, "directions": 4,
+            "flatness_factor": 2.0, "flatness_factors": [2.0, 4.0], "flatness_cap": 100.0,
+            "null_draws": 2, "batch": 32, "seed": 0, "theta_star": 20}
+    x = torch.as_tensor(digits["x_train"], dtype=torch.float64)
+    y = torch.as_tensor(digits["y_train"])
+    res = noise.analyse(spec, x, y, out["checkpoints"], out["trajectory"], log=lambda *_: None)
+    al, dirs = res["alignment"], res["directions"]
+    assert sorted(set(al.step)) == [0, 10, 20, 30] and len(al) == 2 * 4 + 2
+    assert al.alpha.between(-1, 1).all() and al.theta_star.sum() == 2
+    assert set(dirs.kind) == {"gradient", "trajectory", "hessian"}
+    assert len(dirs[(dirs.kind == "gradient") & (dirs.factor == 4.0)]) == 2 * 4
+    assert (dirs.width[~dirs.flagged] > 0).all()
+    hess = dirs[dirs.kind == "hessian"]
+    assert (np.diff(hess[hess.seed == 0].eigenvalue) <= 0).all()       # descending
+    assert set(res["nulls"].null) == {"same_spectra", "centred_wishart"}

@@ -107,3 +107,15 @@ def test_a_small_cnn_learns_the_digits_with_dropout():
     first, last = m[m.step == 0].iloc[0], m[m.step == 100].iloc[0]
     assert last.train_loss < 0.4 * first.train_loss          # 2.32 -> 0.49 when written
     assert last.test_acc > 0.6                               # chance is 0.1
+
+
+def test_trajectory_of_every_parameter():
+    out = train.train(fnn_run(steps=12, checkpoints=[], seeds=[0, 1],
+                              trajectory={"block": "all", "start": 5, "length": 4, "stride": 2}),
+                      DIGITS, progress=False)
+    total = sum(v[0, 0].numel() for v in out["checkpoints"]["params"].values())
+    assert out["trajectory"]["params"].shape == (2, 2, total)          # steps 5, 7; 2 seeds
+    last = {k: v[-1] for k, v in out["checkpoints"]["params"].items()}  # step 12
+    assert total == 64 * 12 + 12 + 12 * 12 + 12 + 12 * 10 + 10
+    assert out["checkpoints"]["steps"].tolist() == [5, 12]
+    assert last["w1"].shape == (2, 12, 64)

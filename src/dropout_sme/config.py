@@ -193,13 +193,13 @@ def check(config: dict) -> None:
         if traj and exp["model"]["arch"] in ("fnn", "cnn"):
             blocks = [f"{k}{i}" for i in range(1, len(exp["model"]["hidden"]) + 2) for k in "wb"]
             blocks += [f"conv{i}_{k}" for i in range(1, len(exp["model"].get("channels", [])) + 1)
-                       for k in "wb"]
+                       for k in "wb"] + ["all"]
             if traj["block"] not in blocks:
                 raise ConfigError(f"config key {where}.trajectory.block: got {traj['block']!r}; "
                                   f"allowed: one of {', '.join(blocks)}")
-        if traj and exp["model"]["arch"] == "two_layer" and traj["block"] not in ("w", "a"):
+        if traj and exp["model"]["arch"] == "two_layer" and traj["block"] not in ("w", "a", "all"):
             raise ConfigError(f"config key {where}.trajectory.block: got {traj['block']!r}; "
-                              "allowed: one of 'w', 'a'")
+                              "allowed: one of 'w', 'a', 'all'")
         seen = [s["name"] for s in settings(exp)]
         if len(seen) != len(set(seen)):
             raise ConfigError(f"config key {where}.settings: repeated (keep_prob, lr) pairs")

@@ -26,13 +26,12 @@ from . import models
 
 
 def block_loss(model: dict, params: dict, x, y, loss: str, block: str):
-    """theta_block (flat) -> dropout-free training loss with the other parameters fixed."""
-    if block not in params:
-        raise KeyError(f"no parameter block {block!r}; the model has {', '.join(params)}")
-    shape = params[block].shape
+    """theta_block (flat) -> dropout-free training loss with the other parameters fixed
+    (``block="all"``: every parameter)."""
+    models.block_vector(params, block)          # a clear error for an unknown block
 
     def f(theta):
-        full = {**params, block: theta.reshape(shape)}
+        full = models.with_block(params, block, theta)
         return models.loss_value(loss, models.forward(model, full, x), y)
 
     return f
@@ -95,7 +94,8 @@ def block_hessian(model: dict, params: dict, x, y, loss: str, block: str) -> tor
     """The (B, B) Hessian of the dropout-free training loss in ``block``, exact either way."""
     if model["arch"] == "fnn" and block == f"w{len(model['hidden'])}":
         return fnn_last_hidden_hessian(model, params, x, y, loss)
-    return full_hessian(block_loss(model, params, x, y, loss, block), params[block].reshape(-1))
+    return full_hessian(block_loss(model, params, x, y, loss, block),
+                        models.block_vector(params, block))
 
 
 def fnn_last_hidden_hessian(model: dict, params: dict, x, y, loss: str) -> torch.Tensor:
@@ -118,13 +118,22 @@ def fnn_last_hidden_hessian(model: dict, params: dict, x, y, loss: str) -> torch
     out = act(z) @ V.T + params[f"b{last}"]
     n = x.shape[0]
 
-    def sample_loss(o, t):
-        return models.loss_value(loss, o[None], t[None]) / n
+    if loss == "cross_entropy":                             # A_i = (diag s - s s^T) / n
+        prob = torch.softmax(out, -1)
+        dl = (prob - torch.nn.functional.one_hot(y, out.shape[-1]).to(prob.dtype)) / n
+        A = (torch.diag_embed(prob) - prob[:, :, None] * prob[:, None, :]) / n
+    else:
+        def sample_loss(o, t):
+            return models.loss_value(loss, o[None], t[None]) / n
 
-    dl = vmap(grad(sample_loss))(out, y)                    # (n, C)
-    A = vmap(func_hessian(sample_loss))(out, y)             # (n, C, C)
-    d1 = vmap(vmap(grad(act)))(z)                           # sigma'(z), (n, width)
-    d2 = vmap(vmap(grad(grad(act))))(z)                     # sigma''(z)
+        dl = vmap(grad(sample_loss))(out, y)                # (n, C)
+        A = vmap(func_hessian(sample_loss))(out, y)         # (n, C, C)
+
+    def d_act(u):                                           # sigma' elementwise (separable)
+        return grad(lambda v: act(v).sum())(u)
+
+    d1 = d_act(z)                                           # sigma'(z), (n, width)
+    d2 = grad(lambda v: d_act(v).sum())(z)                  # sigma''(z)
     VD = V[None] * d1[:, None, :]                           # V D_i, (n, C, width)
     M = VD.transpose(1, 2) @ A @ VD + torch.diag_embed((dl @ V) * d2)
     width, fan_in = W.shape

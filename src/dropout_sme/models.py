@@ -51,6 +51,31 @@ def hidden_widths(model: dict) -> list[int]:
     raise ValueError(f"unknown arch {model['arch']!r}; allowed: {', '.join(ARCHS)}")
 
 
+ALL = "all"   # the block name of every parameter at once (flattened in the dict's order)
+
+
+def block_vector(params: dict, block: str, batch_dims: int = 0) -> torch.Tensor:
+    """The parameters of ``block`` (a parameter name, or ``all``) as one flat vector, after
+    ``batch_dims`` leading dimensions shared by every parameter (e.g. seeds)."""
+    if block == ALL:
+        return torch.cat([v.flatten(batch_dims) for v in params.values()], dim=batch_dims)
+    if block not in params:
+        raise KeyError(f"no parameter block {block!r}; the model has {', '.join(params)} "
+                       f"(or {ALL!r})")
+    return params[block].flatten(batch_dims)
+
+
+def with_block(params: dict, block: str, theta: torch.Tensor) -> dict:
+    """``params`` with ``block`` replaced by the flat vector ``theta`` (inverse of block_vector)."""
+    if block != ALL:
+        return {**params, block: theta.reshape(params[block].shape)}
+    out, start = {}, 0
+    for name, v in params.items():
+        out[name] = theta[start:start + v.numel()].reshape(v.shape)
+        start += v.numel()
+    return out
+
+
 def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
                 dtype=torch.float32) -> dict:
     """Initial parameters (on the CPU; move them with ``.to(device)``).

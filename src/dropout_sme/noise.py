@@ -64,18 +64,17 @@ def mask_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float,
     """(K, B) dropout gradients of ``block`` (flattened), one fresh set of masks each."""
     if mask not in models.MASK_MODES:
         raise ValueError(f"mask must be one of {', '.join(models.MASK_MODES)}, got {mask!r}")
-    if block not in params:
-        raise KeyError(f"no parameter block {block!r}; the model has {', '.join(params)}")
+    theta = models.block_vector(params, block)
     n = x.shape[0]
     rows = n if mask == "per_sample" else 1
     if _fast_path(model, block):
         grad_fn = fnn_weight_gradients(model, params, x, y, loss, keep_prob, int(block[1:]))
     else:
         grad_fn = _vmapped_gradients(model, params, x, y, loss, keep_prob, block)
-    out = torch.empty(K, params[block].numel(), dtype=params[block].dtype)
+    out = torch.empty(K, theta.numel(), dtype=theta.dtype)
     for start in range(0, K, batch):
         size = min(batch, K - start)
-        masks = [bernoulli((size, rows, w), keep_prob, rng).to(x.device, params[block].dtype)
+        masks = [bernoulli((size, rows, w), keep_prob, rng).to(x.device, theta.dtype)
                  for w in models.hidden_widths(model)]
         out[start:start + size] = grad_fn(masks).cpu()
     return out
@@ -83,11 +82,10 @@ def mask_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float,
 
 def _vmapped_gradients(model, params, x, y, loss, keep_prob, block):
     """Any model and block: grad of the loss under vmap over mask draws."""
-    shape = params[block].shape
-    theta = params[block].reshape(-1)
+    theta = models.block_vector(params, block)
 
     def f(theta, masks):
-        full = {**params, block: theta.reshape(shape)}
+        full = models.with_block(params, block, theta)
         masks = tuple(m / keep_prob for m in masks)
         return models.loss_value(loss, models.forward(model, full, x, masks), y)
 
@@ -327,7 +325,7 @@ def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
     """
     from . import hessian
 
-    theta = params[block].reshape(-1)
+    theta = models.block_vector(params, block)
     V = directions.T.to(theta.dtype)                                  # (D, B)
     if model["arch"] != "fnn" or not block.startswith("w"):
         batched = vmap(hessian.block_loss(model, params, x, y, loss, block), chunk_size=chunk)
@@ -350,6 +348,10 @@ def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
     def losses(z):                                                    # (M, n, width) -> (M,)
         for i in range(layer + 1, last + 1):
             z = act(z) @ params[f"w{i}"].T + params[f"b{i}"]
+        if loss == "cross_entropy":
+            rows = torch.nn.functional.cross_entropy(z.flatten(0, 1), y.repeat(z.shape[0]),
+                                                     reduction="none")
+            return rows.view(z.shape[0], -1).mean(1)
         return vmap(lambda out: models.loss_value(loss, out, y))(z)
 
     def line(t):
@@ -384,7 +386,7 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
     star = steps.index(spec["theta_star"])
     factors = sorted(set(map(float, spec["flatness_factors"])) | {float(spec["flatness_factor"])})
     top = spec["directions"]
-    B = checkpoints["params"][block][0, 0].numel()
+    B = models.block_vector({k: v[0, 0] for k, v in checkpoints["params"].items()}, block).numel()
     label = {"setting": spec["setting"], "keep_prob": spec["keep_prob"], "lr": spec["lr"]}
 
     def params_at(i, s):
@@ -446,7 +448,7 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
             "hessian": (eig_h.flip(0)[:top].numpy(), vec_h.flip(1)[:, :top]),
         }
         f = hessian.block_loss(model, params, x, y, loss, block)
-        loss0 = float(f(params[block].reshape(-1)))
+        loss0 = float(f(models.block_vector(params, block)))
         for kind, (values, vecs) in found.items():
             line = line_loss_fn(model, params, x, y, loss, block, vecs)
             wanted = [float(spec["flatness_factor"])] if kind == "hessian" else factors

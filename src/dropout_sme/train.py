@@ -188,7 +188,8 @@ def train(run: dict, data: dict, resume_path=None, progress: bool = True) -> dic
                 f"lr={run['lr']}): seed {seed} diverged at step {t} (dropout loss is "
                 f"{values[bad][0].item()}); lower lr. No output was written.")
         if t in sched["record"]:
-            traj.append(params[block].detach().to("cpu", torch.float32).clone())
+            value = params[block] if block != models.ALL else models.block_vector(params, block, 1)
+            traj.append(value.detach().to("cpu", torch.float32).clone())
         if t in sched["checkpoint"]:
             ckpts[t] = {k: v.detach().cpu().clone() for k, v in params.items()}
         if t in sched["eval"]:
