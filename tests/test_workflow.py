@@ -39,7 +39,7 @@ def test_lint_is_clean(tmp_path):
 def test_default_dag(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", cwd=tmp_path).stdout)
     assert counts == {"prepare_data": 2, "train_run": 4, "sme_cell": 17, "noise_setting": 2,
-                      "figure": 7, "table": 5, "all": 1}
+                      "noise_compare": 2, "figure": 8, "table": 5, "all": 1}
 
 
 def test_figS1_builds_only_its_upstream(tmp_path):
@@ -62,8 +62,8 @@ def test_sme_target(tmp_path):
 def test_noise_target_and_fig3_build_only_their_upstream(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", "noise", cwd=tmp_path).stdout)
     # digits, the two dropout settings (their baselines are not analysed), 3 figures, 2 tables
-    assert counts == {"prepare_data": 1, "train_run": 2, "noise_setting": 2, "figure": 3,
-                      "table": 2, "noise": 1}
+    assert counts == {"prepare_data": 1, "train_run": 2, "noise_setting": 2, "noise_compare": 2,
+                      "figure": 4, "table": 2, "noise": 1}
     counts = job_counts(smk("-n", "--cores", "1", "fig3", cwd=tmp_path).stdout)
     assert counts == {"prepare_data": 1, "train_run": 2, "noise_setting": 2, "figure": 1, "fig3": 1}
 
@@ -83,9 +83,10 @@ def test_paper_config_with_idx_fixtures(tmp_path):
     assert "results/runs/fnn_mnist/p0.8_lr0.1/metrics.csv" in out
     # every compute job shows its resources, a GPU included
     jobs = out.split("\nrule ")[1:]
-    assert counts["noise_setting"] == 2
-    compute = [j for j in jobs if j.startswith(("train_run:", "sme_cell:", "noise_setting:"))]
-    assert len(compute) == 37 and all("gpu=1" in j and "runtime=" in j for j in compute)
+    assert counts["noise_setting"] == 2 and counts["noise_compare"] == 2
+    compute = [j for j in jobs
+               if j.startswith(("train_run:", "sme_cell:", "noise_setting:", "noise_compare:"))]
+    assert len(compute) == 39 and all("gpu=1" in j and "runtime=" in j for j in compute)
 
 
 def test_paper_config_without_data_dir_names_the_key(tmp_path):
@@ -107,7 +108,8 @@ def test_bad_keep_prob_stops_before_any_job(tmp_path):
 def test_tiny_end_to_end_run(tmp_path):
     smk("--cores", "2", "--configfile", TEST_CONFIG, cwd=tmp_path)
     for name in ("figS1_training", "fig1_sme", "figS2_sme_weak_order", "figS3_sme_heatmap",
-                 "fig2_noise_structure", "fig3_alignment", "figS4_flatness_factor"):
+                 "fig2_noise_structure", "fig3_alignment", "figS4_flatness_factor",
+                 "figS6_noise_comparison"):
         for ext in ("pdf", "png"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
     for name in ("table1_accuracy", "table2_sme_order", "table3_slopes", "table4_alignment",
@@ -128,6 +130,11 @@ def test_tiny_end_to_end_run(tmp_path):
     # checkpoints 0, 30, 40 (theta*, the trajectory start), 60 for both seeds, + theta* with K
     assert sorted(set(align.step)) == [0, 30, 40, 60] and len(align) == 10
     assert align.alpha.between(-1, 1).all()
+    other = pd.read_csv(tmp_path / "results/noise/fnn/p0.8_lr0.1/compare.csv")
+    assert set(other.noise) == {"sgd", "gaussian"} and len(other) == 4
+    ratio = other.trace / other.trace_dropout                # matched magnitude (SGD: whole b)
+    assert ratio[other.noise == "gaussian"].sub(1).abs().max() < 1e-9
+    assert ratio[other.noise == "sgd"].between(0.5, 2).all()
     run = tmp_path / "results/runs/fnn/p0.8_lr0.1"
     metrics = pd.read_csv(run / "metrics.csv")
     assert set(metrics.seed) == {0, 1} and metrics.step.max() == 60

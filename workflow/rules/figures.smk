@@ -93,6 +93,19 @@ TABLES["table4_alignment"] = {
     "caption": "Final alignment alpha per setting with both null models (exact moments and "
     "Monte Carlo draws).",
 }
+FIGURES["figS6_noise_comparison"] = {
+    "notebook": "notebooks/figS6_noise_comparison.py",
+    "inputs": lambda: {
+        "compare": noise_files("compare"),
+        "alignment": noise_files("alignment"),
+        "directions": noise_files("directions"),
+    },
+    "params": lambda: {"flatness_factor": config["noise"]["flatness_factor"]},
+    "caption": "Dropout against mini-batch SGD and isotropic Gaussian noise of the same magnitude "
+    "(Tr Sigma at theta*): alignment alpha with the Hessian and the variance-flatness slopes of "
+    "gradient and trajectory data, each seed and the mean with its 95% interval (a reviewers' "
+    "request).",
+}
 TABLES["claims"] = {
     "notebook": "notebooks/claims.py",
     "inputs": lambda: {
@@ -227,9 +240,15 @@ rule table4:
         expand("figures/table4_alignment.{ext}", ext=("csv", "md")),
 
 
+rule figS6:
+    input:
+        expand("figures/figS6_noise_comparison.{ext}", ext=("pdf", "png")),
+
+
 rule noise:
     input:
         rules.fig2.input,
+        rules.figS6.input,
         rules.fig3.input,
         rules.figS4.input,
         rules.table3.input,

@@ -27,3 +27,31 @@ rule noise_setting:
         ENV
     script:
         "../../scripts/noise.py"
+
+
+# Dropout against SGD and Gaussian noise at dropout's magnitude at theta* (figS6).
+rule noise_compare:
+    input:
+        data=lambda wc: dataset_files(config["experiments"][wc.experiment]["dataset"])["npz"],
+        checkpoints=lambda wc: f"{run_dir(wc.experiment, wc.setting)}/checkpoints.pt",
+        alignment="results/noise/{experiment}/{setting}/alignment.csv",
+    output:
+        compare="results/noise/{experiment}/{setting}/compare.csv",
+    wildcard_constraints:
+        experiment=NOISE_EXPERIMENT,
+        setting="|".join(cfg.noise_settings(config)),
+    params:
+        spec=lambda wc: cfg.noise_spec(config, wc.setting),
+    log:
+        "results/logs/noise_compare/{experiment}/{setting}.log",
+    benchmark:
+        "results/benchmarks/noise_compare/{experiment}/{setting}.tsv"
+    threads: THREADS
+    resources:
+        runtime=30,
+        mem_mb=4000,
+        gpu=config["gpus"],
+    conda:
+        ENV
+    script:
+        "../../scripts/noise_compare.py"

@@ -1,0 +1,145 @@
+"""Dropout noise against other noises at matched magnitude (the reviewers' request; issue E5 / S6).
+
+At the noise stage's theta* of every seed, two other noises get the magnitude of dropout's there,
+Tr Sigma of the analysed block:
+
+- **mini-batch SGD** on the dropout-free loss, batches of b samples drawn without replacement:
+  its covariance is exactly Sigma_SGD(b) = (n - b) / (b (n - 1)) C, C the (population) covariance
+  of the n per-sample gradients, so b is solved from Tr Sigma_SGD(b) = Tr Sigma_dropout;
+- **isotropic Gaussian noise** injected into every parameter's update, g = grad L + sigma xi,
+  xi ~ N(0, I): Sigma = sigma^2 I, with sigma^2 = Tr Sigma_dropout / B.
+
+For each: alpha(H, Sigma) at theta* (isotropic: Tr H / (|H|_F sqrt B) exactly), the
+variance-flatness slope of its gradient data (PCA of Sigma; undefined for isotropic noise, whose
+variances are all equal), and of its trajectory data: the same window as dropout's, run from
+theta* with that noise instead of dropout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.func import grad, vmap
+
+from . import hessian, models, noise
+
+NOISES = ("sgd", "gaussian")
+
+
+def per_sample_gradients(model: dict, params: dict, x, y, loss: str, block: str) -> torch.Tensor:
+    """(n, B): the gradient of each sample's dropout-free loss in ``block``."""
+    theta = models.block_vector(params, block)
+
+    def f(theta, xi, yi):
+        out = models.forward(model, models.with_block(params, block, theta), xi[None])
+        return models.loss_value(loss, out, yi[None])
+
+    return vmap(grad(f), in_dims=(None, 0, 0))(theta, x, y)
+
+
+def sgd_covariance(per_sample: torch.Tensor, b: float) -> torch.Tensor:
+    """Exact covariance of the mean gradient of b samples drawn without replacement."""
+    n = per_sample.shape[0]
+    centred = (per_sample - per_sample.mean(0)).double()
+    C = centred.T @ centred / n
+    return (n - b) / (b * (n - 1)) * C
+
+
+def matched_batch(trace_target: float, per_sample: torch.Tensor) -> float:
+    """The batch size b (real) whose SGD noise has trace ``trace_target``: solves
+    (n - b) / (b (n - 1)) Tr C = target, i.e. b = n Tr C / ((n - 1) target + Tr C)."""
+    n = per_sample.shape[0]
+    centred = (per_sample - per_sample.mean(0)).double()
+    tr_c = float((centred ** 2).sum() / n)
+    return n * tr_c / ((n - 1) * trace_target + tr_c)
+
+
+def continue_run(model: dict, params: dict, x, y, loss: str, lr: float, steps: int, block: str,
+                 rng: np.random.Generator, batch: int | None = None,
+                 sigma: float | None = None) -> torch.Tensor:
+    """(steps, B): ``block`` at each step of GD on the dropout-free loss from ``params`` with
+    mini-batches of ``batch`` samples (without replacement) or Gaussian noise sigma xi added to
+    every parameter's gradient (recorded before each update, as training records)."""
+    gen = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
+    p = {k: v.detach().clone() for k, v in params.items()}
+    n, out = x.shape[0], []
+    for _ in range(steps):
+        out.append(models.block_vector(p, block).clone())
+        if batch is not None:
+            idx = torch.from_numpy(rng.choice(n, size=batch, replace=False))
+            xb, yb = x[idx], y[idx]
+        else:
+            xb, yb = x, y
+        leaves = {k: v.requires_grad_() for k, v in p.items()}
+        value = models.loss_value(loss, models.forward(model, leaves, xb), yb)
+        grads = torch.autograd.grad(value, list(leaves.values()))
+        with torch.no_grad():
+            p = {}
+            for (k, v), g in zip(leaves.items(), grads):
+                if sigma is not None:
+                    g = g + sigma * torch.randn(g.shape, generator=gen, dtype=g.dtype)
+                p[k] = v.detach() - lr * g
+    return torch.stack(out)
+
+
+def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print) -> pd.DataFrame:
+    """Rows per seed and noise (sgd, gaussian): the matched magnitude, alpha at theta* and the
+    variance-flatness slopes of gradient and trajectory data (at ``flatness_factor``)."""
+    import time
+
+    model, loss, block = spec["model"], spec["loss"], spec["block"]
+    steps = [int(s) for s in checkpoints["steps"]]
+    star = steps.index(spec["theta_star"])
+    factor, top = float(spec["flatness_factor"]), spec["directions"]
+    traj = spec["trajectory"]
+    window = len(range(0, traj["length"], traj["stride"]))
+    rows = []
+    for si, seed in enumerate(int(s) for s in checkpoints["seeds"]):
+        t0 = time.perf_counter()
+        params = {k: v[star, si].to(x.device) for k, v in checkpoints["params"].items()}
+        H = hessian.block_hessian(model, params, x, y, loss, block).double()
+        B = H.shape[0]
+        f = hessian.block_loss(model, params, x, y, loss, block)
+        loss0 = float(f(models.block_vector(params, block)))
+        target = float(trace_dropout[seed])
+        G = per_sample_gradients(model, params, x, y, loss, block)
+        b = matched_batch(target, G)
+        b_int = int(np.clip(round(b), 1, x.shape[0]))
+        sigma = float(np.sqrt(target / B))
+
+        def slope_of(vectors, variances):
+            line = noise.line_loss_fn(model, params, x, y, loss, block, vectors)
+            width = noise.interval_flatness(line, loss0, [factor], spec["flatness_cap"])[factor]
+            return noise.fit_slope(width["width"], variances), int(width["flagged"].sum())
+
+        for kind in NOISES:
+            rng = noise.stream(spec, seed, spec["theta_star"], 3 + NOISES.index(kind))
+            if kind == "sgd":
+                S = sgd_covariance(G, b_int)
+                alpha = noise.alignment(H, S)
+                var, vecs = torch.linalg.eigh(S.float())
+                g_slope, g_flag = slope_of(vecs.flip(1)[:, :top].double(),
+                                           var.flip(0)[:top].double().numpy())
+                run = continue_run(model, params, x, y, loss, spec["lr"], traj["length"], block,
+                                   rng, batch=b_int)
+                magnitude = {"batch": b_int, "batch_exact": b, "sigma": np.nan,
+                             "trace": float(S.trace())}
+            else:
+                alpha = float(H.trace() / (H.norm() * np.sqrt(B)))
+                g_slope, g_flag = np.nan, 0           # every direction has variance sigma^2
+                run = continue_run(model, params, x, y, loss, spec["lr"], traj["length"], block,
+                                   rng, sigma=sigma)
+                magnitude = {"batch": np.nan, "batch_exact": np.nan, "sigma": sigma,
+                             "trace": sigma ** 2 * B}
+            samples = run[::traj["stride"]][:window].double()
+            var_t, vec_t = noise.pca(samples, top)
+            t_slope, t_flag = slope_of(vec_t, var_t)
+            rows.append({"setting": spec["setting"], "keep_prob": spec["keep_prob"],
+                         "lr": spec["lr"], "seed": seed, "noise": kind, "trace_dropout": target,
+                         **magnitude, "alpha": alpha, "slope_gradient": g_slope,
+                         "flagged_gradient": g_flag, "slope_trajectory": t_slope,
+                         "flagged_trajectory": t_flag})
+        log(f"seed {seed}: SGD (batch {b_int}) and Gaussian (sigma {sigma:.2e}) noise at theta* "
+            f"{time.perf_counter() - t0:.1f} s")
+    return pd.DataFrame(rows)

@@ -1,0 +1,57 @@
+"""Dropout against SGD and Gaussian noise: the exact SGD covariance, matched magnitudes, runs."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from dropout_sme import compare, hessian, models
+
+FNN = {"arch": "fnn", "hidden": [4, 3], "activation": "tanh"}
+
+
+def problem(n=12, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    params = models.init_params(FNN, 3, 2, g, torch.float64)
+    x = torch.randn(n, 3, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 2, (n,), generator=g)
+    return params, x, y
+
+
+def test_per_sample_gradients_average_to_the_full_gradient():
+    params, x, y = problem()
+    G = compare.per_sample_gradients(FNN, params, x, y, "cross_entropy", "w2")
+    f = hessian.block_loss(FNN, params, x, y, "cross_entropy", "w2")
+    torch.testing.assert_close(G.mean(0), torch.func.grad(f)(params["w2"].reshape(-1)))
+
+
+def test_sgd_covariance_against_exact_enumeration_of_the_batches():
+    params, x, y = problem()
+    G = compare.per_sample_gradients(FNN, params, x, y, "cross_entropy", "w2")
+    b = 4
+    means = torch.stack([G[list(c)].mean(0) for c in itertools.combinations(range(12), b)])
+    centred = means - means.mean(0)
+    exact = centred.T @ centred / len(means)           # every batch equally likely
+    torch.testing.assert_close(compare.sgd_covariance(G, b), exact)
+
+
+@pytest.mark.parametrize("target", [1e-4, 3e-3])
+def test_matched_batch_gives_the_target_trace(target):
+    params, x, y = problem(n=40)
+    G = compare.per_sample_gradients(FNN, params, x, y, "cross_entropy", "w2")
+    b = compare.matched_batch(target, G)
+    assert 0 < b <= 40
+    assert float(compare.sgd_covariance(G, b).trace()) == pytest.approx(target, rel=1e-10)
+
+
+def test_runs_without_noise_are_plain_gradient_descent():
+    params, x, y = problem()
+    rng = np.random.default_rng(0)
+    full = compare.continue_run(FNN, params, x, y, "cross_entropy", 0.1, 5, "w2", rng, batch=12)
+    still = compare.continue_run(FNN, params, x, y, "cross_entropy", 0.1, 5, "w2", rng, sigma=0.0)
+    torch.testing.assert_close(full, still)
+    assert torch.equal(full[0], params["w2"].reshape(-1))
+    noisy = compare.continue_run(FNN, params, x, y, "cross_entropy", 0.1, 5, "w2", rng, sigma=1.0)
+    step = (noisy[1] - full[1]) / 0.1                  # one step: the injected noise, N(0, 1)
+    assert 0.2 < step.std() < 3
