@@ -148,7 +148,11 @@ def test_figure1_panels_must_be_order_cells(default, schema):
 
 def test_sme_cells_merge_the_order_study_and_the_heatmap(default):
     cells = cfg.sme_cells(default)
-    assert len(cells) == 17
+    assert len(cells) == 17 + 9                                         # + the activation sweep
+    assert cells["relu_p0.8_lr0.4"] == {"keep_prob": 0.8, "lr": 0.4, "methods": ["sme1"],
+                                        "activation": "relu"}
+    assert cfg.sme_spec(default, "relu_p0.8_lr0.4")["model"]["activation"] == "relu"
+    assert cfg.sme_spec(default, "p0.8_lr0.4")["model"]["activation"] == "tanh"
     assert cells["p0.5_lr0.4"]["methods"] == ["sme1", "sme2", "svag"]   # in both
     assert cells["p0.01_lr0.4"]["methods"] == ["sme1"]                  # heatmap only
     assert cfg.sme_cost(default, "p0.5_lr0.05") > cfg.sme_cost(default, "p0.5_lr0.4")
@@ -170,3 +174,8 @@ def test_noise_spec_takes_theta_star_from_the_trajectory(default, schema):
     assert cfg.noise_settings(default) == ["p0.9_lr0.05", "p0.8_lr0.1"]   # no baselines
     spec = cfg.noise_spec(default, "p0.8_lr0.1")
     assert spec["theta_star"] == 1500 and spec["keep_prob"] == 0.8 and spec["block"] == "w2"
+
+
+def test_activation_sweep_must_not_repeat_the_models_own(default, schema):
+    default["sme"]["activations"]["names"] = ["gelu", "tanh"]
+    assert message(default, schema).startswith("config key sme.activations.names: got 'tanh'")

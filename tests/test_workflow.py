@@ -38,8 +38,9 @@ def test_lint_is_clean(tmp_path):
 
 def test_default_dag(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", cwd=tmp_path).stdout)
-    assert counts == {"prepare_data": 2, "train_run": 4, "sme_cell": 17, "noise_setting": 2,
-                      "noise_compare": 2, "figure": 8, "table": 5, "all": 1}
+    # 17 E1 cells + 9 of the activation sweep (3 activations x 3 lrs)
+    assert counts == {"prepare_data": 2, "train_run": 4, "sme_cell": 26, "noise_setting": 2,
+                      "noise_compare": 2, "figure": 9, "table": 5, "all": 1}
 
 
 def test_figS1_builds_only_its_upstream(tmp_path):
@@ -56,7 +57,7 @@ def test_fig1_builds_only_the_data_and_sme_upstream(tmp_path):
 
 def test_sme_target(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", "sme", cwd=tmp_path).stdout)
-    assert counts == {"prepare_data": 1, "sme_cell": 17, "figure": 3, "table": 1, "sme": 1}
+    assert counts == {"prepare_data": 1, "sme_cell": 26, "figure": 4, "table": 1, "sme": 1}
 
 
 def test_noise_target_and_fig3_build_only_their_upstream(tmp_path):
@@ -79,14 +80,15 @@ def test_paper_config_with_idx_fixtures(tmp_path):
               "--config", f"data_dir={tmp_path / 'mnist_files'}", cwd=tmp_path).stdout
     counts = job_counts(out)
     assert counts["train_run"] == 4 and counts["prepare_data"] == 2  # mnist, mnist_sme
-    assert counts["sme_cell"] == 31   # 3 x 5 order cells + 6 x 4 heatmap cells, 8 shared
+    # 3 x 5 order cells + 6 x 4 heatmap cells, 8 shared; 3 activations x 4 lrs
+    assert counts["sme_cell"] == 43
     assert "results/runs/fnn_mnist/p0.8_lr0.1/metrics.csv" in out
     # every compute job shows its resources, a GPU included
     jobs = out.split("\nrule ")[1:]
     assert counts["noise_setting"] == 2 and counts["noise_compare"] == 2
     compute = [j for j in jobs
                if j.startswith(("train_run:", "sme_cell:", "noise_setting:", "noise_compare:"))]
-    assert len(compute) == 39 and all("gpu=1" in j and "runtime=" in j for j in compute)
+    assert len(compute) == 51 and all("gpu=1" in j and "runtime=" in j for j in compute)
 
 
 def test_paper_config_without_data_dir_names_the_key(tmp_path):
@@ -109,7 +111,7 @@ def test_tiny_end_to_end_run(tmp_path):
     smk("--cores", "2", "--configfile", TEST_CONFIG, cwd=tmp_path)
     for name in ("figS1_training", "fig1_sme", "figS2_sme_weak_order", "figS3_sme_heatmap",
                  "fig2_noise_structure", "fig3_alignment", "figS4_flatness_factor",
-                 "figS6_noise_comparison"):
+                 "figS6_noise_comparison", "figS7_activations"):
         for ext in ("pdf", "png"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
     for name in ("table1_accuracy", "table2_sme_order", "table3_slopes", "table4_alignment",

@@ -112,9 +112,19 @@ def sme_cells(config: dict) -> dict:
         for p in config["sme"][part]["keep_probs"]:
             for lr in config["sme"][part]["lrs"]:
                 cell = cells.setdefault(setting_name(p, lr), {"keep_prob": p, "lr": lr,
-                                                              "methods": []})
+                                                              "methods": [], "activation": None})
                 cell["methods"] = sorted(set(cell["methods"]) | set(methods))
+    cells.update(activation_cells(config))
     return cells
+
+
+def activation_cells(config: dict) -> dict:
+    """figS7's cells: dropout and the order-1 SME for each swept activation, named
+    ``<activation>_p<keep_prob>_lr<lr>`` (the model's own activation is the order study's)."""
+    sweep = config["sme"].get("activations") or {}
+    return {f"{act}_{setting_name(p, lr)}": {"keep_prob": p, "lr": lr, "methods": ["sme1"],
+                                              "activation": act}
+            for act in sweep.get("names", []) for p in sweep["keep_probs"] for lr in sweep["lrs"]}
 
 
 def sme_spec(config: dict, cell: str) -> dict:
@@ -124,8 +134,12 @@ def sme_spec(config: dict, cell: str) -> dict:
         raise ConfigError(f"no E1 cell {cell!r}; the config defines {', '.join(sorted(cells))}")
     keys = ("model", "init_seed", "mask", "horizon", "record_every", "paths", "chunk", "batch",
             "substeps", "extrapolate", "svag_l", "dtype", "seed", "target")
-    return {**cells[cell], "dataset": config["sme"]["dataset"], "device": config["device"],
+    spec = {**cells[cell], "dataset": config["sme"]["dataset"], "device": config["device"],
             **{k: config["sme"].get(k) for k in keys}}
+    activation = spec.pop("activation")
+    if activation is not None:
+        spec["model"] = {**spec["model"], "activation": activation}
+    return spec
 
 
 def sme_cost(config: dict, cell: str) -> int:
@@ -255,7 +269,9 @@ def _check_sme(config: dict) -> None:
         raise ConfigError(f"config key sme.target: got null; allowed: 'parity' (+1 even, -1 odd "
                           f"label) for the classification dataset {sme['dataset']!r} "
                           f"(source {source}): the theory's net has a scalar output")
-    for part in ("order", "heatmap"):
+    sweep = sme.get("activations") or {}
+    parts = ("order", "heatmap", "activations") if sweep.get("names") else ("order", "heatmap")
+    for part in parts:
         for lr in sme[part]["lrs"]:
             for key in ("horizon", "record_every"):
                 if not _is_multiple(sme[key], lr):
@@ -265,6 +281,10 @@ def _check_sme(config: dict) -> None:
     if not _is_multiple(sme["horizon"], sme["record_every"]):
         raise ConfigError(f"config key sme.horizon: got {sme['horizon']:g}; allowed: a multiple "
                           f"of sme.record_every ({sme['record_every']:g})")
+    own = sme["model"]["activation"]
+    if own in (sme.get("activations") or {}).get("names", []):
+        raise ConfigError(f"config key sme.activations.names: got {own!r}, the model's own "
+                          f"activation (its weak order is the order study's); allowed: the others")
     if sme["chunk"] % sme["batch"]:
         raise ConfigError(f"config key sme.batch: got {sme['batch']}; allowed: a divisor of "
                           f"sme.chunk ({sme['chunk']})")

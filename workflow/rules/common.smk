@@ -58,6 +58,21 @@ def sme_cell_files(part=None):
     ]
 
 
+def activation_sweep_files():
+    """figS7: cell file -> activation, the sweep's cells and, where the order study ran the same
+    (keep_prob, lr), the model's own activation."""
+    sweep = config["sme"]["activations"]
+    own = config["sme"]["model"]["activation"]
+    files = {f"results/sme/{name}.npz": cell["activation"]
+             for name, cell in cfg.activation_cells(config).items()}
+    for p in sweep["keep_probs"]:
+        for lr in sweep["lrs"]:
+            name = cfg.setting_name(p, lr)
+            if name in SME_CELLS and "sme1" in SME_CELLS[name]["methods"]:
+                files[f"results/sme/{name}.npz"] = own
+    return files
+
+
 def noise_files(kind):
     """alignment | directions | nulls CSVs of every analysed setting."""
     return [
