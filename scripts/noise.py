@@ -6,7 +6,7 @@ import time
 import numpy as np
 import torch
 
-from dropout_sme import data, io, noise
+from dropout_sme import io, noise
 from dropout_sme.devices import gpu_slot, tune_allocator
 
 sm = snakemake  # noqa: F821
@@ -16,12 +16,7 @@ with io.rule_log(sm.log[0]), gpu_slot(sm.params.spec["device"]) as device:
     torch.set_num_threads(sm.threads)
     tune_allocator()
     spec = sm.params.spec
-    dtype = getattr(torch, spec["dtype"])
-    arrays = data.load(sm.input.data)
-    x = torch.as_tensor(arrays["x_train"], dtype=dtype, device=device)
-    y = torch.as_tensor(arrays["y_train"], device=device)
-    ckpt = io.load_torch(sm.input.checkpoints)
-    ckpt["params"] = {k: v.to(dtype) for k, v in ckpt["params"].items()}
+    x, y, ckpt = noise.load_inputs(sm.input.data, sm.input.checkpoints, spec["dtype"], device)
     traj = dict(np.load(sm.input.trajectory))
     started = time.perf_counter()
     result = noise.analyse(spec, x, y, ckpt, traj, log=log)

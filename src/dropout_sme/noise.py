@@ -367,6 +367,19 @@ def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
     return line
 
 
+def load_inputs(data_path, checkpoints_path, dtype: str, device):
+    """The training data (x, y on ``device``, x in ``dtype``) and the checkpoints (parameters in
+    ``dtype``) that the noise rules read."""
+    from . import data, io
+
+    arrays = data.load(data_path)
+    x = torch.as_tensor(arrays["x_train"], dtype=getattr(torch, dtype), device=device)
+    y = torch.as_tensor(arrays["y_train"], device=device)
+    ckpt = io.load_torch(checkpoints_path)
+    ckpt["params"] = {k: v.to(x.dtype) for k, v in ckpt["params"].items()}
+    return x, y, ckpt
+
+
 def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) -> dict:
     """Alignment over checkpoints, PCA, flatness and the relations for every seed of a setting.
 
