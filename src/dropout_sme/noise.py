@@ -186,15 +186,19 @@ def haar(B: int, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
     return (Q * torch.sign(torch.diagonal(R))).numpy()
 
 
-def null_same_spectra(eig_h, eig_s, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """alpha of H and S with their spectra kept and relatively Haar-random eigenvectors."""
-    eig_h, eig_s = np.asarray(eig_h, float), np.asarray(eig_s, float)
-    norm = np.linalg.norm(eig_h) * np.linalg.norm(eig_s)
-    out = []
-    for _ in range(draws):
-        Q = haar(len(eig_h), rng)
-        out.append(np.einsum("i,ij,j->", eig_h, Q ** 2, eig_s) / norm)
-    return np.array(out)
+def null_same_spectra(spectra, draws: int, rng: np.random.Generator,
+                      dtype=np.float64) -> np.ndarray:
+    """alpha of H and S with their spectra kept and relatively Haar-random eigenvectors.
+
+    ``spectra``: pairs (eigenvalues of H, eigenvalues of S) of one size B; each Haar matrix is
+    drawn once and used for every pair. Returns (draws, pairs).
+    """
+    pairs = [(np.asarray(h, float), np.asarray(s, float)) for h, s in spectra]
+    out = np.empty((draws, len(pairs)))
+    for r in range(draws):
+        P = haar(len(pairs[0][0]), rng, dtype).astype(np.float64) ** 2
+        out[r] = [h @ P @ s / (np.linalg.norm(h) * np.linalg.norm(s)) for h, s in pairs]
+    return out
 
 
 def wishart_null_sd(B: int) -> float:
@@ -305,9 +309,6 @@ def fit_slope(x, y) -> float:
 
 # ---------------------------------------------------------------------------------------------
 # The stage: one (experiment, setting), every seed.
-
-KINDS = ("gradient", "trajectory", "hessian")
-
 
 def stream(spec: dict, run_seed: int, step: int, purpose: int) -> np.random.Generator:
     """Masks / null draws keyed by (noise seed, run seed, keep_prob, lr, step, purpose)."""
@@ -487,11 +488,9 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
     # Monte Carlo nulls at theta*: each Haar matrix drawn once and used for every seed's spectra
     t0 = time.perf_counter()
     rng = stream(spec, 0, spec["theta_star"], 2)
-    for r in range(spec["null_draws"]):
-        P = haar(B, rng, np.float32).astype(np.float64) ** 2
-        for seed, eh, es in spectra:
-            nulls.append({**label, "seed": seed, "null": "same_spectra", "draw": r,
-                          "alpha": float(eh @ P @ es / (np.linalg.norm(eh) * np.linalg.norm(es)))})
+    draws = null_same_spectra([(h, s) for _, h, s in spectra], spec["null_draws"], rng, np.float32)
+    nulls += [{**label, "seed": seed, "null": "same_spectra", "draw": r, "alpha": float(a)}
+              for r, row in enumerate(draws) for (seed, _, _), a in zip(spectra, row)]
     wishart = null_centred_wishart(B, spec["null_draws"], rng)
     nulls += [{**label, "seed": -1, "null": "centred_wishart", "draw": r, "alpha": float(a)}
               for r, a in enumerate(wishart)]
