@@ -244,3 +244,18 @@ def test_the_stage_on_a_tiny_run(block):
     hess = dirs[dirs.kind == "hessian"]
     assert (np.diff(hess[hess.seed == 0].eigenvalue) <= 0).all()       # descending
     assert set(res["nulls"].null) == {"same_spectra", "centred_wishart"}
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_covariance_and_spectrum_match_torch(dtype):
+    g = torch.Generator().manual_seed(5)
+    X = (torch.randn(500, 40, generator=g, dtype=torch.float64)
+         * torch.linspace(0.1, 2, 40, dtype=torch.float64) + 3).to(dtype)
+    S = noise.covariance(X)
+    torch.testing.assert_close(S, torch.cov(X.T), rtol=1e-5, atol=1e-6)
+    assert torch.equal(S, S.T)
+    values, vecs = noise.spectrum(S, 4)
+    exact, U = torch.linalg.eigh(S.double())
+    np.testing.assert_allclose(values, exact.flip(0).numpy(), rtol=1e-4, atol=1e-6)
+    cos = (vecs.T @ U.flip(1)[:, :4]).abs().diagonal()
+    assert cos.min() > 0.999 and vecs.shape == (40, 4)

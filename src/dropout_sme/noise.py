@@ -144,8 +144,31 @@ def fnn_weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: 
 
 
 def covariance(samples: torch.Tensor) -> torch.Tensor:
+    """Sample covariance (ddof 1) of the rows; on the CPU by a symmetric rank-k update (BLAS
+    syrk: half the flops of centred^T centred)."""
     centred = samples - samples.mean(0)
-    return centred.T @ centred / (samples.shape[0] - 1)
+    scale = 1.0 / (samples.shape[0] - 1)
+    if centred.device.type != "cpu" or centred.dtype not in (torch.float32, torch.float64):
+        return centred.T @ centred * scale
+    from scipy.linalg import blas
+
+    syrk = blas.ssyrk if centred.dtype == torch.float32 else blas.dsyrk
+    upper = torch.from_numpy(syrk(scale, centred.numpy().T, trans=0))   # C = a a^T, a = centred^T
+    return upper + upper.triu(1).T
+
+
+def spectrum(M: torch.Tensor, top: int):
+    """All eigenvalues (descending) of the symmetric M and the eigenvectors of the top ``top``
+    (columns), in float64; two LAPACK calls (values by divide and conquer, a subset by MRRR) are
+    about 3x faster than one full eigendecomposition."""
+    from scipy.linalg import eigh
+
+    A = M.detach().cpu().numpy()
+    values = eigh(A, eigvals_only=True, driver="evd")[::-1].astype(np.float64)
+    n = A.shape[0]
+    k = min(top, n)
+    _, vecs = eigh(A, subset_by_index=[n - k, n - 1], driver="evr")
+    return values.copy(), torch.from_numpy(vecs[:, ::-1].astype(np.float64).copy())
 
 
 def sigma_fro_sq(samples: torch.Tensor) -> float:
@@ -447,9 +470,9 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
         align.append({**align_row(H, S, np.nan, spec["theta_star"], seed, len(G)),
                       "theta_star": True})
         del G
-        eig_h, vec_h = (v.double() for v in torch.linalg.eigh(H.float()))
-        eig_s, vec_s = (v.double() for v in torch.linalg.eigh(S.float()))
-        spectra.append((seed, eig_h.numpy(), eig_s.numpy()))
+        eig_h, vec_h = spectrum(H.float(), top)
+        eig_s, vec_s = spectrum(S.float(), top)
+        spectra.append((seed, eig_h, eig_s))
         traj = torch.as_tensor(trajectory["params"][:, si]).reshape(-1, B).double()
         traj_centred = traj - traj.mean(0)
         t_mats = time.perf_counter() - t0
@@ -457,9 +480,9 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
         t0 = time.perf_counter()
         var_t, vec_t = pca(traj, top)
         found = {
-            "gradient": (eig_s.flip(0)[:top].numpy(), vec_s.flip(1)[:, :top]),
+            "gradient": (eig_s[:top], vec_s),
             "trajectory": (var_t, vec_t),
-            "hessian": (eig_h.flip(0)[:top].numpy(), vec_h.flip(1)[:, :top]),
+            "hessian": (eig_h[:top], vec_h),
         }
         f = hessian.block_loss(model, params, x, y, loss, block)
         loss0 = float(f(models.block_vector(params, block)))
