@@ -52,32 +52,15 @@ for i, p in enumerate(ps):
         ax = axes[i, j]
         for k, method in enumerate(methods):
             sel = points[(points.method == method) & (points.g == g) & (points.keep_prob == p)]
-            sel = sel.sort_values("lr")
             row = orders[(orders.method == method) & (orders.g == g) & (orders.keep_prob == p)]
-            o = row.iloc[0]
-            fit = (f"{o.order:.2f} [{o.order_lo:.2f}, {o.order_hi:.2f}]"
-                   if np.isfinite(o.order) else "n/a")
-            color = f"C{k}"
-            ax.errorbar(sel.lr, sel.error, yerr=1.96 * sel.se, color=color, linewidth=1,
-                        capsize=2, label=f"{labels[method]}: order {fit}")
-            res = sel[sel.resolved]
-            ax.plot(res.lr, res.error, "o", color=color)
-            unres = sel[~sel.resolved & ~sel.diverged]
-            ax.plot(unres.lr, unres.error, "o", mfc="white", color=color)
+            plotting.weak_error_curve(ax, sel, row.iloc[0], f"C{k}", labels[method])
         lrs = np.array(sorted(points.lr.unique()))
         anchor = points[(points.g == g) & (points.keep_prob == p) & (points.method == "sme1")]
         top = anchor.error.max()
         for slope, ls in ((1, ":"), (2, "--")):
             ax.plot(lrs, top * (lrs / lrs.max()) ** slope, color="0.4", linestyle=ls,
                     linewidth=1, label=f"slope {slope}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xticks(lrs, [f"{v:g}" for v in lrs])
-        ax.minorticks_off()
-        ax.set_xlabel("learning rate lr")
-        ax.set_ylabel("weak error")
-        ax.set_title(f"keep_prob = {p:g}, {titles[g]}")
-        ax.legend(fontsize="x-small")
+        plotting.lr_axes(ax, lrs, "weak error", f"keep_prob = {p:g}, {titles[g]}")
 paths = int(loaded[0]["methods"]["dropout"][1].sum())
 fig.suptitle(f"Weak error against lr ({paths} paths per method; bars: 95% Monte Carlo interval; "
              f"hollow: below {resolve_ratio:g} standard errors, not fitted)")

@@ -52,32 +52,15 @@ for i, p in enumerate(ps):
     for j, g in enumerate(TEST_FUNCTIONS):
         ax = axes[i, j]
         for k, (act, (points, orders)) in enumerate(results.items()):
-            sel = points[(points.g == g) & (points.keep_prob == p)].sort_values("lr")
+            sel = points[(points.g == g) & (points.keep_prob == p)]
             row = orders[(orders.g == g) & (orders.keep_prob == p)]
-            if sel.empty or row.empty:
-                continue
-            o = row.iloc[0]
-            fit = (f"{o.order:.2f} [{o.order_lo:.2f}, {o.order_hi:.2f}]"
-                   if np.isfinite(o.order) else "n/a")
-            color = f"C{k}"
-            ax.errorbar(sel.lr, sel.error, yerr=1.96 * sel.se, color=color, linewidth=1,
-                        capsize=2, label=f"{act}: order {fit}")
-            res = sel[sel.resolved]
-            ax.plot(res.lr, res.error, "o", color=color)
-            unres = sel[~sel.resolved & ~sel.diverged]
-            ax.plot(unres.lr, unres.error, "o", mfc="white", color=color)
+            if not sel.empty and not row.empty:
+                plotting.weak_error_curve(ax, sel, row.iloc[0], f"C{k}", act)
         lrs = np.array(sorted({lr for pts, _ in results.values() for lr in pts.lr.unique()}))
         top = max(pts[(pts.g == g) & (pts.keep_prob == p)].error.max()
                   for pts, _ in results.values())
         ax.plot(lrs, top * lrs / lrs.max(), color="0.4", linestyle=":", linewidth=1,
                 label="slope 1")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xticks(lrs, [f"{v:g}" for v in lrs])
-        ax.minorticks_off()
-        ax.set_xlabel("learning rate lr")
-        ax.set_ylabel("weak error, order-1 SME")
-        ax.set_title(f"keep_prob = {p:g}, {titles[g]}")
-        ax.legend(fontsize="x-small")
+        plotting.lr_axes(ax, lrs, "weak error, order-1 SME", f"keep_prob = {p:g}, {titles[g]}")
 fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)

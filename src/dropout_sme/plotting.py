@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -31,3 +32,30 @@ def save(fig, pdf, png) -> None:
     Path(pdf).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(pdf, metadata={"CreationDate": None})
     fig.savefig(png)
+
+
+def weak_error_curve(ax, points, order, color, label) -> None:
+    """One method's weak error against lr (``weak.error_points`` rows of one method, test
+    function and keep_prob): bars of 1.96 Monte Carlo standard errors, resolved points filled,
+    unresolved ones hollow, the fitted ``order`` row (``weak.order_table``) in the label."""
+    sel = points.sort_values("lr")
+    fit = (f"{order.order:.2f} [{order.order_lo:.2f}, {order.order_hi:.2f}]"
+           if np.isfinite(order.order) else "n/a")
+    ax.errorbar(sel.lr, sel.error, yerr=1.96 * sel.se, color=color, linewidth=1, capsize=2,
+                label=f"{label}: order {fit}")
+    res = sel[sel.resolved]
+    ax.plot(res.lr, res.error, "o", color=color)
+    unres = sel[~sel.resolved & ~sel.diverged]
+    ax.plot(unres.lr, unres.error, "o", mfc="white", color=color)
+
+
+def lr_axes(ax, lrs, ylabel: str, title: str) -> None:
+    """Log-log axes over the learning rates, ticks at each lr, and the legend."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(lrs, [f"{v:g}" for v in lrs])
+    ax.minorticks_off()
+    ax.set_xlabel("learning rate lr")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize="x-small")
