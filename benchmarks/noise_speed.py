@@ -9,15 +9,14 @@ Usage: python benchmarks/noise_speed.py [--threads 2] [--masks 25000]
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from dropout_sme import data, hessian, io, models, noise
+import default_fnn
+from default_fnn import MODEL
+from dropout_sme import hessian, noise
 from dropout_sme.devices import tune_allocator
-
-MODEL = {"arch": "fnn", "hidden": [50, 50], "activation": "relu"}
 
 
 def main():
@@ -27,15 +26,9 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     tune_allocator()
-    arrays, _ = data.prepare({"source": "digits", "test_fraction": 0.25, "seed": 0})
-    x, y = torch.tensor(arrays["x_train"]), torch.tensor(arrays["y_train"])
-    ckpt = Path("results/runs/fnn/p0.8_lr0.1/checkpoints.pt")
-    if ckpt.exists():
-        params = {k: v[-1, 0] for k, v in io.load_torch(ckpt)["params"].items()}
-    else:
-        params = models.init_params(MODEL, 64, 10, torch.Generator().manual_seed(0))
-    print(f"FNN 64-50-50-10 on digits (n = {len(x)}), block w2 (2,500 parameters), keep_prob 0.8, "
-          f"per-sample masks, float32, {args.threads} thread(s)")
+    x, y, params, where = default_fnn.load()
+    print(f"FNN 64-50-50-10 on digits (n = {len(x)}), block w2 (2,500 parameters), {where} "
+          f"parameters, keep_prob 0.8, per-sample masks, float32, {args.threads} thread(s)")
     a = np.random.default_rng(0)
     noise.mask_gradients(MODEL, params, x, y, "cross_entropy", 0.8, "per_sample", "w2", 256, a)
     t = time.perf_counter()
