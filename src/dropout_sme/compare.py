@@ -41,8 +41,7 @@ def per_sample_gradients(model: dict, params: dict, x, y, loss: str, block: str)
 def sgd_covariance(per_sample: torch.Tensor, b: float) -> torch.Tensor:
     """Exact covariance of the mean gradient of b samples drawn without replacement."""
     n = per_sample.shape[0]
-    centred = (per_sample - per_sample.mean(0)).double()
-    C = centred.T @ centred / n
+    C = noise.covariance(per_sample.double()) * ((n - 1) / n)      # population covariance
     return (n - b) / (b * (n - 1)) * C
 
 
@@ -50,8 +49,7 @@ def matched_batch(trace_target: float, per_sample: torch.Tensor) -> float:
     """The batch size b (real) whose SGD noise has trace ``trace_target``: solves
     (n - b) / (b (n - 1)) Tr C = target, i.e. b = n Tr C / ((n - 1) target + Tr C)."""
     n = per_sample.shape[0]
-    centred = (per_sample - per_sample.mean(0)).double()
-    tr_c = float((centred ** 2).sum() / n)
+    tr_c = float(per_sample.double().var(0, unbiased=False).sum())   # Tr C
     return n * tr_c / ((n - 1) * trace_target + tr_c)
 
 
@@ -118,9 +116,8 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
             if kind == "sgd":
                 S = sgd_covariance(G, b_int)
                 alpha = noise.alignment(H, S)
-                var, vecs = torch.linalg.eigh(S.float())
-                g_slope, g_flag = slope_of(vecs.flip(1)[:, :top].double(),
-                                           var.flip(0)[:top].double().numpy())
+                var, vecs = noise.spectrum(S.float(), top)
+                g_slope, g_flag = slope_of(vecs, var[:top])
                 run = continue_run(model, params, x, y, loss, spec["lr"], traj["length"], block,
                                    rng, batch=b_int)
                 magnitude = {"batch": b_int, "batch_exact": b, "sigma": np.nan,

@@ -257,10 +257,9 @@ def pca(samples: torch.Tensor, top: int):
     if centred.shape[0] < centred.shape[1]:
         _, sv, vt = torch.linalg.svd(centred, full_matrices=False)
         var, vecs = sv ** 2 / (samples.shape[0] - 1), vt.T
-    else:
-        var, vecs = torch.linalg.eigh(centred.T @ centred / (samples.shape[0] - 1))
-        var, vecs = var.flip(0), vecs.flip(1)
-    return var[:top].numpy(), vecs[:, :top]
+        return var[:top].numpy(), vecs[:, :top]
+    values, vecs = spectrum(covariance(centred), top)
+    return values[:top], vecs
 
 
 def interval_flatness(line_loss, loss0: float, factors, cap: float, grid: int = 18,
