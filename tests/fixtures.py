@@ -52,3 +52,26 @@ def make_cifar(folder, source="cifar10", per_batch=4, seed=0) -> dict:
             pickle.dump(batch, fh, protocol=2)
         written[fname] = batch
     return written
+
+
+MULTI30K_LINES = {
+    "train.de": ["Ein Mann läuft.", "Eine Frau singt laut!", "Ein Hund läuft."],
+    "train.en": ["A man runs.", "A woman sings loudly!", "A dog runs."],
+    "val.de": ["Ein Kind singt.", "Ein Mann."],
+    "val.en": ["A child sings.", "A man."],
+}
+
+
+def make_multi30k(folder, gz=False):
+    """Multi30k task-1 text files in the real layout (one sentence per line), gzipped or not."""
+    import gzip
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, lines in MULTI30K_LINES.items():
+        text = ("\n".join(lines) + "\n").encode("utf-8")
+        if gz:
+            (folder / f"{name}.gz").write_bytes(gzip.compress(text))
+        else:
+            (folder / name).write_bytes(text)

@@ -77,13 +77,13 @@ def test_unknown_dataset_source(default, schema):
     default["datasets"]["digits"]["source"] = "imagenet"
     msg = message(default, schema)
     assert "datasets.digits.source: got 'imagenet'" in msg
-    assert "'synthetic_teacher', 'digits', 'mnist', 'cifar10', 'cifar100'" in msg
+    assert "'synthetic_teacher', 'digits', 'synthetic_sequence', 'mnist', 'cifar10'" in msg
 
 
 def test_unknown_dataset_name(default, schema):
     default["experiments"]["fnn"]["dataset"] = "mnist"
     msg = message(default, schema)
-    assert "experiments.fnn.dataset: got 'mnist'" in msg and "digits, teacher" in msg
+    assert "experiments.fnn.dataset: got 'mnist'" in msg and "digits, sequence, teacher" in msg
 
 
 def test_unknown_mask_and_key(default, schema):
@@ -165,14 +165,49 @@ def test_noise_needs_a_trajectory_of_its_block(default, schema):
 
 
 def test_noise_experiment_must_exist(default, schema):
-    default["noise"]["experiment"] = "cnn"
-    assert message(default, schema) == "config key noise.experiment: got 'cnn'; allowed: one of fnn"
+    default["noise"]["experiment"] = "vgg"
+    assert message(default, schema) == ("config key noise.experiment: got 'vgg'; allowed: one of "
+                                        "cnn, fnn, transformer")
+
+
+def test_universality_experiments_and_their_blocks(default, schema):
+    assert message(default, schema) is None                         # fills the defaults
+    assert cfg.universality_experiments(default) == ["fnn", "cnn", "transformer"]
+    assert cfg.noise_jobs(default)[-1] == ("transformer", "p0.8_lr0.5")
+    spec = cfg.noise_spec(default, "transformer", "p0.8_lr0.5")
+    assert spec["block"] == "l1_ff2_w" and spec["masks"] == 2560 and spec["theta_star"] == 400
+    assert spec["directions"] == default["noise"]["directions"]          # not overridden: shared
+    default["universality"]["experiments"]["cnn"]["block"] = "w1"
+    assert message(default, schema).startswith("config key experiments.cnn.trajectory: got")
+    default["universality"]["experiments"]["cnn"]["block"] = "w2"
+    default["universality"]["experiments"]["resnet"] = {}
+    assert "universality.experiments.resnet: no such experiment" in message(default, schema)
+
+
+def test_transformer_needs_a_sequence_dataset_and_its_own_blocks(default, schema):
+    default["experiments"]["transformer"]["trajectory"]["block"] = "w2"
+    assert "got 'w2'; allowed: one of embed, pos, " in message(default, schema)
+    assert " l1_ff2_w, " in message(default, schema)
+    default["experiments"]["transformer"]["trajectory"]["block"] = "l1_ff2_w"
+    default["experiments"]["transformer"]["dataset"] = "digits"
+    assert "model.arch: got 'transformer'; allowed: 'transformer' exactly for the sequence" \
+        in message(default, schema)
+
+
+def test_keep_sweep_spec_and_seed_check(default, schema):
+    assert message(default, schema) is None
+    spec = cfg.keep_sweep_spec(default)
+    assert spec["block"] == "w3" and spec["masks"] == 5000 and spec["seeds"] == [0, 1, 2]
+    assert spec["setting"] == "p0.9_lr0.05" and spec["theta_star"] == 1500
+    default["noise"]["keep_sweep"]["seeds"] = 9
+    assert message(default, schema) == ("config key noise.keep_sweep.seeds: got 9; allowed: at "
+                                        "most the 5 seeds of experiment 'fnn'")
 
 
 def test_noise_spec_takes_theta_star_from_the_trajectory(default, schema):
     assert message(default, schema) is None
     assert cfg.noise_settings(default) == ["p0.9_lr0.05", "p0.8_lr0.1"]   # no baselines
-    spec = cfg.noise_spec(default, "p0.8_lr0.1")
+    spec = cfg.noise_spec(default, "fnn", "p0.8_lr0.1")
     assert spec["theta_star"] == 1500 and spec["keep_prob"] == 0.8 and spec["block"] == "w2"
 
 

@@ -2,7 +2,7 @@ import gzip
 
 import numpy as np
 import pytest
-from fixtures import idx_bytes, make_cifar, make_mnist
+from fixtures import idx_bytes, make_cifar, make_mnist, make_multi30k
 
 from dropout_sme import data
 from dropout_sme.data import DataError
@@ -131,3 +131,53 @@ def test_cifar_missing_and_corrupt(tmp_path):
 def test_no_silent_fallback_for_unknown_source():
     with pytest.raises(DataError, match="unknown dataset source"):
         data.prepare({"source": "imagenet"})
+
+
+def test_synthetic_sequence_layout_for_the_decoder():
+    spec = {"source": "synthetic_sequence", "task": "reverse", "length": 5, "symbols": 6,
+            "n_train": 20, "n_test": 7, "seed": 3}
+    arrays, meta = data.prepare(spec)
+    x, y = arrays["x_train"], arrays["y_train"]
+    assert x.shape == (20, 10) and y.shape == (20, 10) and x.dtype == np.float32
+    src = x[:, :5].astype(np.int64)
+    assert (x[:, 5] == data.BOS).all() and (y[:, :5] == -1).all()
+    np.testing.assert_array_equal(y[:, 5:], src[:, ::-1])              # the reversed source
+    np.testing.assert_array_equal(x[:, 6:], y[:, 5:-1])                # teacher forcing, shifted
+    assert src.min() >= data.SPECIAL and src.max() < int(arrays["n_classes"]) == data.SPECIAL + 6
+    assert meta["n_test"] == 7 and meta["chance_accuracy"] == 1 / 6
+    again, _ = data.prepare(spec)
+    np.testing.assert_array_equal(again["x_test"], arrays["x_test"])
+    copy, _ = data.prepare({**spec, "task": "copy"})
+    np.testing.assert_array_equal(copy["y_train"][:, 5:], copy["x_train"][:, :5])
+
+
+@pytest.mark.parametrize("gz,sub", [(False, ""), (True, "multi30k")])
+def test_multi30k_reads_local_text_files(tmp_path, gz, sub):
+    make_multi30k(tmp_path / sub, gz=gz)
+    spec = {"source": "multi30k", "src_lang": "de", "tgt_lang": "en", "n_train": 2, "n_test": 2,
+            "vocab": 12, "src_length": 4, "tgt_length": 3}
+    arrays, meta = data.prepare(spec, tmp_path)
+    assert arrays["x_train"].shape == (2, 7) and arrays["y_train"].shape == (2, 7)
+    assert int(arrays["n_classes"]) == 12 and meta["n_train"] == 2
+    # vocabulary of the 2 training pairs, by count then alphabet: ! . a (twice each), then
+    # ein eine frau laut loudly (4 + 8 = 12 tokens); every other word is UNK (3)
+    x, y = arrays["x_train"].astype(np.int64), arrays["y_train"]
+    np.testing.assert_array_equal(x[0], [7, 3, 3, 5, data.BOS, 6, 3])      # ein mann laeuft . | a man
+    np.testing.assert_array_equal(y[0], [-1, -1, -1, -1, 6, 3, 3])         # a man runs (cut: no EOS)
+    longer = data.prepare({**spec, "tgt_length": 6}, tmp_path)[0]
+    np.testing.assert_array_equal(longer["y_test"][1], [-1] * 4 + [6, 3, 5, data.EOS, -1, -1])
+    assert data.tokenize("A man, running!") == ["a", "man", ",", "running", "!"]
+
+
+def test_multi30k_missing_files_and_too_many_pairs(tmp_path):
+    make_multi30k(tmp_path)
+    (tmp_path / "val.en").unlink()
+    spec = {"source": "multi30k", "src_lang": "de", "tgt_lang": "en", "n_train": 2, "n_test": 2,
+            "vocab": 12, "src_length": 4, "tgt_length": 3}
+    with pytest.raises(DataError, match="val.en.*train.en, train.de, val.en, val.de"):
+        data.prepare(spec, tmp_path)
+    make_multi30k(tmp_path)
+    with pytest.raises(DataError, match="first 5 examples, the files hold 3"):
+        data.prepare({**spec, "n_train": 5}, tmp_path)
+    with pytest.raises(DataError, match="set data_dir"):
+        data.prepare(spec, None)

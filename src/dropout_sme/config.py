@@ -12,6 +12,21 @@ from pathlib import Path
 
 from .data import NEEDS_DATA_DIR, WHERE_TO_GET
 
+SEQUENCE_SOURCES = ("synthetic_sequence", "multi30k")
+
+
+def param_names(model: dict) -> list[str]:
+    """The parameter blocks of a model (their names do not depend on the data's sizes)."""
+    import math
+
+    import torch
+
+    from .models import init_params
+
+    n_in = math.prod(model["image"]) if "image" in model else 4
+    n_out = 1 if model["arch"] == "two_layer" else 2
+    return list(init_params(model, n_in, n_out, torch.Generator().manual_seed(0)))
+
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the key and what is allowed."""
@@ -151,20 +166,44 @@ def sme_cost(config: dict, cell: str) -> int:
     return round(steps * (1 + sum(weights[m] for m in spec["methods"])))
 
 
-def noise_settings(config: dict) -> list[str]:
-    """The settings the noise stage analyses: the dropout ones of its experiment."""
-    exp = config["experiments"][config["noise"]["experiment"]]
+def noise_settings(config: dict, experiment: str | None = None) -> list[str]:
+    """The settings the noise stage analyses: the dropout ones of an experiment (default: the
+    noise experiment; the universality experiments are analysed the same way)."""
+    exp = config["experiments"][experiment or config["noise"]["experiment"]]
     return [s["name"] for s in settings(exp) if s["keep_prob"] < 1]
 
 
-def noise_spec(config: dict, setting: str) -> dict:
-    """Everything one noise job needs (the rule's params)."""
-    noise = config["noise"]
-    run = run_spec(config, noise["experiment"], setting)
+def universality_experiments(config: dict) -> list[str]:
+    """E5's architectures: the noise experiment first, then those of ``universality``."""
+    extra = config.get("universality", {}).get("experiments", {})
+    return [config["noise"]["experiment"], *[e for e in extra if e != config["noise"]["experiment"]]]
+
+
+def noise_jobs(config: dict) -> list[tuple[str, str]]:
+    """Every (experiment, setting) the noise stage analyses."""
+    return [(e, s) for e in universality_experiments(config) for s in noise_settings(config, e)]
+
+
+def noise_spec(config: dict, experiment: str, setting: str) -> dict:
+    """Everything one noise job needs (the rule's params): the noise keys, with the
+    experiment's own ``universality`` overrides."""
+    noise = {k: v for k, v in config["noise"].items() if k not in ("experiment", "keep_sweep")}
+    noise.update(config.get("universality", {}).get("experiments", {}).get(experiment) or {})
+    run = run_spec(config, experiment, setting)
     keys = ("experiment", "setting", "dataset", "keep_prob", "lr", "model", "loss", "mask",
             "device", "dtype")
-    return {**{k: run[k] for k in keys}, **{k: v for k, v in noise.items() if k != "experiment"},
+    return {**{k: run[k] for k in keys}, **noise,
             "theta_star": run["trajectory"]["start"], "trajectory": run["trajectory"]}
+
+
+def keep_sweep_spec(config: dict) -> dict:
+    """The keep-probability sweep of the noise structure (figS8) at theta* of the noise
+    experiment's first dropout setting."""
+    sweep = config["noise"]["keep_sweep"]
+    spec = noise_spec(config, config["noise"]["experiment"], noise_settings(config)[0])
+    seeds = config["experiments"][spec["experiment"]]["seeds"][:sweep["seeds"]]
+    return {**spec, "block": sweep["block"], "masks": sweep["masks"],
+            "keep_probs": sweep["keep_probs"], "seeds": seeds}
 
 
 def datasets_used(config: dict) -> list[str]:
@@ -191,6 +230,12 @@ def check(config: dict) -> None:
             want = "mse" if regression else "cross_entropy"
             raise ConfigError(f"config key {where}.loss: got {exp['loss']!r}; allowed: {want!r} "
                               f"for dataset {exp['dataset']!r} (source {source})")
+        sequence = source in SEQUENCE_SOURCES
+        if sequence != (exp["model"]["arch"] == "transformer"):
+            raise ConfigError(f"config key {where}.model.arch: got {exp['model']['arch']!r}; "
+                              f"allowed: 'transformer' exactly for the sequence datasets "
+                              f"({', '.join(SEQUENCE_SOURCES)}); dataset {exp['dataset']!r} "
+                              f"has source {source}")
         if exp["model"]["arch"] == "two_layer" and not regression:
             raise ConfigError(f"config key {where}.model.arch: got 'two_layer' (scalar output); "
                               f"allowed: 'fnn' for the classification dataset {exp['dataset']!r}")
@@ -204,16 +249,11 @@ def check(config: dict) -> None:
             raise ConfigError(f"config key {where}.trajectory: window [{traj['start']}, "
                               f"{traj['start'] + traj['length']}) ends after step {steps}; "
                               f"allowed: start + length <= steps + 1")
-        if traj and exp["model"]["arch"] in ("fnn", "cnn"):
-            blocks = [f"{k}{i}" for i in range(1, len(exp["model"]["hidden"]) + 2) for k in "wb"]
-            blocks += [f"conv{i}_{k}" for i in range(1, len(exp["model"].get("channels", [])) + 1)
-                       for k in "wb"] + ["all"]
+        if traj:
+            blocks = [*param_names(exp["model"]), "all"]
             if traj["block"] not in blocks:
                 raise ConfigError(f"config key {where}.trajectory.block: got {traj['block']!r}; "
                                   f"allowed: one of {', '.join(blocks)}")
-        if traj and exp["model"]["arch"] == "two_layer" and traj["block"] not in ("w", "a", "all"):
-            raise ConfigError(f"config key {where}.trajectory.block: got {traj['block']!r}; "
-                              "allowed: one of 'w', 'a', 'all'")
         seen = [s["name"] for s in settings(exp)]
         if len(seen) != len(set(seen)):
             raise ConfigError(f"config key {where}.settings: repeated (keep_prob, lr) pairs")
@@ -223,15 +263,15 @@ def check(config: dict) -> None:
         if spec["experiment"] not in config["experiments"]:
             raise ConfigError(f"config key figures.{fig}.experiment: got {spec['experiment']!r}; "
                               f"allowed: one of {', '.join(sorted(config['experiments']))}")
-    for name in datasets_used(config):
-        source = config["datasets"][name]["source"]
-        if source not in NEEDS_DATA_DIR:
-            continue
+    local = {name: config["datasets"][name]["source"] for name in datasets_used(config)
+             if config["datasets"][name]["source"] in NEEDS_DATA_DIR}
+    if local:
         if not config.get("data_dir"):
+            needs = "; ".join(f"dataset {name!r} (source {source}): {WHERE_TO_GET[source]}"
+                              for name, source in local.items())
             raise ConfigError(
-                f"config key data_dir is missing; dataset {name!r} (source {source}) reads local "
-                f"files: set data_dir to a folder holding {WHERE_TO_GET[source]} "
-                f"(e.g. --config data_dir=/path/to/data)")
+                f"config key data_dir is missing; these datasets read local files, so set "
+                f"data_dir to a folder holding them (e.g. --config data_dir=/path/to/data): {needs}")
         if not Path(config["data_dir"]).is_dir():
             raise ConfigError(f"config key data_dir: got {config['data_dir']!r}; "
                               "allowed: an existing folder")
@@ -242,16 +282,28 @@ def _check_noise(config: dict) -> None:
     if noise["experiment"] not in config["experiments"]:
         raise ConfigError(f"config key noise.experiment: got {noise['experiment']!r}; allowed: one "
                           f"of {', '.join(sorted(config['experiments']))}")
-    where = f"experiments.{noise['experiment']}"
-    exp = config["experiments"][noise["experiment"]]
-    traj = exp["trajectory"]
-    if not traj or traj["block"] != noise["block"]:
-        raise ConfigError(f"config key {where}.trajectory: got {traj!r}; allowed: a window of "
-                          f"block {noise['block']!r} (noise.block): the noise stage takes its "
-                          f"trajectory data from it, with theta* at its start")
-    if not noise_settings(config):
-        raise ConfigError(f"config key {where}.settings: no keep_prob < 1; allowed: at least one "
-                          f"dropout setting for the noise stage")
+    for name in config.get("universality", {}).get("experiments", {}):
+        if name not in config["experiments"]:
+            raise ConfigError(f"config key universality.experiments.{name}: no such experiment; "
+                              f"allowed: one of {', '.join(sorted(config['experiments']))}")
+    for name in universality_experiments(config):
+        where = f"experiments.{name}"
+        exp = config["experiments"][name]
+        own = config.get("universality", {}).get("experiments", {}).get(name) or {}
+        block = own.get("block", noise["block"])
+        traj = exp["trajectory"]
+        if not traj or traj["block"] != block:
+            raise ConfigError(f"config key {where}.trajectory: got {traj!r}; allowed: a window of "
+                              f"block {block!r} (the noise stage's block): the noise stage takes "
+                              f"its trajectory data from it, with theta* at its start")
+        if not noise_settings(config, name):
+            raise ConfigError(f"config key {where}.settings: no keep_prob < 1; allowed: at least "
+                              f"one dropout setting for the noise stage")
+    sweep = noise["keep_sweep"]
+    n_seeds = len(config["experiments"][noise["experiment"]]["seeds"])
+    if sweep["keep_probs"] and sweep["seeds"] > n_seeds:
+        raise ConfigError(f"config key noise.keep_sweep.seeds: got {sweep['seeds']}; allowed: at "
+                          f"most the {n_seeds} seeds of experiment {noise['experiment']!r}")
 
 
 def _check_sme(config: dict) -> None:

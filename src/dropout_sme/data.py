@@ -18,8 +18,12 @@ import numpy as np
 from .io import arrays_hash
 from .rng import numpy_rng
 
-SOURCES = ("synthetic_teacher", "digits", "mnist", "cifar10", "cifar100")
-NEEDS_DATA_DIR = ("mnist", "cifar10", "cifar100")
+SOURCES = ("synthetic_teacher", "digits", "synthetic_sequence", "mnist", "cifar10", "cifar100",
+           "multi30k")
+NEEDS_DATA_DIR = ("mnist", "cifar10", "cifar100", "multi30k")
+PAD, BOS, EOS, UNK = 0, 1, 2, 3      # token ids shared by the sequence datasets
+SPECIAL = 4
+MULTI30K_SPLITS = {"train": "train", "test": "val"}   # test pairs: the validation files
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -39,6 +43,9 @@ WHERE_TO_GET = {
                "unpacked into data_dir",
     "cifar100": "cifar-100-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html, "
                 "unpacked into data_dir",
+    "multi30k": "the Multi30k task-1 text files train.en, train.de, val.en, val.de (gzipped or "
+                "not) from https://github.com/multi30k/dataset (data/task1/raw), in data_dir or "
+                "data_dir/multi30k",
 }
 
 
@@ -53,6 +60,10 @@ def prepare(spec: dict, data_dir=None) -> tuple[dict, dict]:
         arrays, meta = synthetic_teacher(spec)
     elif source == "digits":
         arrays, meta = digits(spec)
+    elif source == "synthetic_sequence":
+        arrays, meta = synthetic_sequence(spec)
+    elif source == "multi30k":
+        arrays, meta = multi30k(_need_dir(source, data_dir), spec)
     elif source == "mnist":
         arrays, meta = mnist(_need_dir(source, data_dir), spec)
     elif source in CIFAR_LAYOUT:
@@ -113,6 +124,96 @@ def digits(spec: dict) -> tuple[dict, dict]:
         "x_test": ((x_te - mean) / std).astype(np.float32), "y_test": y_te.astype(np.int64),
     }
     return arrays, {"task": "classification", "n_classes": 10, "image_shape": [1, 8, 8]}
+
+
+# ---------------------------------------------------------------- sequences (transformer)
+def sequence_pairs(src: np.ndarray, tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Decoder-only layout of (source, target) token rows: input = source, BOS, target[:-1];
+    label = IGNORE over the source, then the target, with IGNORE where the target is padding.
+    Inputs are stored as float32 (the pipeline's feature dtype; ids are exact)."""
+    n = len(src)
+    x = np.concatenate([src, np.full((n, 1), BOS), tgt[:, :-1]], axis=1).astype(np.float32)
+    y = np.concatenate([np.full(src.shape, -1), np.where(tgt == PAD, -1, tgt)], axis=1)
+    return x, y.astype(np.int64)
+
+
+def synthetic_sequence(spec: dict) -> tuple[dict, dict]:
+    """Random token sequences and a fixed rule: ``reverse`` (target = source backwards) or
+    ``copy``; ``length`` source tokens drawn uniformly from ``symbols`` symbols."""
+    rng = numpy_rng(spec["seed"], "data")
+    n = spec["n_train"] + spec["n_test"]
+    src = rng.integers(SPECIAL, SPECIAL + spec["symbols"], size=(n, spec["length"]))
+    tgt = src[:, ::-1] if spec["task"] == "reverse" else src.copy()
+    x, y = sequence_pairs(src, tgt)
+    k = spec["n_train"]
+    arrays = {"x_train": x[:k], "y_train": y[:k], "x_test": x[k:], "y_test": y[k:],
+              "n_classes": np.int64(SPECIAL + spec["symbols"])}
+    return arrays, {"task": "sequence", "n_classes": SPECIAL + spec["symbols"],
+                    "image_shape": None, "chance_accuracy": 1.0 / spec["symbols"]}
+
+
+def _read_lines(path) -> list[str]:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f]
+
+
+def tokenize(line: str) -> list[str]:
+    """Lower-case words and punctuation marks."""
+    import re
+
+    return re.findall(r"\w+|[^\w\s]", line.lower())
+
+
+def multi30k(data_dir, spec: dict) -> tuple[dict, dict]:
+    """Multi30k sentence pairs as token rows for the decoder-only transformer.
+
+    Training pairs: the first ``n_train`` (2,048 in the group's earlier work) of train.<src> /
+    train.<tgt>; test pairs: the first ``n_test`` of val.*. Word-level tokens, one vocabulary for
+    both languages: the ``vocab`` - 4 most frequent words of the training pairs (ties broken
+    alphabetically), the rest UNK. Source and target cut or padded to ``src_length`` /
+    ``tgt_length`` (the target ends with EOS when it fits).
+    """
+    from collections import Counter
+
+    text = {}
+    for split, stem in MULTI30K_SPLITS.items():
+        for side in ("src", "tgt"):
+            lang = spec[f"{side}_lang"]
+            candidates = [folder / f"{stem}.{lang}{gz}" for folder in
+                          (Path(data_dir), Path(data_dir) / "multi30k") for gz in ("", ".gz")]
+            path = next((c for c in candidates if c.is_file()), None)
+            if path is None:
+                raise DataError(f"multi30k: no {stem}.{lang} (or {stem}.{lang}.gz) in "
+                                f"{data_dir} or {Path(data_dir) / 'multi30k'}; data_dir should "
+                                f"hold {WHERE_TO_GET['multi30k']}")
+            text[split, side] = _read_lines(path)
+    limits = {"train": spec["n_train"], "test": spec["n_test"]}
+    pairs = {}
+    for split in MULTI30K_SPLITS:
+        if len(text[split, "src"]) != len(text[split, "tgt"]):
+            raise DataError(f"multi30k {split}: {len(text[split, 'src'])} source lines but "
+                            f"{len(text[split, 'tgt'])} target lines")
+        k = _first(limits[split], len(text[split, "src"]), f"multi30k {split}")
+        pairs[split] = [(tokenize(a), tokenize(b))
+                        for a, b in zip(text[split, "src"][:k], text[split, "tgt"][:k])]
+    counts = Counter(w for a, b in pairs["train"] for w in a + b)
+    words = sorted(counts, key=lambda w: (-counts[w], w))[:spec["vocab"] - SPECIAL]
+    index = {w: i + SPECIAL for i, w in enumerate(words)}
+
+    def encode(words, length, eos):
+        ids = [index.get(w, UNK) for w in words] + ([EOS] if eos else [])
+        return (ids + [PAD] * length)[:length]
+
+    arrays = {}
+    for split in MULTI30K_SPLITS:
+        src = np.array([encode(a, spec["src_length"], False) for a, _ in pairs[split]])
+        tgt = np.array([encode(b, spec["tgt_length"], True) for _, b in pairs[split]])
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = sequence_pairs(src, tgt)
+    arrays["n_classes"] = np.int64(SPECIAL + len(words))
+    known = sum(counts[w] for w in words) / max(1, sum(counts.values()))
+    return arrays, {"task": "sequence", "n_classes": SPECIAL + len(words), "image_shape": None,
+                    "vocab_coverage": known}
 
 
 # ---------------------------------------------------------------- MNIST (IDX files)

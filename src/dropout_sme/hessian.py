@@ -29,6 +29,7 @@ def block_loss(model: dict, params: dict, x, y, loss: str, block: str):
     """theta_block (flat) -> dropout-free training loss with the other parameters fixed
     (``block="all"``: every parameter)."""
     models.block_vector(params, block)          # a clear error for an unknown block
+    model, params, x = models.head(model, params, x, block)   # a cnn/resnet head: trunk once
 
     def f(theta):
         full = models.with_block(params, block, theta)
@@ -92,6 +93,7 @@ def lanczos_top(f, theta, k: int, tol: float = 1e-6, seed: int = 0):
 
 def block_hessian(model: dict, params: dict, x, y, loss: str, block: str) -> torch.Tensor:
     """The (B, B) Hessian of the dropout-free training loss in ``block``, exact either way."""
+    model, params, x = models.head(model, params, x, block)
     if model["arch"] == "fnn" and block == f"w{len(model['hidden'])}":
         return fnn_last_hidden_hessian(model, params, x, y, loss)
     return full_hessian(block_loss(model, params, x, y, loss, block),

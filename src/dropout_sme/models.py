@@ -7,14 +7,32 @@ Dropout follows the paper's convention: each hidden output is multiplied by eta 
 probability p (the *keep* probability) and by 0 otherwise (inverted dropout), so E eta = 1 and
 Var eta = (1-p)/p. ``masks=None`` is the dropout-free network.
 
-Architectures: ``two_layer`` (the theory's f(x) = sum_r a_r sigma(w_r.x)), ``fnn`` (dropout after
-every hidden layer) and ``cnn`` (3x3 convolutions, each followed by the activation and 2x2 max
-pooling, then an FNN head with dropout after each hidden layer, as in the classic small CNNs; the
-convolutions carry none).
+Architectures:
+- ``two_layer``: the theory's f(x) = sum_r a_r sigma(w_r.x);
+- ``fnn``: dropout after every hidden layer;
+- ``cnn``: stages of 3x3 convolutions (each + activation), each stage closed by 2x2 max pooling,
+  then an FNN head with dropout after each hidden layer. ``channels: [8, 16]`` is the small CNN
+  (one convolution per stage); ``[[64, 64], [128, 128], [256, 256, 256], ...]`` is VGG16's
+  feature stack (VGG puts its dropout in the fully connected head, as here);
+- ``resnet``: ResNet-(6k+2) for 32x32 images (He et al. 2016, CIFAR form: 16-32-64 channels,
+  parameter-free shortcuts that subsample and zero-pad, global average pooling), then the same FNN
+  head. ResNets carry no dropout of their own; the head's hidden layers are where it goes here.
+  **BatchNorm** normalises with the statistics of the batch it is given and keeps no running
+  averages: the network is then a pure function of (params, x), so ``torch.func`` transforms and
+  Hessian-vector products see the same function that full-batch GD trains (the full training set
+  is the batch). Evaluation on the test set uses the test batch's own statistics.
+- ``transformer``: a pre-LayerNorm decoder-only transformer (causal self-attention, learned
+  positional embeddings) reading a source then a shifted target; dropout, as in Vaswani et al.,
+  on each sublayer's output before the residual sum and after the feed-forward activation (the
+  attention weights and the embeddings carry none). Inputs are token ids stored as floats, labels
+  are target ids with -1 where no prediction is scored (the source part); the loss and accuracy
+  average over the scored positions.
 
 Mask conventions (config key ``mask``):
 - ``per_step``: one mask per hidden layer shared by every sample of the batch (the theory's);
 - ``per_sample``: an independent mask for every sample (what ``torch.nn.Dropout`` does).
+A mask's shape per sample is ``mask_shapes(model, n_in)``: (width,) for a hidden layer,
+(positions, width) for a transformer sublayer.
 """
 
 from __future__ import annotations
@@ -39,16 +57,41 @@ ACTIVATION_DERIVATIVES = {
     "softplus": lambda z, h: torch.sigmoid(z),
 }
 MASK_MODES = ("per_step", "per_sample")
-ARCHS = ("two_layer", "fnn", "cnn")
+ARCHS = ("two_layer", "fnn", "cnn", "resnet", "transformer")
+HEADED = ("fnn", "cnn", "resnet")   # a mask-free trunk (none for fnn), then an FNN head
+IGNORE = -1                         # a transformer label scored by nothing
 
 
-def hidden_widths(model: dict) -> list[int]:
-    """Widths of the hidden layers that carry dropout, in order."""
+def mask_shapes(model: dict, n_in: int | None = None) -> list[tuple]:
+    """Per-sample shape of every dropout mask, in order (``n_in``: a transformer's positions)."""
     if model["arch"] == "two_layer":
-        return [model["width"]]
-    if model["arch"] in ("fnn", "cnn"):
-        return list(model["hidden"])
+        return [(model["width"],)]
+    if model["arch"] in HEADED:
+        return [(w,) for w in model["hidden"]]
+    if model["arch"] == "transformer":
+        if n_in is None:
+            raise ValueError("a transformer's masks need n_in, the number of positions")
+        d, ff = model["d_model"], model["d_ff"]
+        return [shape for _ in range(model["layers"]) for shape in ((n_in, d), (n_in, ff), (n_in, d))]
     raise ValueError(f"unknown arch {model['arch']!r}; allowed: {', '.join(ARCHS)}")
+
+
+def conv_stages(model: dict) -> list[list[int]]:
+    """A cnn's ``channels`` as stages (each a list of convolution widths, closed by pooling)."""
+    return [[c] if isinstance(c, int) else list(c) for c in model["channels"]]
+
+
+def head(model: dict, params: dict, x, block: str):
+    """(head model, head params, trunk output): the FNN head of a cnn or resnet applied to the
+    trunk's output, when ``block`` is one of the head's parameters. The trunk carries no dropout,
+    so the head alone gives the same outputs, masks and block derivatives, with the fast FNN paths
+    of the noise stage; any other model or block comes back unchanged."""
+    if model["arch"] not in ("cnn", "resnet") or block == ALL or block[0] not in "wb" \
+            or not block[1:].isdigit():
+        return model, params, x
+    head_model = {"arch": "fnn", "hidden": model["hidden"], "activation": model["activation"]}
+    head_params = {k: v for k, v in params.items() if k[0] in "wb" and k[1:].isdigit()}
+    return head_model, head_params, trunk(model, params, x)
 
 
 ALL = "all"   # the block name of every parameter at once (flattened in the dict's order)
@@ -84,6 +127,9 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
     fnn: PyTorch's nn.Linear default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases.
     cnn: the same bounds for every layer (nn.Conv2d's default too; fan_in = in_channels x 3 x 3);
     ``n_in`` must equal the product of ``model["image"]`` (channels, height, width).
+    resnet: He-normal convolutions (std sqrt(2 / fan_in), no bias), BatchNorm scale 1 and shift 0,
+    the head as fnn. transformer (``n_in`` positions, ``n_out`` tokens): embeddings N(0, 1) as
+    nn.Embedding, linear maps as nn.Linear, LayerNorm scale 1 and shift 0.
     """
     def normal(*shape, std):
         return torch.randn(*shape, generator=generator, dtype=torch.float64).mul_(std).to(dtype)
@@ -92,67 +138,169 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
         u = torch.rand(*shape, generator=generator, dtype=torch.float64)
         return u.mul_(2 * bound).sub_(bound).to(dtype)
 
-    if model["arch"] == "two_layer":
+    def linear(params, name, out, fan_in, bias=True):
+        bound = 1.0 / math.sqrt(fan_in)
+        params[f"{name}_w" if name[0] != "w" else name] = uniform(out, fan_in, bound=bound)
+        if bias:
+            params[f"{name}_b" if name[0] != "w" else f"b{name[1:]}"] = uniform(out, bound=bound)
+
+    arch = model["arch"]
+    if arch == "two_layer":
         if n_out != 1:
             raise ValueError("two_layer has a scalar output: use it with a regression dataset")
         m, scale = model["width"], model.get("init_scale", 1.0)
         return {"w": normal(m, n_in, std=scale / math.sqrt(n_in)),
                 "a": normal(m, std=scale / math.sqrt(m))}
-    if model["arch"] in ("fnn", "cnn"):
-        params, fan_in = {}, n_in
-        if model["arch"] == "cnn":
-            channels, height, width = model["image"]
-            if channels * height * width != n_in:
-                raise ValueError(f"cnn image {model['image']} has {channels * height * width} "
-                                 f"values; the data have {n_in} features")
-            for i, out in enumerate(model["channels"], start=1):
+    if arch == "transformer":
+        return _init_transformer(model, n_in, n_out, normal, linear, dtype)
+    if arch not in HEADED:
+        raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(ARCHS)}")
+    params, fan_in = {}, n_in
+    if arch in ("cnn", "resnet"):
+        channels, height, width = model["image"]
+        if channels * height * width != n_in:
+            raise ValueError(f"{arch} image {model['image']} has {channels * height * width} "
+                             f"values; the data have {n_in} features")
+    if arch == "cnn":
+        conv = 0
+        for stage in conv_stages(model):
+            for out in stage:
+                conv += 1
                 bound = 1.0 / math.sqrt(channels * 9)
-                params[f"conv{i}_w"] = uniform(out, channels, 3, 3, bound=bound)
-                params[f"conv{i}_b"] = uniform(out, bound=bound)
-                channels, height, width = out, height // 2, width // 2
-            fan_in = channels * height * width
-        for i, width in enumerate([*model["hidden"], n_out], start=1):
-            bound = 1.0 / math.sqrt(fan_in)
-            params[f"w{i}"] = uniform(width, fan_in, bound=bound)
-            params[f"b{i}"] = uniform(width, bound=bound)
-            fan_in = width
-        return params
-    raise ValueError(f"unknown arch {model['arch']!r}; allowed: {', '.join(ARCHS)}")
+                params[f"conv{conv}_w"] = uniform(out, channels, 3, 3, bound=bound)
+                params[f"conv{conv}_b"] = uniform(out, bound=bound)
+                channels = out
+            height, width = height // 2, width // 2
+        fan_in = channels * height * width
+    if arch == "resnet":
+        def conv_bn(name, c_in, c_out):
+            params[f"{name}_w"] = normal(c_out, c_in, 3, 3, std=math.sqrt(2.0 / (c_in * 9)))
+            params[f"{name}_g"] = torch.ones(c_out, dtype=dtype)
+            params[f"{name}_s"] = torch.zeros(c_out, dtype=dtype)
+
+        conv_bn("stem", channels, RESNET_WIDTHS[0])
+        c_in = RESNET_WIDTHS[0]
+        for s, c_out in enumerate(RESNET_WIDTHS, start=1):
+            for b in range(1, resnet_blocks(model) + 1):
+                conv_bn(f"s{s}b{b}_1", c_in, c_out)
+                conv_bn(f"s{s}b{b}_2", c_out, c_out)
+                c_in = c_out
+        fan_in = c_in
+    for i, width in enumerate([*model["hidden"], n_out], start=1):
+        linear(params, f"w{i}", width, fan_in)
+        fan_in = width
+    return params
+
+
+RESNET_WIDTHS = (16, 32, 64)
+
+
+def resnet_blocks(model: dict) -> int:
+    """Basic blocks per stage of ResNet-depth: depth = 6 k + 2."""
+    depth = model["depth"]
+    if (depth - 2) % 6:
+        raise ValueError(f"resnet depth must be 6k + 2 (20, 32, 44, ...), got {depth}")
+    return (depth - 2) // 6
+
+
+def _init_transformer(model, n_in, n_out, normal, linear, dtype) -> dict:
+    d, ff, heads = model["d_model"], model["d_ff"], model["heads"]
+    if d % heads:
+        raise ValueError(f"transformer d_model {d} is not a multiple of heads {heads}")
+    params = {"embed": normal(n_out, d, std=1.0), "pos": normal(n_in, d, std=1.0)}
+
+    def norm(name):
+        params[f"{name}_g"] = torch.ones(d, dtype=dtype)
+        params[f"{name}_s"] = torch.zeros(d, dtype=dtype)
+
+    for i in range(1, model["layers"] + 1):
+        norm(f"l{i}_ln1")
+        for name in ("q", "k", "v"):
+            linear(params, f"l{i}_{name}", d, d, bias=False)
+        linear(params, f"l{i}_o", d, d)
+        norm(f"l{i}_ln2")
+        linear(params, f"l{i}_ff1", ff, d)
+        linear(params, f"l{i}_ff2", d, ff)
+    norm("lnf")
+    linear(params, "out", n_out, d)
+    return params
 
 
 def sample_masks(model: dict, keep_prob: float, mode: str, n: int, generator: torch.Generator,
-                 dtype=torch.float32, device="cpu", batch: tuple = ()) -> tuple:
-    """One dropout mask per hidden layer: values 1/p (probability p) or 0.
+                 dtype=torch.float32, device="cpu", batch: tuple = (), n_in=None) -> tuple:
+    """One dropout mask per dropout site: values 1/p (probability p) or 0.
 
-    Shape (*batch, width) for ``per_step``, (*batch, n, width) for ``per_sample``; ``batch``
-    gives that many independent draws at once (paths, masks of the random gradient data).
+    Shape (*batch, *shape) for ``per_step``, (*batch, n, *shape) for ``per_sample``, with
+    ``shape`` from ``mask_shapes(model, n_in)``; ``batch`` gives that many independent draws at
+    once (paths, masks of the random gradient data).
     """
     if mode not in MASK_MODES:
         raise ValueError(f"mask must be one of {', '.join(MASK_MODES)}, got {mode!r}")
     masks = []
-    for width in hidden_widths(model):
-        shape = (*batch, width) if mode == "per_step" else (*batch, n, width)
-        u = torch.rand(shape, generator=generator, device=device, dtype=torch.float32)
+    for shape in mask_shapes(model, n_in):
+        full = (*batch, *shape) if mode == "per_step" else (*batch, n, *shape)
+        u = torch.rand(full, generator=generator, device=device, dtype=torch.float32)
         masks.append((u < keep_prob).to(dtype) / keep_prob)
     return tuple(masks)
 
 
+def trunk(model: dict, params: dict, x: torch.Tensor) -> torch.Tensor:
+    """The mask-free part of a cnn or resnet: flat features (n, f) for its FNN head."""
+    act = ACTIVATIONS[model["activation"]]
+    h = x.reshape(*x.shape[:-1], *model["image"])
+    if model["arch"] == "cnn":
+        conv = 0
+        for stage in conv_stages(model):
+            for _ in stage:
+                conv += 1
+                h = act(F.conv2d(h, params[f"conv{conv}_w"], params[f"conv{conv}_b"], padding=1))
+            h = F.max_pool2d(h, 2)
+        return h.flatten(-3)
+
+    def conv_bn(h, name, stride=1):
+        h = F.conv2d(h, params[f"{name}_w"], stride=stride, padding=1)
+        return batch_norm(h, params[f"{name}_g"], params[f"{name}_s"])
+
+    h = act(conv_bn(h, "stem"))
+    for s in range(1, len(RESNET_WIDTHS) + 1):
+        for b in range(1, resnet_blocks(model) + 1):
+            stride = 2 if s > 1 and b == 1 else 1
+            out = act(conv_bn(h, f"s{s}b{b}_1", stride))
+            out = conv_bn(out, f"s{s}b{b}_2")
+            if stride == 2:                 # option A: subsample, zero-pad the new channels
+                short = h[..., ::2, ::2]
+                pad = out.shape[-3] - short.shape[-3]
+                short = F.pad(short, (0, 0, 0, 0, pad // 2, pad - pad // 2))
+            else:
+                short = h
+            h = act(out + short)
+    return h.mean((-2, -1))
+
+
+def batch_norm(h: torch.Tensor, scale, shift, eps: float = 1e-5) -> torch.Tensor:
+    """BatchNorm of (n, C, H, W) with the batch's own statistics (no running averages)."""
+    mean = h.mean((-4, -2, -1), keepdim=True)
+    var = h.var((-4, -2, -1), keepdim=True, unbiased=False)
+    return (h - mean) * torch.rsqrt(var + eps) * scale[:, None, None] + shift[:, None, None]
+
+
+def layer_norm(h: torch.Tensor, scale, shift, eps: float = 1e-5) -> torch.Tensor:
+    return F.layer_norm(h, h.shape[-1:], scale, shift, eps)
+
+
 def forward(model: dict, params: dict, x: torch.Tensor, masks=None) -> torch.Tensor:
-    """Network output for inputs x (n, d): (n,) for two_layer, (n, classes) for fnn and cnn."""
+    """Network output for inputs x (n, d): (n,) for two_layer, (n, classes) for fnn, cnn and
+    resnet, (n, positions, tokens) for transformer."""
     act = ACTIVATIONS[model["activation"]]
     if model["arch"] == "two_layer":
         h = act(x @ params["w"].T)
         if masks is not None:
             h = h * masks[0]
         return h @ params["a"]
+    if model["arch"] == "transformer":
+        return _transformer(model, params, x, masks, act)
     n_hidden = len(model["hidden"])
-    h = x
-    if model["arch"] == "cnn":
-        h = x.reshape(*x.shape[:-1], *model["image"])
-        for i in range(1, len(model["channels"]) + 1):
-            h = act(F.conv2d(h, params[f"conv{i}_w"], params[f"conv{i}_b"], padding=1))
-            h = F.max_pool2d(h, 2)
-        h = h.flatten(-3)
+    h = x if model["arch"] == "fnn" else trunk(model, params, x)
     for i in range(1, n_hidden + 1):
         h = act(h @ params[f"w{i}"].T + params[f"b{i}"])
         if masks is not None:
@@ -161,14 +309,52 @@ def forward(model: dict, params: dict, x: torch.Tensor, masks=None) -> torch.Ten
     return h @ params[f"w{last}"].T + params[f"b{last}"]
 
 
+def _transformer(model, params, x, masks, act):
+    tokens = x.long()
+    positions, heads = tokens.shape[-1], model["heads"]
+    h = params["embed"][tokens] + params["pos"]                       # (n, T, d)
+    causal = torch.ones(positions, positions, dtype=torch.bool, device=x.device).tril()
+
+    def split(z):                                                     # (n, T, d) -> (n, H, T, d/H)
+        return z.unflatten(-1, (heads, -1)).transpose(-3, -2)
+
+    for i in range(1, model["layers"] + 1):
+        m = masks[3 * (i - 1):3 * i] if masks is not None else None
+        a = layer_norm(h, params[f"l{i}_ln1_g"], params[f"l{i}_ln1_s"])
+        q, k, v = (split(a @ params[f"l{i}_{name}_w"].T) for name in "qkv")
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        scores = torch.where(causal, scores, torch.full_like(scores, float("-inf")))
+        o = (scores.softmax(-1) @ v).transpose(-3, -2).flatten(-2)
+        o = o @ params[f"l{i}_o_w"].T + params[f"l{i}_o_b"]
+        h = h + (o * m[0] if m is not None else o)
+        a = layer_norm(h, params[f"l{i}_ln2_g"], params[f"l{i}_ln2_s"])
+        f = act(a @ params[f"l{i}_ff1_w"].T + params[f"l{i}_ff1_b"])
+        if m is not None:
+            f = f * m[1]
+        f = f @ params[f"l{i}_ff2_w"].T + params[f"l{i}_ff2_b"]
+        h = h + (f * m[2] if m is not None else f)
+    h = layer_norm(h, params["lnf_g"], params["lnf_s"])
+    return h @ params["out_w"].T + params["out_b"]
+
+
 def loss_value(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``mse``: R_S = 1/(2n) sum_i (f(x_i) - y_i)^2 (the paper's convention); ``cross_entropy``."""
+    """``mse``: R_S = 1/(2n) sum_i (f(x_i) - y_i)^2 (the paper's convention); ``cross_entropy``
+    (per sequence position for 2-d labels, averaged over the positions not marked ``IGNORE``)."""
     if kind == "mse":
         return 0.5 * torch.mean((out - y) ** 2)
     if kind == "cross_entropy":
-        return F.cross_entropy(out, y)
+        if y.dim() == 1:
+            return F.cross_entropy(out, y)
+        scored = (y != IGNORE).to(out.dtype)
+        nll = -out.log_softmax(-1).gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        return (nll * scored).sum() / scored.sum()
     raise ValueError(f"unknown loss {kind!r}; allowed: mse, cross_entropy")
 
 
 def accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (out.argmax(-1) == y).to(out.dtype).mean()
+    """Share of correct classes (of correct tokens over the scored positions for 2-d labels)."""
+    hit = (out.argmax(-1) == y).to(out.dtype)
+    if y.dim() == 1:
+        return hit.mean()
+    scored = (y != IGNORE).to(out.dtype)
+    return (hit * scored).sum() / scored.sum()

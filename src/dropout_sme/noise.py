@@ -64,6 +64,8 @@ def mask_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float,
     """(K, B) dropout gradients of ``block`` (flattened), one fresh set of masks each."""
     if mask not in models.MASK_MODES:
         raise ValueError(f"mask must be one of {', '.join(models.MASK_MODES)}, got {mask!r}")
+    shapes = models.mask_shapes(model, x.shape[-1])
+    model, params, x = models.head(model, params, x, block)
     theta = models.block_vector(params, block)
     n = x.shape[0]
     rows = n if mask == "per_sample" else 1
@@ -74,8 +76,8 @@ def mask_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float,
     out = torch.empty(K, theta.numel(), dtype=theta.dtype)
     for start in range(0, K, batch):
         size = min(batch, K - start)
-        masks = [bernoulli((size, rows, w), keep_prob, rng).to(x.device, theta.dtype)
-                 for w in models.hidden_widths(model)]
+        masks = [bernoulli((size, rows, *shape), keep_prob, rng).to(x.device, theta.dtype)
+                 for shape in shapes]
         out[start:start + size] = grad_fn(masks).cpu()
     return out
 
@@ -348,6 +350,7 @@ def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
     """
     from . import hessian
 
+    model, params, x = models.head(model, params, x, block)
     theta = models.block_vector(params, block)
     V = directions.T.to(theta.dtype)                                  # (D, B)
     if model["arch"] != "fnn" or not block.startswith("w"):
@@ -439,7 +442,8 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
         tr_hs = float((h64 * s64).sum())
         mean2, sd2 = same_spectra_moments(tr_h, fro_h, tr_s, fro_s, B)
         debiased = tr_hs / (fro_h * np.sqrt(fro_sq)) if fro_sq > 0 else np.nan   # NaN: not done
-        return {**label, "seed": seed, "step": step, "masks": K, "alpha": tr_hs / (fro_h * fro_s),
+        return {**label, "seed": seed, "step": step, "masks": K, "block": block, "block_size": B,
+                "alpha": tr_hs / (fro_h * fro_s),
                 "alpha_debiased": debiased, "trace_h": tr_h, "fro_h": fro_h, "trace_s": tr_s,
                 "fro_s": fro_s, "fro_s_debiased": np.sqrt(fro_sq) if fro_sq > 0 else np.nan,
                 "wishart_sd": wishart_null_sd(B), "spectra_mean": mean2, "spectra_sd": sd2}
@@ -523,6 +527,42 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
     alignment_frame["theta_star"] = alignment_frame["theta_star"].fillna(False).astype(bool)
     return {"alignment": alignment_frame, "directions": pd.concat(dirs, ignore_index=True),
             "nulls": pd.DataFrame(nulls)}
+
+
+def keep_sweep(spec: dict, x, y, checkpoints: dict, log=print):
+    """figS8: at theta* of each of ``spec["seeds"]``, dropout noise of keep probability
+    ``spec["keep_prob"]`` (the landscape fixed, the noise's p varied): K gradients of the block,
+    their top PCA directions with their interval flatness (``flatness_factor``) and alpha(H, Sigma).
+    Returns one row per (seed, direction), with ``alpha`` repeated on the seed's rows."""
+    import pandas as pd
+
+    from . import hessian
+
+    model, loss, block, p = spec["model"], spec["loss"], spec["block"], spec["keep_prob"]
+    steps = [int(s) for s in checkpoints["steps"]]
+    seeds = [int(s) for s in checkpoints["seeds"]]
+    star, factor = steps.index(spec["theta_star"]), float(spec["flatness_factor"])
+    rows = []
+    for seed in spec["seeds"]:
+        params = {k: v[star, seeds.index(seed)].to(x.device)
+                  for k, v in checkpoints["params"].items()}
+        G = mask_gradients(model, params, x, y, loss, p, spec["mask"], block, spec["masks"],
+                           stream(spec, seed, spec["theta_star"], 3), batch=spec["batch"])
+        S = covariance(G).double()
+        H = hessian.block_hessian(model, params, x, y, loss, block).double()
+        variances, vecs = spectrum(S.float(), spec["directions"])
+        variances = variances[:vecs.shape[1]]
+        f = hessian.block_loss(model, params, x, y, loss, block)
+        loss0 = float(f(models.block_vector(params, block)))
+        line = line_loss_fn(model, params, x, y, loss, block, vecs)
+        flat = interval_flatness(line, loss0, [factor], spec["flatness_cap"])[factor]
+        rows.append(pd.DataFrame({
+            "keep_prob": p, "seed": seed, "index": np.arange(len(variances)),
+            "variance": variances, "width": flat["width"],
+            "flagged": flat["flagged"], "factor": factor, "alpha": alignment(H, S),
+            "trace_s": float(S.trace()), "masks": spec["masks"], "block": block}))
+        log(f"seed {seed}: keep_prob {p:g}, K = {spec['masks']} gradients of {block}")
+    return pd.concat(rows, ignore_index=True)
 
 
 def slopes(directions, kind: str, factor: float, x: str = "width", y: str = "variance",

@@ -27,6 +27,21 @@ def band(ax, x, mean, lo, hi, label=None, **kw):
     return line
 
 
+def log_log(ax) -> None:
+    """Log-log axes whose labels stay readable over less than a decade: ticks at 1, 2 and 5
+    times the powers of ten, written as plain numbers."""
+    from matplotlib import ticker
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    fmt = ticker.FuncFormatter(lambda v, _: f"{v:.2g}")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_locator(ticker.LogLocator(subs="auto"))
+        axis.set_major_formatter(fmt)
+        axis.set_minor_formatter(ticker.NullFormatter())
+
+
 def save(fig, pdf, png) -> None:
     """PDF and PNG, byte-for-byte reproducible (no creation date in the PDF)."""
     Path(pdf).parent.mkdir(parents=True, exist_ok=True)

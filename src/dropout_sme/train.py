@@ -61,7 +61,9 @@ class Trainer:
         self.x = {s: as_t(data[f"x_{s}"], self.dtype) for s in ("train", "test")}
         self.y = {s: as_t(data[f"y_{s}"], label_dtype) for s in ("train", "test")}
         self.n_in = self.x["train"].shape[1]
-        self.n_out = int(data["y_train"].max()) + 1 if self.classification else 1
+        # token data name their vocabulary (inputs and labels share it); classes are counted
+        self.n_out = (int(data["n_classes"]) if "n_classes" in data
+                      else int(data["y_train"].max()) + 1 if self.classification else 1)
         self.n = self.x["train"].shape[0]
         self.batch_size = run.get("batch_size") or self.n
         if self.batch_size > self.n:
@@ -114,7 +116,8 @@ class Trainer:
         xb, yb = self.batch(t)
         n = xb.shape[-2]
         masks = [models.sample_masks(self.run["model"], self.run["keep_prob"], self.run["mask"],
-                                     n, g, self.dtype, self.device) if self.use_masks else None
+                                     n, g, self.dtype, self.device, n_in=self.n_in)
+                 if self.use_masks else None
                  for g in generators]
         if self.seed_batching == "vmap":
             stacked = tuple(torch.stack(layer) for layer in zip(*masks)) if self.use_masks else None

@@ -73,12 +73,45 @@ def activation_sweep_files():
     return files
 
 
-def noise_files(kind):
-    """alignment | directions | nulls CSVs of every analysed setting."""
+def noise_files(kind, experiment=NOISE_EXPERIMENT):
+    """alignment | directions | nulls CSVs of every analysed setting of one experiment."""
     return [
-        f"results/noise/{NOISE_EXPERIMENT}/{s}/{kind}.csv"
-        for s in cfg.noise_settings(config)
+        f"results/noise/{experiment}/{s}/{kind}.csv"
+        for s in cfg.noise_settings(config, experiment)
     ]
+
+
+def universality_files(kind):
+    """experiment -> its noise CSVs of one kind (figS5, table5): every E5 architecture."""
+    return {e: noise_files(kind, e) for e in cfg.universality_experiments(config)}
+
+
+def architecture_labels():
+    """experiment -> a short label of its network, data and analysed block (figS5, table5)."""
+    out = {}
+    for e in cfg.universality_experiments(config):
+        exp = config["experiments"][e]
+        m = exp["model"]
+        if m["arch"] == "fnn":
+            net = "FNN " + "-".join(str(w) for w in m["hidden"])
+        elif m["arch"] == "cnn":
+            net = f"CNN {m['channels']} + {m['hidden']}"
+        elif m["arch"] == "resnet":
+            net = f"ResNet-{m['depth']} + {m['hidden']}"
+        elif m["arch"] == "transformer":
+            net = f"transformer d={m['d_model']}, {m['layers']} layer(s)"
+        else:
+            net = m["arch"]
+        block = cfg.noise_spec(config, e, cfg.noise_settings(config, e)[0])["block"]
+        out[e] = f"{net} on {exp['dataset']} ({block})"
+    return out
+
+
+def keep_sweep_files():
+    sweep = config["noise"]["keep_sweep"]
+    setting = cfg.noise_settings(config)[0]
+    return [f"results/noise/{NOISE_EXPERIMENT}/{setting}/keep_sweep/p{p:g}.csv"
+            for p in sweep["keep_probs"]]
 
 
 def all_training():

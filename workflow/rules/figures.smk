@@ -119,6 +119,51 @@ FIGURES["figS7_activations"] = {
     "(the theory needs a smooth one; ReLU shows what happens where it fails), with the fitted "
     "order and its 95% bootstrap interval.",
 }
+FIGURES["figS5_universality"] = {
+    "notebook": "notebooks/figS5_universality.py",
+    "inputs": lambda: {
+        "alignment": [f for fs in universality_files("alignment").values() for f in fs],
+        "directions": [f for fs in universality_files("directions").values() for f in fs],
+    },
+    "params": lambda: {
+        "labels": architecture_labels(),
+        "flatness_factor": config["noise"]["flatness_factor"],
+    },
+    "caption": "Universality of the noise structure (E5): for each architecture, the inverse "
+    "variance-flatness relation of the gradient data at theta*, the Hessian-variance relation "
+    "and the alignment alpha(theta_t) over training, with fitted slopes and 95% intervals over "
+    "seeds.",
+}
+TABLES["table5_universality"] = {
+    "notebook": "notebooks/table5_universality.py",
+    "inputs": lambda: {
+        "alignment": [f for fs in universality_files("alignment").values() for f in fs],
+        "directions": [f for fs in universality_files("directions").values() for f in fs],
+        "metrics": [f for e in cfg.universality_experiments(config) for f in experiment_metrics(e)],
+    },
+    "params": lambda: {
+        "labels": architecture_labels(),
+        "flatness_factor": config["noise"]["flatness_factor"],
+    },
+    "caption": "Universality (E5): per architecture, the variance-flatness slopes (gradient and "
+    "trajectory data), the Hessian-variance slope, alpha at the final checkpoint and at theta*, "
+    "and the test accuracy with and without dropout, mean and 95% interval over seeds.",
+}
+KEEP_SWEEP = bool(config["noise"]["keep_sweep"]["keep_probs"])
+if KEEP_SWEEP:
+    FIGURES["figS8_keep_sweep"] = {
+        "notebook": "notebooks/figS8_keep_sweep.py",
+        "inputs": lambda: {"sweep": keep_sweep_files()},
+        "params": lambda: {
+            "trained_keep_prob": cfg.run_spec(config, NOISE_EXPERIMENT,
+                                              cfg.noise_settings(config)[0])["keep_prob"],
+        },
+        "caption": "The dropout noise structure against the keep probability p (including small p) "
+        "at a fixed theta*: variance-flatness slope of the gradient data, alignment alpha(H, Sigma_p) "
+        "and Tr Sigma_p, each seed and the mean with its 95% interval.",
+    }
+
+
 TABLES["claims"] = {
     "notebook": "notebooks/claims.py",
     "inputs": lambda: {
@@ -264,6 +309,26 @@ rule figS6:
         expand("figures/figS6_noise_comparison.{ext}", ext=("pdf", "png")),
 
 
+rule figS5:
+    input:
+        expand("figures/figS5_universality.{ext}", ext=("pdf", "png")),
+
+
+rule table5:
+    input:
+        expand("figures/table5_universality.{ext}", ext=("csv", "md")),
+
+
+rule figS8:
+    input:
+        expand("figures/figS8_keep_sweep.{ext}", ext=("pdf", "png")),
+
+
+rule universality:
+    input:
+        rules.figS5.input,
+        rules.table5.input,
+
 
 rule noise:
     input:
@@ -273,6 +338,7 @@ rule noise:
         rules.figS4.input,
         rules.table3.input,
         rules.table4.input,
+        rules.figS8.input if KEEP_SWEEP else [],
 
 
 rule claims:

@@ -1,4 +1,5 @@
-# E2-E4: one job per dropout setting of the noise experiment, all its seeds in one process.
+# E2-E5: one job per dropout setting of the noise experiment and of each universality
+# experiment, all its seeds in one process.
 rule noise_setting:
     input:
         data=lambda wc: dataset_files(config["experiments"][wc.experiment]["dataset"])["npz"],
@@ -10,10 +11,10 @@ rule noise_setting:
         nulls="results/noise/{experiment}/{setting}/nulls.csv",
         meta="results/noise/{experiment}/{setting}/meta.json",
     wildcard_constraints:
-        experiment=NOISE_EXPERIMENT,
-        setting="|".join(cfg.noise_settings(config)),
+        experiment="|".join(cfg.universality_experiments(config)),
+        setting="|".join(s for _, s in cfg.noise_jobs(config)),
     params:
-        spec=lambda wc: cfg.noise_spec(config, wc.setting),
+        spec=lambda wc: cfg.noise_spec(config, wc.experiment, wc.setting),
     log:
         "results/logs/noise/{experiment}/{setting}.log",
     benchmark:
@@ -41,7 +42,7 @@ rule noise_compare:
         experiment=NOISE_EXPERIMENT,
         setting="|".join(cfg.noise_settings(config)),
     params:
-        spec=lambda wc: cfg.noise_spec(config, wc.setting),
+        spec=lambda wc: cfg.noise_spec(config, wc.experiment, wc.setting),
     log:
         "results/logs/noise_compare/{experiment}/{setting}.log",
     benchmark:
@@ -55,3 +56,32 @@ rule noise_compare:
         ENV
     script:
         "../../scripts/noise_compare.py"
+
+
+# figS8: dropout noise of other keep probabilities at theta* (one job per keep_prob, the first
+# seeds of the noise experiment's first dropout setting).
+rule noise_keep:
+    input:
+        data=lambda wc: dataset_files(config["experiments"][wc.experiment]["dataset"])["npz"],
+        checkpoints=lambda wc: f"{run_dir(wc.experiment, wc.setting)}/checkpoints.pt",
+    output:
+        directions="results/noise/{experiment}/{setting}/keep_sweep/p{keep_prob}.csv",
+    wildcard_constraints:
+        experiment=NOISE_EXPERIMENT,
+        setting=cfg.noise_settings(config)[0],
+        keep_prob="|".join(f"{p:g}" for p in config["noise"]["keep_sweep"]["keep_probs"]) or "none",
+    params:
+        spec=lambda wc: {**cfg.keep_sweep_spec(config), "keep_prob": float(wc.keep_prob)},
+    log:
+        "results/logs/noise_keep/{experiment}/{setting}/p{keep_prob}.log",
+    benchmark:
+        "results/benchmarks/noise_keep/{experiment}/{setting}/p{keep_prob}.tsv"
+    threads: THREADS
+    resources:
+        runtime=30,
+        mem_mb=3000,
+        gpu=config["gpus"],
+    conda:
+        ENV
+    script:
+        "../../scripts/noise_keep.py"
