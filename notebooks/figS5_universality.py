@@ -75,7 +75,8 @@ for j, e in enumerate(experiments):
     for i, s in enumerate(seeds):
         g = grad[grad.seed == s]
         ax.scatter(g.width, g.variance, s=8, alpha=0.6, color=f"C{i}", label=f"seed {s}")
-    plotting.log_log(ax)
+    plotting.log_log(ax) if len(grad) else ax.text(0.5, 0.5, "every direction flagged",
+                                                   transform=ax.transAxes, ha="center")
     ax.set_xlabel(f"interval flatness F_i (factor {flatness_factor:g})")
     ax.set_ylabel("PCA variance sigma_i^2 (gradient data)")
     ax.set_title(f"{labels.get(e, e)}\nkeep_prob = {p:g}, lr = {lr:g}\n"
@@ -85,7 +86,9 @@ for j, e in enumerate(experiments):
     for i, s in enumerate(seeds):
         h = hess[(hess.seed == s) & (hess.eigenvalue > 0)]
         ax.scatter(h.eigenvalue, h.variance, s=8, alpha=0.6, color=f"C{i}")
-    plotting.log_log(ax)
+    positive = (hess.eigenvalue > 0).any()
+    plotting.log_log(ax) if positive else ax.text(0.5, 0.5, "no positive eigenvalue",
+                                                  transform=ax.transAxes, ha="center")
     ax.set_xlabel("Hessian eigenvalue lambda_i (block)")
     ax.set_ylabel("u_i' Sigma u_i")
     ax.set_title(f"Hessian-variance slope {ci_text(s_hess.slope)}")

@@ -64,6 +64,8 @@ for (e, setting), d in dirs.groupby(["experiment", "setting"], sort=False):
         row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(s.slope)
     for name, values in (("alpha_final", final.alpha_debiased), ("alpha_theta_star", star.alpha)):
         row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(values)
+    row["null_q975_final"] = float(max((final.spectra_mean + 1.96 * final.spectra_sd).max(),
+                                       1.96 * final.wishart_sd.max()))
     for name, run in (("test_acc_dropout", setting), ("test_acc_no_dropout", f"p1_lr{lr:g}")):
         m = met[(met.experiment == e) & (met.setting == run)]
         last = m[m.step == m.step.max()].test_acc if len(m) else pd.Series(dtype=float)
@@ -84,18 +86,21 @@ def ci(r, name, digits=2):
 
 lines = ["| architecture | keep_prob | lr | block (size) | seeds | variance-flatness slope, gradient "
          "data | trajectory data | Hessian-variance slope | alpha, final | alpha at theta* | "
-         "test acc. with dropout | without |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "null 97.5% | test acc. with dropout | without |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for r in table.itertuples():
     lines.append(f"| {r.architecture} | {r.keep_prob:g} | {r.lr:g} | {r.block} ({r.block_size}) | "
                  f"{r.seeds} | {ci(r, 'slope_gradient')} | {ci(r, 'slope_trajectory')} | "
                  f"{ci(r, 'slope_hessian_variance')} | {ci(r, 'alpha_final', 3)} | "
-                 f"{ci(r, 'alpha_theta_star', 3)} | {ci(r, 'test_acc_dropout', 3)} | "
+                 f"{ci(r, 'alpha_theta_star', 3)} | {r.null_q975_final:.3f} | "
+                 f"{ci(r, 'test_acc_dropout', 3)} | "
                  f"{ci(r, 'test_acc_no_dropout', 3)} |")
 lines += ["", f"Mean [95% t-interval] over seeds. Slopes: least squares of log variance against "
           f"log interval flatness (factor {flatness_factor:g}) over the top directions, or of log "
           f"u'Sigma u against log lambda; alpha at the final checkpoint with the debiased "
-          f"|Sigma|_F, at theta* from K masks. Test accuracy at the last step; 'without': "
-          f"keep_prob = 1 at the same lr (n/a: not trained)."]
+          f"|Sigma|_F, at theta* from K masks; null 97.5%: the larger of the two null models' "
+          f"97.5% points at the final checkpoint (same spectra with Haar eigenvectors; random "
+          f"PSD). Test accuracy at the last step; 'without': keep_prob = 1 at the same lr "
+          f"(n/a: not trained)."]
 io.save_text(out_md, "\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -38,9 +38,10 @@ def test_lint_is_clean(tmp_path):
 
 def test_default_dag(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", cwd=tmp_path).stdout)
-    # 17 E1 cells + 9 of the activation sweep (3 activations x 3 lrs)
-    assert counts == {"prepare_data": 2, "train_run": 4, "sme_cell": 26, "noise_setting": 2,
-                      "noise_compare": 2, "figure": 9, "table": 5, "all": 1}
+    # 17 E1 cells + 9 of the activation sweep (3 activations x 3 lrs); E5: the CNN and the
+    # transformer (with and without dropout, one noise job each); the keep_prob sweep (4 p)
+    assert counts == {"prepare_data": 3, "train_run": 8, "sme_cell": 26, "noise_setting": 4,
+                      "noise_compare": 2, "noise_keep": 4, "figure": 11, "table": 6, "all": 1}
 
 
 def test_figS1_builds_only_its_upstream(tmp_path):
@@ -62,16 +63,24 @@ def test_sme_target(tmp_path):
 
 def test_noise_target_and_fig3_build_only_their_upstream(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", "noise", cwd=tmp_path).stdout)
-    # digits, the two dropout settings (their baselines are not analysed), 3 figures, 2 tables
+    # digits, the two dropout settings (their baselines are not analysed), 5 figures, 2 tables
     assert counts == {"prepare_data": 1, "train_run": 2, "noise_setting": 2, "noise_compare": 2,
-                      "figure": 4, "table": 2, "noise": 1}
+                      "noise_keep": 4, "figure": 5, "table": 2, "noise": 1}
     counts = job_counts(smk("-n", "--cores", "1", "fig3", cwd=tmp_path).stdout)
     assert counts == {"prepare_data": 1, "train_run": 2, "noise_setting": 2, "figure": 1, "fig3": 1}
 
 
+def test_universality_target(tmp_path):
+    counts = job_counts(smk("-n", "--cores", "1", "universality", cwd=tmp_path).stdout)
+    # digits and the sequence task; every run of fnn, cnn and transformer (table5 compares each
+    # dropout setting with the keep_prob = 1 run at its lr)
+    assert counts == {"prepare_data": 2, "train_run": 8, "noise_setting": 4, "figure": 1,
+                      "table": 1, "universality": 1}
+
+
 def test_data_target_builds_every_dataset(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", "data", cwd=tmp_path).stdout)
-    assert counts == {"prepare_data": 2, "data": 1}
+    assert counts == {"prepare_data": 3, "data": 1}
 
 
 def test_paper_config_with_idx_fixtures(tmp_path):
@@ -79,16 +88,20 @@ def test_paper_config_with_idx_fixtures(tmp_path):
     out = smk("-n", "--cores", "1", "--configfile", str(ROOT / "config/paper.yaml"),
               "--config", f"data_dir={tmp_path / 'mnist_files'}", cwd=tmp_path).stdout
     counts = job_counts(out)
-    assert counts["train_run"] == 4 and counts["prepare_data"] == 2  # mnist, mnist_sme
+    # mnist, mnist_sme, cifar100, cifar10_2048, multi30k; E5: ResNet-20, VGG16, transformer
+    assert counts["train_run"] == 10 and counts["prepare_data"] == 5
+    for run in ("resnet20/p0.8_lr0.1", "vgg16/p0.5_lr0.02", "transformer_multi30k/p0.9_lr0.1"):
+        assert f"results/noise/{run}/alignment.csv" in out
     # 3 x 5 order cells + 6 x 4 heatmap cells, 8 shared; 3 activations x 4 lrs
     assert counts["sme_cell"] == 43
     assert "results/runs/fnn_mnist/p0.8_lr0.1/metrics.csv" in out
     # every compute job shows its resources, a GPU included
     jobs = out.split("\nrule ")[1:]
-    assert counts["noise_setting"] == 2 and counts["noise_compare"] == 2
-    compute = [j for j in jobs
-               if j.startswith(("train_run:", "sme_cell:", "noise_setting:", "noise_compare:"))]
-    assert len(compute) == 51 and all("gpu=1" in j and "runtime=" in j for j in compute)
+    assert counts["noise_setting"] == 5 and counts["noise_compare"] == 2
+    assert counts["noise_keep"] == 6
+    compute = [j for j in jobs if j.startswith(("train_run:", "sme_cell:", "noise_setting:",
+                                                "noise_compare:", "noise_keep:"))]
+    assert len(compute) == 66 and all("gpu=1" in j and "runtime=" in j for j in compute)
 
 
 def test_paper_config_without_data_dir_names_the_key(tmp_path):
@@ -100,7 +113,7 @@ def test_paper_config_without_data_dir_names_the_key(tmp_path):
 
 def test_bad_keep_prob_stops_before_any_job(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(Path(TEST_CONFIG).read_text().replace("keep_prob: 0.8", "keep_prob: 1.5"))
+    bad.write_text(Path(TEST_CONFIG).read_text().replace("keep_prob: 0.8", "keep_prob: 1.5", 1))
     out = smk("-n", "--cores", "1", "--configfile", str(bad), cwd=tmp_path, check=False)
     assert out.returncode != 0
     assert "config key experiments.fnn.settings[0].keep_prob: got 1.5; allowed: a number in " \
@@ -111,11 +124,12 @@ def test_tiny_end_to_end_run(tmp_path):
     smk("--cores", "2", "--configfile", TEST_CONFIG, cwd=tmp_path)
     for name in ("figS1_training", "fig1_sme", "figS2_sme_weak_order", "figS3_sme_heatmap",
                  "fig2_noise_structure", "fig3_alignment", "figS4_flatness_factor",
-                 "figS6_noise_comparison", "figS7_activations"):
+                 "figS6_noise_comparison", "figS7_activations", "figS5_universality",
+                 "figS8_keep_sweep"):
         for ext in ("pdf", "png"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
     for name in ("table1_accuracy", "table2_sme_order", "table3_slopes", "table4_alignment",
-                 "claims"):
+                 "table5_universality", "claims"):
         for ext in ("csv", "md"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
     orders = pd.read_csv(tmp_path / "figures/table2_sme_order.csv")
@@ -126,6 +140,11 @@ def test_tiny_end_to_end_run(tmp_path):
     claims = pd.read_csv(tmp_path / "figures/claims.csv")
     assert set(claims.verdict) <= {"reproduced", "partly", "not reproduced", "not run"}
     assert len(claims) == 6
+    universality = pd.read_csv(tmp_path / "figures/table5_universality.csv")
+    assert universality.experiment.tolist() == ["fnn", "cnn", "transformer"]
+    assert universality.test_acc_no_dropout_mean.notna().all()      # the keep_prob = 1 runs
+    sweep = pd.read_csv(tmp_path / "results/noise/fnn/p0.8_lr0.1/keep_sweep/p0.5.csv")
+    assert set(sweep.seed) == {0, 1} and (sweep.keep_prob == 0.5).all() and sweep.masks.eq(200).all()
     slopes = pd.read_csv(tmp_path / "figures/table3_slopes.csv")
     assert len(slopes) == 5 and slopes.seeds.eq(2).all()      # 5 relations, 2 seeds each
     align = pd.read_csv(tmp_path / "results/noise/fnn/p0.8_lr0.1/alignment.csv")

@@ -169,6 +169,7 @@ TABLES["claims"] = {
     "inputs": lambda: {
         "sme_orders": "figures/table2_sme_order.csv",
         "slopes": "figures/table3_slopes.csv",
+        "universality_table": "figures/table5_universality.csv",
         "alignment": noise_files("alignment"),
         "directions": noise_files("directions"),
     },
