@@ -259,3 +259,26 @@ def test_covariance_and_spectrum_match_torch(dtype):
     np.testing.assert_allclose(values, exact.flip(0).numpy(), rtol=1e-4, atol=1e-6)
     cos = (vecs.T @ U.flip(1)[:, :4]).abs().diagonal()
     assert cos.min() > 0.999 and vecs.shape == (40, 4)
+
+
+def test_keep_sweep_sigma_follows_the_closed_form_at_each_keep_prob():
+    """The sweep's Tr Sigma_p and alpha at a fixed theta* against the two-layer closed form."""
+    g = torch.Generator().manual_seed(3)
+    model = {"arch": "two_layer", "width": 4, "activation": "tanh"}
+    params = models.init_params(model, 3, 1, g, torch.float64)
+    x = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    y = torch.randn(6, generator=g, dtype=torch.float64)
+    checkpoints = {"steps": torch.tensor([0, 7]), "seeds": torch.tensor([5]),
+                   "params": {k: torch.stack([v, v])[:, None] for k, v in params.items()}}
+    spec = {"model": model, "loss": "mse", "mask": "per_step", "block": "a", "masks": 40_000,
+            "theta_star": 7, "seeds": [5], "directions": 3, "flatness_factor": 2.0,
+            "flatness_cap": 100.0, "batch": 4000, "seed": 0, "lr": 0.1}
+    H = hessian.block_hessian(model, params, x, y, "mse", "a")
+    for p in (0.1, 0.5, 0.9):
+        out = noise.keep_sweep({**spec, "keep_prob": p}, x, y, checkpoints, log=lambda *_: None)
+        exact = tl.sigma_closed_form(params["a"], params["w"], x, y, p, "per_step")[0::4, 0::4]
+        trace = float(exact.trace())
+        se = float((2 * (exact ** 2).sum()) ** 0.5) / 40_000 ** 0.5     # sd of the trace estimate
+        assert out.trace_s.iloc[0] == pytest.approx(trace, abs=5 * se)
+        assert out.alpha.iloc[0] == pytest.approx(noise.alignment(H, exact), abs=0.02)
+        assert len(out) == 3 and (out.keep_prob == p).all() and out.width.gt(0).all()
