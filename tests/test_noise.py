@@ -282,3 +282,70 @@ def test_keep_sweep_sigma_follows_the_closed_form_at_each_keep_prob():
         assert out.trace_s.iloc[0] == pytest.approx(trace, abs=5 * se)
         assert out.alpha.iloc[0] == pytest.approx(noise.alignment(H, exact), abs=0.02)
         assert len(out) == 3 and (out.keep_prob == p).all() and out.width.gt(0).all()
+
+
+def test_sketched_pca_recovers_a_known_covariance_from_streamed_samples():
+    g = torch.Generator().manual_seed(4)
+    B, K = 60, 20_000
+    basis = torch.linalg.qr(torch.randn(B, B, generator=g, dtype=torch.float64)).Q
+    sd = 2.0 ** -torch.arange(B, dtype=torch.float64) ** 0.7            # decaying spectrum
+    X = (torch.randn(K, B, generator=g, dtype=torch.float64) * sd) @ basis.T + 3.0
+    U = basis[:, [0, 5]]
+
+    def batches():
+        return iter(X.split(1000))
+
+    sk = noise.sketched_pca(batches, B, 5, extra=U)
+    S = noise.covariance(X)
+    exact, vecs = torch.linalg.eigh(S)
+    np.testing.assert_allclose(sk["variances"], exact.flip(0)[:5].numpy(), rtol=1e-6)
+    overlap = (sk["directions"].T @ vecs.flip(1)[:, :5]).abs().diagonal()
+    assert overlap.min() > 0.999
+    np.testing.assert_allclose(sk["extra_var"], (U.T @ S @ U).diagonal().numpy(), rtol=1e-10)
+    assert sk["trace"] == pytest.approx(float(S.trace()), rel=1e-10) and sk["count"] == K
+    lam, Uh = np.array([2.0, 0.5]), U.numpy()
+    st = noise.low_rank_stats(lam, Uh, X)
+    Hk = torch.as_tensor(Uh @ np.diag(lam) @ Uh.T)
+    assert st["tr_hs"] == pytest.approx(float((Hk * S).sum()), rel=1e-10)
+    assert st["fro_s"] == pytest.approx(float(S.norm()), rel=1e-10)
+    assert st["fro_h"] == pytest.approx(float(Hk.norm()), rel=1e-12)
+
+
+def test_lanczos_stage_agrees_with_the_full_stage():
+    """hessian: lanczos (no B x B matrix) against the dense stage on the same tiny run: with as
+    many directions as the block has parameters the two must agree."""
+    from dropout_sme import data, train
+
+    digits = data.prepare({"source": "digits", "test_fraction": 0.25, "seed": 0})[0]
+    digits = {k: v[:300] for k, v in digits.items()}                # a small batch: fast
+    model = {"arch": "fnn", "hidden": [6, 5], "activation": "tanh"}
+    run = dict(experiment="t", setting="p0.8_lr0.1", dataset="digits", model=model,
+               loss="cross_entropy", keep_prob=0.8, lr=0.1, mask="per_sample", steps=30,
+               batch_size=None, eval_every=10, checkpoints=[], seeds=[0],
+               trajectory={"block": "w2", "start": 20, "length": 10, "stride": 1},
+               dtype="float64", seed_batching="loop", device="cpu", resume_every=100)
+    out = train.train(run, digits, progress=False)
+    spec = {**{k: run[k] for k in ("setting", "keep_prob", "lr", "model", "loss", "mask")},
+            "block": "w2", "masks": 2048, "alignment_masks": 512, "directions": 29,
+            "flatness_factor": 2.0, "flatness_factors": [2.0], "flatness_cap": 100.0,
+            "null_draws": 2, "batch": 64, "seed": 0, "theta_star": 20}
+    x = torch.as_tensor(digits["x_train"], dtype=torch.float64)
+    y = torch.as_tensor(digits["y_train"])
+    quiet = lambda *_: None                                    # noqa: E731
+    full = noise.analyse(spec, x, y, out["checkpoints"], out["trajectory"], log=quiet)
+    low = noise.analyse({**spec, "hessian": "lanczos"}, x, y, out["checkpoints"],
+                        out["trajectory"], log=quiet)
+    a, b = full["alignment"], low["alignment"]
+    # top-29 of a 30-parameter block: alpha differs only by the 30th Hessian direction
+    np.testing.assert_allclose(b.alpha_debiased, a.alpha_debiased, rtol=0.05, atol=0.01)
+    star_a, star_b = a[a.theta_star].iloc[0], b[b.theta_star].iloc[0]
+    assert star_b.trace_s == pytest.approx(star_a.trace_s, rel=1e-9)
+    assert star_b.alpha == pytest.approx(star_a.alpha, rel=0.05)
+    da, db = full["directions"], low["directions"]
+    for kind in ("gradient", "hessian"):
+        va = da[da.kind == kind].set_index("index")
+        vb = db[db.kind == kind].set_index("index")
+        top = range(10)
+        np.testing.assert_allclose(vb.variance[top], va.variance[top], rtol=1e-3)
+        np.testing.assert_allclose(vb.width[top], va.width[top], rtol=1e-3)
+    assert low["nulls"].empty and set(b.hessian) == {"lanczos top-29"}

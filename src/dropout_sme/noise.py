@@ -62,6 +62,21 @@ def _fast_path(model: dict, block: str) -> bool:
 def mask_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float, mask: str,
                    block: str, K: int, rng: np.random.Generator, batch: int = 64):
     """(K, B) dropout gradients of ``block`` (flattened), one fresh set of masks each."""
+    out = None
+    start = 0
+    for g in mask_gradient_batches(model, params, x, y, loss, keep_prob, mask, block, K, rng,
+                                   batch):
+        if out is None:
+            out = torch.empty(K, g.shape[1], dtype=g.dtype)
+        out[start:start + len(g)] = g
+        start += len(g)
+    return out
+
+
+def mask_gradient_batches(model: dict, params: dict, x, y, loss: str, keep_prob: float,
+                          mask: str, block: str, K: int, rng: np.random.Generator,
+                          batch: int = 64):
+    """The K gradients of ``mask_gradients`` as (<= batch, B) CPU batches, never all at once."""
     if mask not in models.MASK_MODES:
         raise ValueError(f"mask must be one of {', '.join(models.MASK_MODES)}, got {mask!r}")
     shapes = models.mask_shapes(model, x.shape[-1])
@@ -73,13 +88,11 @@ def mask_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float,
         grad_fn = fnn_weight_gradients(model, params, x, y, loss, keep_prob, int(block[1:]))
     else:
         grad_fn = _vmapped_gradients(model, params, x, y, loss, keep_prob, block)
-    out = torch.empty(K, theta.numel(), dtype=theta.dtype)
     for start in range(0, K, batch):
         size = min(batch, K - start)
         masks = [bernoulli((size, rows, *shape), keep_prob, rng).to(x.device, theta.dtype)
                  for shape in shapes]
-        out[start:start + size] = grad_fn(masks).cpu()
-    return out
+        yield grad_fn(masks).cpu()
 
 
 def _vmapped_gradients(model, params, x, y, loss, keep_prob, block):
@@ -194,6 +207,53 @@ def sigma_fro_sq(samples: torch.Tensor) -> float:
 def alignment(H, S) -> float:
     H, S = torch.as_tensor(H, dtype=torch.float64), torch.as_tensor(S, dtype=torch.float64)
     return float((H * S).sum() / (H.norm() * S.norm()))
+
+
+def low_rank_stats(lam, U, samples: torch.Tensor) -> dict:
+    """alpha's ingredients for H_k = U diag(lam) U^T (a top-k Hessian) and the sample covariance S
+    of ``samples`` (N, B) without forming a B x B matrix: Tr H_k, |H_k|_F, Tr S, |S|_F (from the
+    N x N Gram matrix, whose Frobenius norm is |S|_F (N - 1)), Tr(H_k S) = sum_i lam_i u_i'S u_i."""
+    lam = torch.as_tensor(np.asarray(lam), dtype=torch.float64)
+    U = torch.as_tensor(np.asarray(U), dtype=torch.float64)
+    C = (samples - samples.mean(0)).double()
+    scale = 1.0 / (C.shape[0] - 1)
+    u_var = ((C @ U) ** 2).sum(0) * scale
+    return {"tr_h": float(lam.sum()), "fro_h": float(lam.norm()),
+            "tr_s": float((C * C).sum() * scale), "fro_s": float((C @ C.T).norm() * scale),
+            "tr_hs": float((lam * u_var).sum()), "u_var": u_var.numpy()}
+
+
+def sketched_pca(batches, B: int, top: int, extra=None, oversample: int = 10,
+                 power_iterations: int = 1, seed: int = 0) -> dict:
+    """Top PCA of K samples that are never held at once: ``batches()`` yields them (the same K
+    each call) in (m, B) pieces. A randomized range finder (Halko, Martinsson & Tropp 2011) with
+    ``power_iterations`` extra passes finds an orthonormal Q (B, top + oversample) spanning S's top
+    directions; a last pass projects the samples on Q and on the columns of ``extra`` (B, k), and
+    the covariance there gives the variances and directions (Rayleigh-Ritz) and u'S u for each
+    column u of ``extra``. Memory O((top + oversample + k) x B) plus K x (top + oversample + k).
+    Returns variances (top), directions (B, top), extra_var (k), trace (Tr S) and the count K."""
+    s = min(top + oversample, B)
+    Q = torch.randn(B, s, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    for _ in range(power_iterations + 1):
+        total, acc = torch.zeros(B, dtype=torch.float64), torch.zeros(B, s, dtype=torch.float64)
+        count, sq = 0, 0.0
+        for g in batches():
+            g = g.double()
+            total += g.sum(0)
+            acc += g.T @ (g @ Q)
+            sq += float((g * g).sum())
+            count += len(g)
+        mean = total / count
+        SQ = (acc - count * mean[:, None] * (mean @ Q)[None, :]) / (count - 1)   # S Q
+        Q = torch.linalg.qr(SQ).Q
+    W = Q if extra is None else torch.cat([Q, torch.as_tensor(extra, dtype=torch.float64)], 1)
+    proj = torch.cat([g.double() @ W for g in batches()])
+    C = covariance(proj)
+    values, vecs = torch.linalg.eigh(C[:s, :s])
+    order = torch.argsort(values, descending=True)[:top]
+    return {"variances": values[order].numpy(), "directions": Q @ vecs[:, order],
+            "extra_var": C[s:, s:].diagonal().numpy(), "trace": (sq - count * float(mean @ mean))
+            / (count - 1), "count": count}
 
 
 def null_centred_wishart(B: int, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -435,18 +495,28 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
         return mask_gradients(model, params, x, y, loss, spec["keep_prob"], spec["mask"], block, K,
                               rng, batch=spec["batch"])
 
-    def align_row(H, S, fro_sq, step, seed, K):
+    low_rank = spec.get("hessian", "full") == "lanczos"
+
+    def dense_stats(H, S):
         h64, s64 = H.double(), S.double()
-        tr_h, fro_h = float(h64.trace()), float(h64.norm())
-        tr_s, fro_s = float(s64.trace()), float(s64.norm())
-        tr_hs = float((h64 * s64).sum())
-        mean2, sd2 = same_spectra_moments(tr_h, fro_h, tr_s, fro_s, B)
-        debiased = tr_hs / (fro_h * np.sqrt(fro_sq)) if fro_sq > 0 else np.nan   # NaN: not done
+        return {"tr_h": float(h64.trace()), "fro_h": float(h64.norm()),
+                "tr_s": float(s64.trace()), "fro_s": float(s64.norm()),
+                "tr_hs": float((h64 * s64).sum())}
+
+    def align_row(st, fro_sq, step, seed, K):
+        mean2, sd2 = same_spectra_moments(st["tr_h"], st["fro_h"], st["tr_s"], st["fro_s"], B)
+        debiased = st["tr_hs"] / (st["fro_h"] * np.sqrt(fro_sq)) if fro_sq > 0 else np.nan
         return {**label, "seed": seed, "step": step, "masks": K, "block": block, "block_size": B,
-                "alpha": tr_hs / (fro_h * fro_s),
-                "alpha_debiased": debiased, "trace_h": tr_h, "fro_h": fro_h, "trace_s": tr_s,
-                "fro_s": fro_s, "fro_s_debiased": np.sqrt(fro_sq) if fro_sq > 0 else np.nan,
+                "hessian": "lanczos top-%d" % top if low_rank else "full",
+                "alpha": st["tr_hs"] / (st["fro_h"] * st["fro_s"]),
+                "alpha_debiased": debiased, "trace_h": st["tr_h"], "fro_h": st["fro_h"],
+                "trace_s": st["tr_s"], "fro_s": st["fro_s"],
+                "fro_s_debiased": np.sqrt(fro_sq) if fro_sq > 0 else np.nan,
                 "wishart_sd": wishart_null_sd(B), "spectra_mean": mean2, "spectra_sd": sd2}
+
+    def top_hessian(params):
+        f = hessian.block_loss(model, params, x, y, loss, block)
+        return hessian.lanczos_top(f, models.block_vector(params, block), top)
 
     align, dirs, nulls, spectra = [], [], [], []
     small = spec["alignment_masks"]
@@ -456,26 +526,57 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
             if step == spec["theta_star"]:
                 continue
             params = params_at(i, si)
-            H = hessian.block_hessian(model, params, x, y, loss, block)
             G = gradient_data(params, small, stream(spec, seed, step, 0))
-            align.append(align_row(H, covariance(G), sigma_fro_sq(G), step, seed, small))
+            if low_rank:
+                st = low_rank_stats(*top_hessian(params), G)
+            else:
+                st = dense_stats(hessian.block_hessian(model, params, x, y, loss, block),
+                                 covariance(G))
+            align.append(align_row(st, sigma_fro_sq(G), step, seed, small))
         t_align = time.perf_counter() - t0
 
         # theta*: K gradients; their first alignment_masks rows give its point of alpha(theta_t)
         t0 = time.perf_counter()
         params = params_at(star, si)
-        H = hessian.block_hessian(model, params, x, y, loss, block).double()
-        G = gradient_data(params, max(spec["masks"], small), stream(spec, seed, spec["theta_star"], 1))
-        align.append(align_row(H, covariance(G[:small]), sigma_fro_sq(G[:small]),
-                               spec["theta_star"], seed, small))
-        S = covariance(G).double()
-        # at K masks the plain |S|_F is biased by a factor ~ sqrt(1 + r / K) only: no debiasing
-        align.append({**align_row(H, S, np.nan, spec["theta_star"], seed, len(G)),
-                      "theta_star": True})
-        del G
-        eig_h, vec_h = spectrum(H.float(), top)
-        eig_s, vec_s = spectrum(S.float(), top)
-        spectra.append((seed, eig_h, eig_s))
+        K = max(spec["masks"], small)
+        if low_rank:
+            # never a B x B matrix: the Hessian's top directions by Lanczos, the gradient data
+            # streamed twice or more (sketched PCA) and projected on them
+            eig_h, vec_h = top_hessian(params)
+            vec_h = torch.from_numpy(np.ascontiguousarray(vec_h))
+            G = gradient_data(params, small, stream(spec, seed, spec["theta_star"], 1))
+            fro_sq = sigma_fro_sq(G)
+            align.append(align_row(low_rank_stats(eig_h, vec_h, G), fro_sq, spec["theta_star"],
+                                   seed, small))
+            del G
+
+            def batches():
+                return mask_gradient_batches(model, params, x, y, loss, spec["keep_prob"],
+                                             spec["mask"], block, K,
+                                             stream(spec, seed, spec["theta_star"], 1),
+                                             spec["batch"])
+
+            sk = sketched_pca(batches, B, top, extra=vec_h, seed=seed)
+            eig_s, vec_s, u_var = sk["variances"], sk["directions"], sk["extra_var"]
+            st = {"tr_h": float(eig_h.sum()), "fro_h": float(np.linalg.norm(eig_h)),
+                  "tr_s": sk["trace"], "fro_s": float(np.sqrt(fro_sq)),
+                  "tr_hs": float((eig_h * u_var).sum())}
+            # (|Sigma|_F of the K-mask row: the unbiased estimate from the first rows)
+            align.append({**align_row(st, np.nan, spec["theta_star"], seed, K), "theta_star": True})
+        else:
+            H = hessian.block_hessian(model, params, x, y, loss, block).double()
+            G = gradient_data(params, K, stream(spec, seed, spec["theta_star"], 1))
+            align.append(align_row(dense_stats(H, covariance(G[:small])),
+                                   sigma_fro_sq(G[:small]), spec["theta_star"], seed, small))
+            S = covariance(G).double()
+            # at K masks the plain |S|_F is biased by a factor ~ sqrt(1 + r / K) only
+            align.append({**align_row(dense_stats(H, S), np.nan, spec["theta_star"], seed, len(G)),
+                          "theta_star": True})
+            del G
+            eig_h, vec_h = spectrum(H.float(), top)
+            eig_s, vec_s = spectrum(S.float(), top)
+            spectra.append((seed, eig_h, eig_s))
+            u_var = ((vec_h.T @ S) * vec_h.T).sum(1).numpy()
         traj = torch.as_tensor(trajectory["params"][:, si]).reshape(-1, B).double()
         traj_centred = traj - traj.mean(0)
         t_mats = time.perf_counter() - t0
@@ -494,9 +595,8 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
             wanted = [float(spec["flatness_factor"])] if kind == "hessian" else factors
             flat = interval_flatness(line, loss0, wanted, spec["flatness_cap"])
             if kind == "hessian":
-                grad_var = ((vecs.T @ S) * vecs.T).sum(1).numpy()
                 traj_var = ((traj_centred @ vecs) ** 2).sum(0).numpy() / (traj.shape[0] - 1)
-                extra = {"eigenvalue": values, "variance": grad_var, "traj_variance": traj_var}
+                extra = {"eigenvalue": values, "variance": u_var, "traj_variance": traj_var}
             else:
                 extra = {"eigenvalue": np.full(len(values), np.nan), "variance": values,
                          "traj_variance": np.full(len(values), np.nan)}
@@ -511,6 +611,10 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
             f"(step {spec['theta_star']}: Hessian, K = {spec['masks']} gradients, spectra) "
             f"{t_mats:.1f} s; PCA and flatness {t_flat:.1f} s")
 
+    if low_rank:
+        log("hessian: lanczos: no Monte Carlo null draws (they need B x B matrices); the null "
+            "bands use the exact moments")
+        return _frames(align, dirs, nulls)
     # Monte Carlo nulls at theta*: each Haar matrix drawn once and used for every seed's spectra
     t0 = time.perf_counter()
     rng = stream(spec, 0, spec["theta_star"], 2)
@@ -521,12 +625,18 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
     nulls += [{**label, "seed": -1, "null": "centred_wishart", "draw": r, "alpha": float(a)}
               for r, a in enumerate(wishart)]
     log(f"null draws ({spec['null_draws']} of each, B = {B}): {time.perf_counter() - t0:.1f} s")
+    return _frames(align, dirs, nulls)
+
+
+def _frames(align, dirs, nulls) -> dict:
+    import pandas as pd
 
     alignment_frame = pd.DataFrame(align)
     alignment_frame["theta_star"] = alignment_frame.get("theta_star", False)
     alignment_frame["theta_star"] = alignment_frame["theta_star"].fillna(False).astype(bool)
+    columns = ["setting", "keep_prob", "lr", "seed", "null", "draw", "alpha"]
     return {"alignment": alignment_frame, "directions": pd.concat(dirs, ignore_index=True),
-            "nulls": pd.DataFrame(nulls)}
+            "nulls": pd.DataFrame(nulls, columns=columns)}
 
 
 def keep_sweep(spec: dict, x, y, checkpoints: dict, log=print):
