@@ -23,9 +23,16 @@ def param_names(model: dict) -> list[str]:
 
     from .models import init_params
 
+    small = dict(model)                      # the same layers, one unit wide: cheap to build
+    if "channels" in small:
+        small["channels"] = [1 if isinstance(c, int) else [1] * len(c) for c in small["channels"]]
+    if "hidden" in small:
+        small["hidden"] = [1] * len(small["hidden"])
+    if small["arch"] == "transformer":
+        small.update(d_model=small["heads"], d_ff=1)
     n_in = math.prod(model["image"]) if "image" in model else 4
     n_out = 1 if model["arch"] == "two_layer" else 2
-    return list(init_params(model, n_in, n_out, torch.Generator().manual_seed(0)))
+    return list(init_params(small, n_in, n_out, torch.Generator().manual_seed(0)))
 
 
 class ConfigError(ValueError):

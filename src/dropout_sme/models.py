@@ -138,11 +138,12 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
         u = torch.rand(*shape, generator=generator, dtype=torch.float64)
         return u.mul_(2 * bound).sub_(bound).to(dtype)
 
-    def linear(params, name, out, fan_in, bias=True):
+    def linear(params, weight, bias, out, fan_in):
+        """nn.Linear's default initialisation into params[weight] (and params[bias])."""
         bound = 1.0 / math.sqrt(fan_in)
-        params[f"{name}_w" if name[0] != "w" else name] = uniform(out, fan_in, bound=bound)
+        params[weight] = uniform(out, fan_in, bound=bound)
         if bias:
-            params[f"{name}_b" if name[0] != "w" else f"b{name[1:]}"] = uniform(out, bound=bound)
+            params[bias] = uniform(out, bound=bound)
 
     arch = model["arch"]
     if arch == "two_layer":
@@ -187,7 +188,7 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
                 c_in = c_out
         fan_in = c_in
     for i, width in enumerate([*model["hidden"], n_out], start=1):
-        linear(params, f"w{i}", width, fan_in)
+        linear(params, f"w{i}", f"b{i}", width, fan_in)
         fan_in = width
     return params
 
@@ -216,13 +217,13 @@ def _init_transformer(model, n_in, n_out, normal, linear, dtype) -> dict:
     for i in range(1, model["layers"] + 1):
         norm(f"l{i}_ln1")
         for name in ("q", "k", "v"):
-            linear(params, f"l{i}_{name}", d, d, bias=False)
-        linear(params, f"l{i}_o", d, d)
+            linear(params, f"l{i}_{name}_w", None, d, d)
+        linear(params, f"l{i}_o_w", f"l{i}_o_b", d, d)
         norm(f"l{i}_ln2")
-        linear(params, f"l{i}_ff1", ff, d)
-        linear(params, f"l{i}_ff2", d, ff)
+        linear(params, f"l{i}_ff1_w", f"l{i}_ff1_b", ff, d)
+        linear(params, f"l{i}_ff2_w", f"l{i}_ff2_b", d, ff)
     norm("lnf")
-    linear(params, "out", n_out, d)
+    linear(params, "out_w", "out_b", n_out, d)
     return params
 
 
