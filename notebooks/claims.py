@@ -154,11 +154,12 @@ holds, fails, ok = [], [], []
 for r in universality.itertuples():
     good = (r.slope_gradient_hi < 0 and r.slope_hessian_variance_lo > 0
             and r.alpha_final_lo > r.null_q975_final)
+    def ci(name):
+        return interval(*(getattr(r, f"{name}_{part}") for part in ("mean", "lo", "hi")))
+
     text = (f"{r.architecture}, keep_prob {r.keep_prob:g}: variance-flatness "
-            f"{interval(r.slope_gradient_mean, r.slope_gradient_lo, r.slope_gradient_hi)}, "
-            f"Hessian-variance {interval(r.slope_hessian_variance_mean, r.slope_hessian_variance_lo, r.slope_hessian_variance_hi)}, "
-            f"final alpha {interval(r.alpha_final_mean, r.alpha_final_lo, r.alpha_final_hi)} "
-            f"(null {r.null_q975_final:.3f})")
+            f"{ci('slope_gradient')}, Hessian-variance {ci('slope_hessian_variance')}, final "
+            f"alpha {ci('alpha_final')} (null {r.null_q975_final:.3f})")
     (holds if good else fails).append(text)
     ok.append(good)
 archs = list(dict.fromkeys(universality.architecture))

@@ -4,17 +4,13 @@ import logging
 import time
 
 import numpy as np
-import torch
 
 from dropout_sme import io, noise
-from dropout_sme.devices import gpu_slot, tune_allocator
+from dropout_sme.devices import compute_job
 
 sm = snakemake  # noqa: F821
-with io.rule_log(sm.log[0]), gpu_slot(sm.params.spec["device"]) as device:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+with io.rule_log(sm.log[0]), compute_job(sm.params.spec["device"], sm.threads) as device:
     log = logging.getLogger("noise").info
-    torch.set_num_threads(sm.threads)
-    tune_allocator()
     spec = sm.params.spec
     x, y, ckpt = noise.load_inputs(sm.input.data, sm.input.checkpoints, spec["dtype"], device)
     traj = dict(np.load(sm.input.trajectory))

@@ -3,16 +3,12 @@
 import logging
 
 import pandas as pd
-import torch
 
 from dropout_sme import compare, io, noise
-from dropout_sme.devices import gpu_slot, tune_allocator
+from dropout_sme.devices import compute_job
 
 sm = snakemake  # noqa: F821
-with io.rule_log(sm.log[0]), gpu_slot(sm.params.spec["device"]) as device:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    torch.set_num_threads(sm.threads)
-    tune_allocator()
+with io.rule_log(sm.log[0]), compute_job(sm.params.spec["device"], sm.threads) as device:
     spec = sm.params.spec
     x, y, ckpt = noise.load_inputs(sm.input.data, sm.input.checkpoints, spec["dtype"], device)
     align = pd.read_csv(sm.input.alignment)

@@ -1,14 +1,11 @@
 """Rule `sme_cell`: simulate dropout, the SMEs, SVAG and gradient flow for one (keep_prob, lr)."""
 
-import torch
 
 from dropout_sme import data, io, sme
-from dropout_sme.devices import gpu_slot, tune_allocator
+from dropout_sme.devices import compute_job
 
 sm = snakemake  # noqa: F821
-with io.rule_log(sm.log[0]), gpu_slot(sm.params.spec["device"]) as device:
-    torch.set_num_threads(sm.threads)
-    tune_allocator()
+with io.rule_log(sm.log[0]), compute_job(sm.params.spec["device"], sm.threads) as device:
     spec = {**sm.params.spec, "device": str(device)}
     arrays, info = sme.run_cell(spec, data.load(sm.input.data))
     print(f"{sm.wildcards.cell}: {info}")

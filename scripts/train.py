@@ -1,19 +1,14 @@
 """Rule `train_run`: train every seed of one (experiment, setting); all outputs written at the end."""
 
-import logging
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from dropout_sme import data, io, train
-from dropout_sme.devices import gpu_slot, tune_allocator
+from dropout_sme.devices import compute_job
 
 sm = snakemake  # noqa: F821
-with io.rule_log(sm.log[0]), gpu_slot(sm.params.run["device"]) as device:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    torch.set_num_threads(sm.threads)
-    tune_allocator()
+with io.rule_log(sm.log[0]), compute_job(sm.params.run["device"], sm.threads) as device:
     run = {**sm.params.run, "device": str(device)}
     result = train.train(run, data.load(sm.input.data), resume_path=sm.params.resume)
 

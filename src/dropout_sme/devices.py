@@ -60,6 +60,19 @@ def gpu_slot(name: str = "auto", lock_dir=None, poll: float = 1.0):
         time.sleep(poll)
 
 
+@contextlib.contextmanager
+def compute_job(name: str, threads: int):
+    """Everything a compute rule's script sets up: one GPU from the pool (``gpu_slot``), torch's
+    thread count, the allocator tuning and timestamped INFO logging; yields the device."""
+    import logging
+
+    with gpu_slot(name) as device:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        torch.set_num_threads(threads)
+        tune_allocator()
+        yield device
+
+
 def tune_allocator() -> bool:
     """Keep freed memory in the process instead of returning it to the OS after every tensor.
 
