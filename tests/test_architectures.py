@@ -221,3 +221,16 @@ def test_sequence_task_learns_within_the_default_budget():
     final = out[out.step == 600].iloc[0]
     assert meta["chance_accuracy"] == 1 / 16
     assert final.test_acc > 0.8 and final.train_acc > 0.8
+
+
+def test_he_init_keeps_a_deep_conv_stack_alive():
+    """VGG16's 13 convolutions: nn.Conv2d's default init shrinks the signal ~200x, He keeps it."""
+    vgg = {"arch": "cnn", "channels": [[64, 64], [128, 128], [256] * 3, [512] * 3, [512] * 3],
+           "hidden": [8], "activation": "relu", "image": [3, 32, 32]}
+    x = torch.randn(4, 3072, generator=torch.Generator().manual_seed(0))
+    std = {}
+    for init in ("torch", "he"):
+        model = {**vgg, "init": init}
+        params = models.init_params(model, 3072, 10, torch.Generator().manual_seed(0))
+        std[init] = float(models.trunk(model, params, x).std())
+    assert std["torch"] < 0.02 and 0.2 < std["he"] < 5

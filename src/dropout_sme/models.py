@@ -125,7 +125,9 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
 
     two_layer: f(x) = sum_r a_r sigma(w_r.x), w_r ~ N(0, I/d), a_r ~ N(0, 1/m), times init_scale.
     fnn: PyTorch's nn.Linear default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases.
-    cnn: the same bounds for every layer (nn.Conv2d's default too; fan_in = in_channels x 3 x 3);
+    cnn: the same bounds for every layer (nn.Conv2d's default too; fan_in = in_channels x 3 x 3),
+    or with ``init: he`` He-normal convolutions (std sqrt(2 / fan_in), zero bias), which a deep
+    stack such as VGG16 needs to pass a signal at initialisation (torchvision's VGG does the same);
     ``n_in`` must equal the product of ``model["image"]`` (channels, height, width).
     resnet: He-normal convolutions (std sqrt(2 / fan_in), no bias), BatchNorm scale 1 and shift 0,
     the head as fnn. transformer (``n_in`` positions, ``n_out`` tokens): embeddings N(0, 1) as
@@ -167,9 +169,15 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
         for stage in conv_stages(model):
             for out in stage:
                 conv += 1
-                bound = 1.0 / math.sqrt(channels * 9)
-                params[f"conv{conv}_w"] = uniform(out, channels, 3, 3, bound=bound)
-                params[f"conv{conv}_b"] = uniform(out, bound=bound)
+                fan_in = channels * 9
+                if model.get("init", "torch") == "he":      # deep stacks (VGG16): He normal
+                    params[f"conv{conv}_w"] = normal(out, channels, 3, 3,
+                                                     std=math.sqrt(2.0 / fan_in))
+                    params[f"conv{conv}_b"] = torch.zeros(out, dtype=dtype)
+                else:
+                    bound = 1.0 / math.sqrt(fan_in)
+                    params[f"conv{conv}_w"] = uniform(out, channels, 3, 3, bound=bound)
+                    params[f"conv{conv}_b"] = uniform(out, bound=bound)
                 channels = out
             height, width = height // 2, width // 2
         fan_in = channels * height * width
