@@ -40,9 +40,10 @@ from dropout_sme import io, noise, stats
 
 
 def read(files):
-    """Concatenate CSVs of results/<stage>/<experiment>/<setting>/<file>, tagged with both."""
-    return pd.concat([pd.read_csv(f).assign(experiment=Path(f).parts[-3], setting=Path(f).parts[-2])
-                      for f in files], ignore_index=True)
+    """Concatenate CSVs of results/<stage>/<experiment>/<setting>/<file> (each has its setting),
+    tagged with the experiment."""
+    return pd.concat([pd.read_csv(f).assign(experiment=Path(f).parts[-3]) for f in files],
+                     ignore_index=True)
 
 
 al, dirs, met = read(alignment), read(directions), read(metrics)

@@ -220,7 +220,7 @@ def low_rank_stats(lam, U, samples: torch.Tensor) -> dict:
     u_var = ((C @ U) ** 2).sum(0) * scale
     return {"tr_h": float(lam.sum()), "fro_h": float(lam.norm()),
             "tr_s": float((C * C).sum() * scale), "fro_s": float((C @ C.T).norm() * scale),
-            "tr_hs": float((lam * u_var).sum()), "u_var": u_var.numpy()}
+            "tr_hs": float((lam * u_var).sum())}
 
 
 def sketched_pca(batches, B: int, top: int, extra=None, oversample: int = 10,
@@ -488,11 +488,14 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
     B = models.block_vector({k: v[0, 0] for k, v in checkpoints["params"].items()}, block).numel()
     label = {"setting": spec["setting"], "keep_prob": spec["keep_prob"], "lr": spec["lr"]}
 
-    def params_at(i, s):
-        return {k: v[i, s].to(x.device) for k, v in checkpoints["params"].items()}
+    def point(i, s):
+        """(model, params, inputs) at checkpoint i of seed s; a cnn/resnet head block on the
+        trunk's output, computed here once for every use below (``models.head``)."""
+        params = {k: v[i, s].to(x.device) for k, v in checkpoints["params"].items()}
+        return models.head(model, params, x, block)
 
-    def gradient_data(params, K, rng):
-        return mask_gradients(model, params, x, y, loss, spec["keep_prob"], spec["mask"], block, K,
+    def gradient_data(m, params, xb, K, rng):
+        return mask_gradients(m, params, xb, y, loss, spec["keep_prob"], spec["mask"], block, K,
                               rng, batch=spec["batch"])
 
     low_rank = spec.get("hessian", "full") == "lanczos"
@@ -514,8 +517,8 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
                 "fro_s_debiased": np.sqrt(fro_sq) if fro_sq > 0 else np.nan,
                 "wishart_sd": wishart_null_sd(B), "spectra_mean": mean2, "spectra_sd": sd2}
 
-    def top_hessian(params):
-        f = hessian.block_loss(model, params, x, y, loss, block)
+    def top_hessian(m, params, xb):
+        f = hessian.block_loss(m, params, xb, y, loss, block)
         return hessian.lanczos_top(f, models.block_vector(params, block), top)
 
     align, dirs, nulls, spectra = [], [], [], []
@@ -525,33 +528,33 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
         for i, step in enumerate(steps):
             if step == spec["theta_star"]:
                 continue
-            params = params_at(i, si)
-            G = gradient_data(params, small, stream(spec, seed, step, 0))
+            m, params, xb = point(i, si)
+            G = gradient_data(m, params, xb, small, stream(spec, seed, step, 0))
             if low_rank:
-                st = low_rank_stats(*top_hessian(params), G)
+                st = low_rank_stats(*top_hessian(m, params, xb), G)
             else:
-                st = dense_stats(hessian.block_hessian(model, params, x, y, loss, block),
+                st = dense_stats(hessian.block_hessian(m, params, xb, y, loss, block),
                                  covariance(G))
             align.append(align_row(st, sigma_fro_sq(G), step, seed, small))
         t_align = time.perf_counter() - t0
 
         # theta*: K gradients; their first alignment_masks rows give its point of alpha(theta_t)
         t0 = time.perf_counter()
-        params = params_at(star, si)
+        m, params, xb = point(star, si)
         K = max(spec["masks"], small)
         if low_rank:
             # never a B x B matrix: the Hessian's top directions by Lanczos, the gradient data
             # streamed twice or more (sketched PCA) and projected on them
-            eig_h, vec_h = top_hessian(params)
+            eig_h, vec_h = top_hessian(m, params, xb)
             vec_h = torch.from_numpy(np.ascontiguousarray(vec_h))
-            G = gradient_data(params, small, stream(spec, seed, spec["theta_star"], 1))
+            G = gradient_data(m, params, xb, small, stream(spec, seed, spec["theta_star"], 1))
             fro_sq = sigma_fro_sq(G)
             align.append(align_row(low_rank_stats(eig_h, vec_h, G), fro_sq, spec["theta_star"],
                                    seed, small))
             del G
 
             def batches():
-                return mask_gradient_batches(model, params, x, y, loss, spec["keep_prob"],
+                return mask_gradient_batches(m, params, xb, y, loss, spec["keep_prob"],
                                              spec["mask"], block, K,
                                              stream(spec, seed, spec["theta_star"], 1),
                                              spec["batch"])
@@ -564,8 +567,8 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
             # (|Sigma|_F of the K-mask row: the unbiased estimate from the first rows)
             align.append({**align_row(st, np.nan, spec["theta_star"], seed, K), "theta_star": True})
         else:
-            H = hessian.block_hessian(model, params, x, y, loss, block).double()
-            G = gradient_data(params, K, stream(spec, seed, spec["theta_star"], 1))
+            H = hessian.block_hessian(m, params, xb, y, loss, block).double()
+            G = gradient_data(m, params, xb, K, stream(spec, seed, spec["theta_star"], 1))
             align.append(align_row(dense_stats(H, covariance(G[:small])),
                                    sigma_fro_sq(G[:small]), spec["theta_star"], seed, small))
             S = covariance(G).double()
@@ -588,10 +591,10 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
             "trajectory": (var_t, vec_t),
             "hessian": (eig_h[:top], vec_h),
         }
-        f = hessian.block_loss(model, params, x, y, loss, block)
+        f = hessian.block_loss(m, params, xb, y, loss, block)
         loss0 = float(f(models.block_vector(params, block)))
         for kind, (values, vecs) in found.items():
-            line = line_loss_fn(model, params, x, y, loss, block, vecs)
+            line = line_loss_fn(m, params, xb, y, loss, block, vecs)
             wanted = [float(spec["flatness_factor"])] if kind == "hessian" else factors
             flat = interval_flatness(line, loss0, wanted, spec["flatness_cap"])
             if kind == "hessian":
@@ -656,15 +659,16 @@ def keep_sweep(spec: dict, x, y, checkpoints: dict, log=print):
     for seed in spec["seeds"]:
         params = {k: v[star, seeds.index(seed)].to(x.device)
                   for k, v in checkpoints["params"].items()}
-        G = mask_gradients(model, params, x, y, loss, p, spec["mask"], block, spec["masks"],
+        m, params, xb = models.head(model, params, x, block)      # a head's trunk: once
+        G = mask_gradients(m, params, xb, y, loss, p, spec["mask"], block, spec["masks"],
                            stream(spec, seed, spec["theta_star"], 3), batch=spec["batch"])
         S = covariance(G).double()
-        H = hessian.block_hessian(model, params, x, y, loss, block).double()
+        H = hessian.block_hessian(m, params, xb, y, loss, block).double()
         variances, vecs = spectrum(S.float(), spec["directions"])
         variances = variances[:vecs.shape[1]]
-        f = hessian.block_loss(model, params, x, y, loss, block)
+        f = hessian.block_loss(m, params, xb, y, loss, block)
         loss0 = float(f(models.block_vector(params, block)))
-        line = line_loss_fn(model, params, x, y, loss, block, vecs)
+        line = line_loss_fn(m, params, xb, y, loss, block, vecs)
         flat = interval_flatness(line, loss0, [factor], spec["flatness_cap"])[factor]
         rows.append(pd.DataFrame({
             "keep_prob": p, "seed": seed, "index": np.arange(len(variances)),
