@@ -39,3 +39,15 @@ def test_concurrent_jobs_get_different_gpus_and_wait_when_all_are_taken(three_gp
 def test_an_explicit_gpu_is_used_as_given(three_gpus, tmp_path):
     with devices.gpu_slot("cuda:2", tmp_path) as d:
         assert d == torch.device("cuda", 2)
+
+
+def test_compute_jobs_turn_tf32_off():
+    """cuDNN allows TF32 by default: a ResNet's float32 gradient was 8e-3 off on an H200."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        with devices.compute_job("cpu", torch.get_num_threads()):
+            assert not torch.backends.cudnn.allow_tf32
+            assert not torch.backends.cuda.matmul.allow_tf32
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved

@@ -69,6 +69,14 @@ def test_bernoulli_from_bytes_is_exact():
     assert noise.bernoulli((3, 4), 1.0, rng).eq(1).all()
 
 
+def test_bernoulli_on_a_device_draws_the_same_masks():
+    """The device path (bytes sent, comparisons and tie-breaks there) against the host's."""
+    for p in (0.8, 0.9, 0.5, 0.3):
+        host = noise.bernoulli((40, 300, 7), p, np.random.default_rng(1))
+        there = noise.bernoulli((40, 300, 7), p, np.random.default_rng(1), torch.device("cpu"))
+        assert torch.equal(host, there) and 0 < host.mean() < 1
+
+
 FNN_CASES = [([5, 4], "w2", "cross_entropy", "per_sample", "relu"),
              ([5, 4, 3], "w3", "mse", "per_step", "tanh"),
              ([5, 4, 3], "w2", "cross_entropy", "per_step", "gelu"),

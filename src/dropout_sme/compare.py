@@ -76,7 +76,8 @@ def continue_run(model: dict, params: dict, x, y, loss: str, lr: float, steps: i
             p = {}
             for (k, v), g in zip(leaves.items(), grads):
                 if sigma is not None:
-                    g = g + sigma * torch.randn(g.shape, generator=gen, dtype=g.dtype)
+                    g = g + sigma * torch.randn(g.shape, generator=gen,
+                                                dtype=g.dtype).to(g.device)
                 p[k] = v.detach() - lr * g
     return torch.stack(out)
 

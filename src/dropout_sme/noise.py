@@ -32,24 +32,35 @@ from torch.func import grad, vmap
 from . import models
 
 
-def bernoulli(shape: tuple, keep_prob: float, rng: np.random.Generator) -> torch.Tensor:
+def bernoulli(shape: tuple, keep_prob: float, rng: np.random.Generator,
+              device=None) -> torch.Tensor:
     """Exact Bernoulli(keep_prob) 0/1 entries (float32) from one random byte each.
 
     A byte b is uniform on 0..255; keep when b < w = floor(256 p), and when b = w (probability
     1/256) keep with probability frac(256 p) from a fresh uniform: P(keep) = w/256 + frac/256 = p.
     Five times faster than comparing float uniforms, the step that dominates K = 25,000 masks.
+    With ``device`` the bytes cross to it (a quarter of the float32 mask) and the comparisons run
+    there, the ties taking the same uniforms in the same order: the same masks as without, built
+    where they are used (on a GPU, the host's comparisons would cost more than the gradients).
     """
     size = int(np.prod(shape))
     if keep_prob >= 1:
-        return torch.ones(shape)
+        return torch.ones(shape, device=device)
     raw = rng.bit_generator.random_raw(-(-size // 8)).view(np.uint8)[:size]
     whole = int(256 * keep_prob)
-    keep = raw < whole
     frac = 256 * keep_prob - whole
+    if device is None:
+        keep = raw < whole
+        if frac > 0:
+            ties = np.flatnonzero(raw == whole)
+            keep[ties] = rng.random(ties.size) < frac
+        return torch.from_numpy(keep.view(np.uint8)).reshape(shape).to(torch.float32)
+    raw = torch.from_numpy(raw).to(device)
+    keep = raw < whole
     if frac > 0:
-        ties = np.flatnonzero(raw == whole)
-        keep[ties] = rng.random(ties.size) < frac
-    return torch.from_numpy(keep.view(np.uint8)).reshape(shape).to(torch.float32)
+        ties = torch.nonzero(raw == whole).squeeze(1)            # ascending, as np.flatnonzero
+        keep[ties] = torch.from_numpy(rng.random(ties.numel()) < frac).to(device)
+    return keep.reshape(shape).to(torch.float32)
 
 
 def _fast_path(model: dict, block: str) -> bool:
@@ -88,9 +99,10 @@ def mask_gradient_batches(model: dict, params: dict, x, y, loss: str, keep_prob:
         grad_fn = fnn_weight_gradients(model, params, x, y, loss, keep_prob, int(block[1:]))
     else:
         grad_fn = _vmapped_gradients(model, params, x, y, loss, keep_prob, block)
+    on_device = None if x.device.type == "cpu" else x.device     # (numpy is faster on the CPU)
     for start in range(0, K, batch):
         size = min(batch, K - start)
-        masks = [bernoulli((size, rows, *shape), keep_prob, rng).to(x.device, theta.dtype)
+        masks = [bernoulli((size, rows, *shape), keep_prob, rng, on_device).to(theta.dtype)
                  for shape in shapes]
         yield grad_fn(masks).cpu()
 
@@ -256,23 +268,26 @@ def sketched_pca(batches, B: int, top: int, extra=None, oversample: int = 10,
             / (count - 1), "count": count}
 
 
-def null_centred_wishart(B: int, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """alpha of independent centred Wishart pairs (G G^T / B - I), ``draws`` values."""
+def null_centred_wishart(B: int, draws: int, rng: np.random.Generator, device=None) -> np.ndarray:
+    """alpha of independent centred Wishart pairs (G G^T / B - I), ``draws`` values; the
+    products on ``device`` (the Gaussian numbers always come from ``rng``)."""
     def sample():
-        G = torch.from_numpy(rng.standard_normal((B, B), dtype=np.float32))
-        return (G @ G.T / B).double() - torch.eye(B, dtype=torch.float64)
+        G = torch.from_numpy(rng.standard_normal((B, B), dtype=np.float32)).to(device)
+        return (G @ G.T / B).double() - torch.eye(B, dtype=torch.float64, device=device)
 
     return np.array([alignment(sample(), sample()) for _ in range(draws)])
 
 
-def haar(B: int, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
-    """A Haar-distributed orthogonal matrix (QR of a Gaussian matrix, signs fixed)."""
-    Q, R = torch.linalg.qr(torch.from_numpy(rng.standard_normal((B, B)).astype(dtype)))
-    return (Q * torch.sign(torch.diagonal(R))).numpy()
+def haar(B: int, rng: np.random.Generator, dtype=np.float64, device=None) -> np.ndarray:
+    """A Haar-distributed orthogonal matrix (QR of a Gaussian matrix, signs fixed; the QR on
+    ``device``)."""
+    A = torch.from_numpy(rng.standard_normal((B, B)).astype(dtype)).to(device)
+    Q, R = torch.linalg.qr(A)
+    return (Q * torch.sign(torch.diagonal(R))).cpu().numpy()
 
 
 def null_same_spectra(spectra, draws: int, rng: np.random.Generator,
-                      dtype=np.float64) -> np.ndarray:
+                      dtype=np.float64, device=None) -> np.ndarray:
     """alpha of H and S with their spectra kept and relatively Haar-random eigenvectors.
 
     ``spectra``: pairs (eigenvalues of H, eigenvalues of S) of one size B; each Haar matrix is
@@ -281,7 +296,7 @@ def null_same_spectra(spectra, draws: int, rng: np.random.Generator,
     pairs = [(np.asarray(h, float), np.asarray(s, float)) for h, s in spectra]
     out = np.empty((draws, len(pairs)))
     for r in range(draws):
-        P = haar(len(pairs[0][0]), rng, dtype).astype(np.float64) ** 2
+        P = haar(len(pairs[0][0]), rng, dtype, device).astype(np.float64) ** 2
         out[r] = [h @ P @ s / (np.linalg.norm(h) * np.linalg.norm(s)) for h, s in pairs]
     return out
 
@@ -315,7 +330,7 @@ def same_spectra_moments(tr_h: float, fro_h: float, tr_s: float, fro_s: float, B
 
 def pca(samples: torch.Tensor, top: int):
     """Top PCA variances (descending, ddof 1) and unit directions (columns) of samples (N, B)."""
-    centred = (samples - samples.mean(0)).double()
+    centred = (samples - samples.mean(0)).double().cpu()
     if centred.shape[0] < centred.shape[1]:
         _, sv, vt = torch.linalg.svd(centred, full_matrices=False)
         var, vecs = sv ** 2 / (samples.shape[0] - 1), vt.T
@@ -368,7 +383,8 @@ def _crossing(line_loss, sign, ts, values, loss0, level, iters):
     f_lo = np.where(first > 0, values[rows, prev], loss0) - level
     moved = np.zeros(len(first))          # +1: hi moved last, -1: lo moved last
     for _ in range(iters):
-        t = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        with np.errstate(divide="ignore", invalid="ignore"):       # f_hi = f_lo: bisect below
+            t = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
         t = np.where(np.isfinite(t) & (t > lo) & (t < hi), t, 0.5 * (lo + hi))
         with torch.no_grad():
             f = line_loss(torch.as_tensor(sign * t)[:, None]).double().cpu().numpy()[:, 0] - level
@@ -412,12 +428,12 @@ def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
 
     model, params, x = models.head(model, params, x, block)
     theta = models.block_vector(params, block)
-    V = directions.T.to(theta.dtype)                                  # (D, B)
+    V = directions.T.to(theta.device, theta.dtype)                    # (D, B)
     if model["arch"] != "fnn" or not block.startswith("w"):
         batched = vmap(hessian.block_loss(model, params, x, y, loss, block), chunk_size=chunk)
 
         def line(t):
-            t = torch.as_tensor(t, dtype=theta.dtype).expand(V.shape[0], -1)
+            t = torch.as_tensor(t, dtype=theta.dtype, device=theta.device).expand(V.shape[0], -1)
             thetas = theta + t[..., None] * V[:, None, :]
             return batched(thetas.reshape(-1, theta.numel())).reshape(t.shape)
 
@@ -441,8 +457,8 @@ def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
         return vmap(lambda out: models.loss_value(loss, out, y))(z)
 
     def line(t):
-        t = torch.as_tensor(t, dtype=theta.dtype).expand(V.shape[0], -1)
-        d_index = torch.arange(V.shape[0])[:, None].expand_as(t).reshape(-1)
+        t = torch.as_tensor(t, dtype=theta.dtype, device=theta.device).expand(V.shape[0], -1)
+        d_index = torch.arange(V.shape[0], device=theta.device)[:, None].expand_as(t).reshape(-1)
         flat = t.reshape(-1)
         out = torch.empty_like(flat)
         for start in range(0, flat.numel(), chunk):
@@ -501,7 +517,7 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
     low_rank = spec.get("hessian", "full") == "lanczos"
 
     def dense_stats(H, S):
-        h64, s64 = H.double(), S.double()
+        h64, s64 = H.double().cpu(), S.double().cpu()
         return {"tr_h": float(h64.trace()), "fro_h": float(h64.norm()),
                 "tr_s": float(s64.trace()), "fro_s": float(s64.norm()),
                 "tr_hs": float((h64 * s64).sum())}
@@ -567,7 +583,7 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
             # (|Sigma|_F of the K-mask row: the unbiased estimate from the first rows)
             align.append({**align_row(st, np.nan, spec["theta_star"], seed, K), "theta_star": True})
         else:
-            H = hessian.block_hessian(m, params, xb, y, loss, block).double()
+            H = hessian.block_hessian(m, params, xb, y, loss, block).double().cpu()
             G = gradient_data(m, params, xb, K, stream(spec, seed, spec["theta_star"], 1))
             align.append(align_row(dense_stats(H, covariance(G[:small])),
                                    sigma_fro_sq(G[:small]), spec["theta_star"], seed, small))
@@ -621,10 +637,11 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
     # Monte Carlo nulls at theta*: each Haar matrix drawn once and used for every seed's spectra
     t0 = time.perf_counter()
     rng = stream(spec, 0, spec["theta_star"], 2)
-    draws = null_same_spectra([(h, s) for _, h, s in spectra], spec["null_draws"], rng, np.float32)
+    draws = null_same_spectra([(h, s) for _, h, s in spectra], spec["null_draws"], rng, np.float32,
+                              x.device)
     nulls += [{**label, "seed": seed, "null": "same_spectra", "draw": r, "alpha": float(a)}
               for r, row in enumerate(draws) for (seed, _, _), a in zip(spectra, row)]
-    wishart = null_centred_wishart(B, spec["null_draws"], rng)
+    wishart = null_centred_wishart(B, spec["null_draws"], rng, x.device)
     nulls += [{**label, "seed": -1, "null": "centred_wishart", "draw": r, "alpha": float(a)}
               for r, a in enumerate(wishart)]
     log(f"null draws ({spec['null_draws']} of each, B = {B}): {time.perf_counter() - t0:.1f} s")
@@ -663,7 +680,7 @@ def keep_sweep(spec: dict, x, y, checkpoints: dict, log=print):
         G = mask_gradients(m, params, xb, y, loss, p, spec["mask"], block, spec["masks"],
                            stream(spec, seed, spec["theta_star"], 3), batch=spec["batch"])
         S = covariance(G).double()
-        H = hessian.block_hessian(m, params, xb, y, loss, block).double()
+        H = hessian.block_hessian(m, params, xb, y, loss, block).double().cpu()
         variances, vecs = spectrum(S.float(), spec["directions"])
         variances = variances[:vecs.shape[1]]
         f = hessian.block_loss(m, params, xb, y, loss, block)
