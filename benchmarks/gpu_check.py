@@ -285,7 +285,7 @@ def fake_data(folder: Path):
             (folder / f"{split}.{lang}").write_text("\n".join(text) + "\n")
 
 
-def short_run(config, exp, steps, window, seeds=None):
+def short_run(config, exp, steps, window):
     """The experiment's first dropout setting, cut to ``steps`` with the config's number of
     checkpoints and theta* at steps - window."""
     setting = cfg.noise_settings(config, exp)[0]
@@ -296,7 +296,7 @@ def short_run(config, exp, steps, window, seeds=None):
     traj = {**run["trajectory"], "start": star, "length": window,
             "stride": max(1, min(run["trajectory"]["stride"], window // 10))}
     return {**run, "steps": steps, "checkpoints": ckpts, "trajectory": traj,
-            "eval_every": max(steps // 2, 1), "seeds": seeds or run["seeds"]}, setting
+            "eval_every": max(steps // 2, 1)}, setting
 
 
 def timed_training(run, arrays, full_steps, label, out):
@@ -320,7 +320,7 @@ NOISE_PARTS = ("mask_gradients", "covariance", "spectrum", "null_same_spectra",
                "null_centred_wishart", "interval_flatness", "pca")
 
 
-def timed_noise(config, exp, setting, result, theta_star, device, label, out):
+def timed_noise(config, exp, setting, result, x, y, theta_star, label, out):
     """The noise stage on the first seed at the config's K (every other key as configured)."""
     spec = {**cfg.noise_spec(config, exp, setting), "theta_star": theta_star}
     ck = result["checkpoints"]
@@ -328,7 +328,6 @@ def timed_noise(config, exp, setting, result, theta_star, device, label, out):
            "params": {k: v[:, :1] for k, v in ck["params"].items()}}
     traj = {**result["trajectory"], "seeds": result["trajectory"]["seeds"][:1],
             "params": result["trajectory"]["params"][:, :1]}
-    x, y = result["_x"].to(device), result["_y"].to(device)
     parts = {}
     reset_peak()
     t0 = time.perf_counter()
@@ -363,15 +362,13 @@ def paper_part(name, device, out, configs, data_dir):
                             f"{exp} training", out)
     if name in ("fnn", "resnet20"):
         dtype = getattr(torch, run["dtype"])
-        result["_x"] = torch.as_tensor(arrays["x_train"], dtype=dtype)
-        result["_y"] = torch.as_tensor(arrays["y_train"])
-        result["checkpoints"]["params"] = {k: v.to(dtype)
-                                           for k, v in result["checkpoints"]["params"].items()}
-        timed_noise(config, exp, setting, result, run["trajectory"]["start"], device,
+        x = torch.as_tensor(arrays["x_train"], dtype=dtype, device=device)
+        y = torch.as_tensor(arrays["y_train"], device=device)
+        timed_noise(config, exp, setting, result, x, y, run["trajectory"]["start"],
                     f"{exp} noise stage", out)
 
 
-def part_sme(device, out, configs, paths=2000):
+def part_sme(device, out, configs, data_dir, paths=2000):
     paths = 50 if QUICK else paths
     config = validated("paper", configs)
     config["device"] = str(device)
@@ -379,7 +376,7 @@ def part_sme(device, out, configs, paths=2000):
     spec = {**cfg.sme_spec(config, cell), "device": str(device), "paths": paths,
             "chunk": min(paths, config["sme"]["chunk"])}
     spec["batch"] = min(spec["batch"], spec["chunk"])
-    arrays, _ = data.prepare(config["datasets"][spec["dataset"]], out["_data_dir"])
+    arrays, _ = data.prepare(config["datasets"][spec["dataset"]], data_dir)
     reset_peak()
     t0 = time.perf_counter()
     sme.run_cell(spec, arrays, progress=False)
@@ -443,9 +440,7 @@ def main():
             elif part == "stages":
                 part_stages(device, out, args.configs)
             elif part == "sme":
-                out["_data_dir"] = str(data_dir)
-                part_sme(device, out, args.configs)
-                out.pop("_data_dir")
+                part_sme(device, out, args.configs, data_dir)
             else:
                 paper_part(part, device, out, args.configs, data_dir)
         except Exception:                                   # keep going: report every part
