@@ -292,7 +292,7 @@ def short_run(config, exp, steps, window):
     run = cfg.run_spec(config, exp, setting)
     n_ck = len(run["checkpoints"])
     star = steps - window
-    ckpts = sorted(set(np.linspace(0, steps, n_ck).round().astype(int).tolist()) | {star})
+    ckpts = sorted(set(np.linspace(0, steps, n_ck - 1).round().astype(int).tolist()) | {star})
     traj = {**run["trajectory"], "start": star, "length": window,
             "stride": max(1, min(run["trajectory"]["stride"], window // 10))}
     return {**run, "steps": steps, "checkpoints": ckpts, "trajectory": traj,
