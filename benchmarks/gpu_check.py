@@ -230,7 +230,7 @@ def part_stages(device, out, configs):
         for dev in ("cpu", device):
             x = torch.as_tensor(arrays["x_train"], dtype=getattr(torch, spec["dtype"]), device=dev)
             y = torch.as_tensor(arrays["y_train"], device=dev)
-            ckpt = {**trained["checkpoints"]}
+            ckpt = trained["checkpoints"]
             res[str(dev)] = noise.analyse(spec, x, y, ckpt, trained["trajectory"], log=lambda m: None)
             if exp == config["noise"]["experiment"]:
                 align = res[str(dev)]["alignment"]

@@ -217,7 +217,9 @@ def sigma_fro_sq(samples: torch.Tensor) -> float:
 
 
 def alignment(H, S) -> float:
-    H, S = torch.as_tensor(H, dtype=torch.float64), torch.as_tensor(S, dtype=torch.float64)
+    """alpha(H, S), in float64 on H's device (S moved there)."""
+    H = torch.as_tensor(H, dtype=torch.float64)
+    S = torch.as_tensor(S, dtype=torch.float64).to(H.device)
     return float((H * S).sum() / (H.norm() * S.norm()))
 
 
@@ -583,7 +585,7 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
             # (|Sigma|_F of the K-mask row: the unbiased estimate from the first rows)
             align.append({**align_row(st, np.nan, spec["theta_star"], seed, K), "theta_star": True})
         else:
-            H = hessian.block_hessian(m, params, xb, y, loss, block).double().cpu()
+            H = hessian.block_hessian(m, params, xb, y, loss, block).double().cpu()   # used 3x
             G = gradient_data(m, params, xb, K, stream(spec, seed, spec["theta_star"], 1))
             align.append(align_row(dense_stats(H, covariance(G[:small])),
                                    sigma_fro_sq(G[:small]), spec["theta_star"], seed, small))
@@ -680,7 +682,7 @@ def keep_sweep(spec: dict, x, y, checkpoints: dict, log=print):
         G = mask_gradients(m, params, xb, y, loss, p, spec["mask"], block, spec["masks"],
                            stream(spec, seed, spec["theta_star"], 3), batch=spec["batch"])
         S = covariance(G).double()
-        H = hessian.block_hessian(m, params, xb, y, loss, block).double().cpu()
+        H = hessian.block_hessian(m, params, xb, y, loss, block).double()
         variances, vecs = spectrum(S.float(), spec["directions"])
         variances = variances[:vecs.shape[1]]
         f = hessian.block_loss(m, params, xb, y, loss, block)
