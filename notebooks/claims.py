@@ -31,7 +31,7 @@ out_md = "figures/claims.md"
 # %%
 import pandas as pd
 
-from dropout_sme import io, noise, stats
+from dropout_sme import io, stats
 
 orders = pd.read_csv(sme_orders)
 slope_table = pd.read_csv(slopes)
@@ -131,7 +131,7 @@ claims.append({"claim": "3. Hessian-noise alignment alpha(theta_t) above random 
 factors = sorted(dirs[dirs.kind == "gradient"].factor.unique())
 holds, fails, ok = [], [], []
 for kind in ("trajectory", "gradient"):
-    per = pd.concat([noise.slopes(dirs, kind, c) for c in factors], ignore_index=True)
+    per = pd.concat([stats.slopes(dirs, kind, c) for c in factors], ignore_index=True)
     for (p, lr), g in per.groupby(["keep_prob", "lr"]):
         cis = [stats.mean_ci(h.slope) for _, h in g.groupby("factor")]
         common = max(c[1] for c in cis) <= min(c[2] for c in cis)

@@ -33,20 +33,20 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from dropout_sme import noise, plotting, stats
+from dropout_sme import plotting, stats
 
 plotting.use_style()
 dirs = pd.concat([pd.read_csv(f) for f in directions], ignore_index=True)
 dirs = dirs[np.isclose(dirs.factor, flatness_factor)]
-per_seed = noise.relation_slopes(dirs, flatness_factor)
+per_seed = stats.relation_slopes(dirs, flatness_factor)
 settings = sorted({(p, lr) for p, lr in zip(dirs.keep_prob, dirs.lr)}, key=lambda s: (s[1], -s[0]))
 panels = [
-    ("trajectory data", [("trajectory", "width", "variance", noise.RELATIONS[0][3], "C0")],
+    ("trajectory data", [("trajectory", "width", "variance", stats.RELATIONS[0][3], "C0")],
      "interval flatness F_i", "PCA variance sigma_i^2"),
-    ("random gradient data", [("gradient", "width", "variance", noise.RELATIONS[1][3], "C2")],
+    ("random gradient data", [("gradient", "width", "variance", stats.RELATIONS[1][3], "C2")],
      "interval flatness F_i", "PCA variance sigma_i^2"),
-    ("Hessian-variance", [("hessian", "eigenvalue", "variance", noise.RELATIONS[2][3], "C2"),
-                          ("hessian", "eigenvalue", "traj_variance", noise.RELATIONS[3][3], "C0")],
+    ("Hessian-variance", [("hessian", "eigenvalue", "variance", stats.RELATIONS[2][3], "C2"),
+                          ("hessian", "eigenvalue", "traj_variance", stats.RELATIONS[3][3], "C0")],
      "Hessian eigenvalue lambda_i", "variance along u_i"),
 ]
 

@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from dropout_sme import plotting, weak
-from dropout_sme.sme import TEST_FUNCTIONS
+from dropout_sme.weak import TEST_FUNCTIONS
 
 plotting.use_style()
 points = weak.error_points(weak.load_cells(cells), ["sme1"], resolve_ratio)

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dropout_sme import noise, plotting, stats
+from dropout_sme import plotting, stats
 
 plotting.use_style()
 dirs = pd.concat([pd.read_csv(f) for f in directions], ignore_index=True)
@@ -36,7 +36,7 @@ factors = sorted(dirs[dirs.kind == "gradient"].factor.unique())
 rows = []
 for kind in kinds:
     for c in factors:
-        s = noise.slopes(dirs, kind, c)
+        s = stats.slopes(dirs, kind, c)
         for (p, lr), g in s.groupby(["keep_prob", "lr"]):
             m, lo, hi = stats.mean_ci(g.slope)
             rows.append({"kind": kind, "factor": c, "keep_prob": p, "lr": lr, "mean": m, "lo": lo,

@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dropout_sme import noise, plotting, stats
+from dropout_sme import plotting, stats
 
 plotting.use_style()
 
@@ -67,9 +67,9 @@ for j, e in enumerate(experiments):
     seeds = sorted(d.seed.unique())
     grad = d[(d.kind == "gradient") & ~d.flagged]
     hess = d[d.kind == "hessian"]
-    s_grad = noise.slopes(dirs[(dirs.experiment == e) & (dirs.setting == first[e])], "gradient",
+    s_grad = stats.slopes(dirs[(dirs.experiment == e) & (dirs.setting == first[e])], "gradient",
                           flatness_factor)
-    s_hess = noise.slopes(dirs[(dirs.experiment == e) & (dirs.setting == first[e])], "hessian",
+    s_hess = stats.slopes(dirs[(dirs.experiment == e) & (dirs.setting == first[e])], "hessian",
                           flatness_factor, x="eigenvalue", y="variance")
     ax = axes[0, j]
     for i, s in enumerate(seeds):

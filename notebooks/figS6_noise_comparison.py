@@ -34,15 +34,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dropout_sme import noise, plotting, stats
+from dropout_sme import plotting, stats
 
 plotting.use_style()
 other = pd.concat([pd.read_csv(f) for f in compare], ignore_index=True)
 al = pd.concat([pd.read_csv(f) for f in alignment], ignore_index=True)
 dirs = pd.concat([pd.read_csv(f) for f in directions], ignore_index=True)
 star = al[al.theta_star].set_index(["setting", "seed"])
-grad_slopes = noise.slopes(dirs, "gradient", flatness_factor).set_index(["setting", "seed"])
-traj_slopes = noise.slopes(dirs, "trajectory", flatness_factor).set_index(["setting", "seed"])
+grad_slopes = stats.slopes(dirs, "gradient", flatness_factor).set_index(["setting", "seed"])
+traj_slopes = stats.slopes(dirs, "trajectory", flatness_factor).set_index(["setting", "seed"])
 drop = other[other.noise == "sgd"][["setting", "keep_prob", "lr", "seed"]].copy()
 drop["noise"] = "dropout"
 keys = list(zip(drop.setting, drop.seed))

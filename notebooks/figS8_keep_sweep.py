@@ -32,7 +32,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dropout_sme import noise, plotting, stats
+from dropout_sme import plotting, stats
 
 plotting.use_style()
 d = pd.concat([pd.read_csv(f) for f in sweep], ignore_index=True)
@@ -40,7 +40,7 @@ factor = float(d.factor.iloc[0])
 rows = []
 for (p, seed), g in d.groupby(["keep_prob", "seed"]):
     ok = ~g.flagged
-    rows.append({"keep_prob": p, "seed": seed, "slope": noise.fit_slope(g.width[ok], g.variance[ok]),
+    rows.append({"keep_prob": p, "seed": seed, "slope": stats.fit_slope(g.width[ok], g.variance[ok]),
                  "alpha": g.alpha.iloc[0], "trace_s": g.trace_s.iloc[0]})
 per_seed = pd.DataFrame(rows)
 summary = stats.summarize(per_seed, ["keep_prob"], ["slope", "alpha", "trace_s"])

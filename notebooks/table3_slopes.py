@@ -29,10 +29,10 @@ out_md = "figures/table3_slopes.md"
 # %%
 import pandas as pd
 
-from dropout_sme import io, noise, stats
+from dropout_sme import io, stats
 
 dirs = pd.concat([pd.read_csv(f) for f in directions], ignore_index=True)
-per_seed = noise.relation_slopes(dirs, flatness_factor)
+per_seed = stats.relation_slopes(dirs, flatness_factor)
 rows = []
 for (p, lr, relation), g in per_seed.groupby(["keep_prob", "lr", "relation"], sort=False):
     m, lo, hi = stats.mean_ci(g.slope)

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dropout_sme import io, noise, stats
+from dropout_sme import io, stats
 
 
 def read(files):
@@ -61,7 +61,7 @@ for (e, setting), d in dirs.groupby(["experiment", "setting"], sort=False):
     for name, kind, x, y in (("slope_gradient", "gradient", "width", "variance"),
                              ("slope_trajectory", "trajectory", "width", "variance"),
                              ("slope_hessian_variance", "hessian", "eigenvalue", "variance")):
-        s = noise.slopes(d, kind, flatness_factor, x=x, y=y)
+        s = stats.slopes(d, kind, flatness_factor, x=x, y=y)
         row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(s.slope)
     for name, values in (("alpha_final", final.alpha_debiased), ("alpha_theta_star", star.alpha)):
         row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(values)

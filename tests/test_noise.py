@@ -195,15 +195,6 @@ def test_fast_line_loss_matches_the_generic_one():
     torch.testing.assert_close(fast, ref)
 
 
-def test_fit_slope_recovers_a_power_law():
-    x = np.geomspace(0.1, 10, 30)
-    assert noise.fit_slope(x, 3 * x ** -4.0) == pytest.approx(-4.0)
-    y = 3 * x ** -4.0
-    y[[2, 5]] = np.nan                                     # flagged points are left out
-    assert noise.fit_slope(x, y) == pytest.approx(-4.0)
-    assert np.isnan(noise.fit_slope(x[:2], y[:2]))
-
-
 def test_block_all_gradient_covariance_is_the_whole_closed_form_sigma():
     """Every parameter of the two-layer net at once against section 1.4's Sigma (all of it)."""
     g = torch.Generator().manual_seed(0)

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,3 +33,51 @@ def test_summarize_groups():
     out = stats.summarize(df, ["g"], ["x"])
     assert out.x_mean.tolist() == [2.0, 5.0] and out.n.tolist() == [2, 2]
     assert out.x_lo[1] == out.x_hi[1] == 5.0
+
+
+def test_fit_slope_recovers_a_power_law():
+    x = np.geomspace(0.1, 10, 30)
+    assert stats.fit_slope(x, 3 * x ** -4.0) == pytest.approx(-4.0)
+    y = 3 * x ** -4.0
+    y[[2, 5]] = np.nan                                     # flagged points are left out
+    assert stats.fit_slope(x, y) == pytest.approx(-4.0)
+    assert np.isnan(stats.fit_slope(x[:2], y[:2]))
+    assert stats.fit_slope(x[:2], y[:2], min_points=2) == pytest.approx(-4.0)   # the weak order's
+
+
+def test_relation_slopes_recover_known_power_laws():
+    """Directions of two seeds built from power laws: every relation gets its exponent back, a
+    flagged direction (NaN width) is left out and counted, and the factor selects the rows."""
+    ev = np.geomspace(1e-3, 1.0, 20)
+    rows = []
+    for seed in (0, 1):
+        for kind in ("trajectory", "gradient", "hessian"):
+            for factor in (2.0, 4.0):
+                width = 5 * ev ** -0.5 * factor
+                width[3] = np.nan
+                rows.append(pd.DataFrame({
+                    "setting": "p0.8_lr0.1", "keep_prob": 0.8, "lr": 0.1, "seed": seed,
+                    "kind": kind, "index": np.arange(20), "factor": factor,
+                    "eigenvalue": ev, "variance": 2 * ev ** 1.5 if kind == "hessian"
+                    else 0.1 * width ** -2.0, "traj_variance": 3 * ev ** 0.7,
+                    "width": width, "flagged": np.isnan(width)}))
+    dirs = pd.concat(rows, ignore_index=True)
+    out = stats.relation_slopes(dirs, 2.0).set_index(["relation", "seed"])
+    expected = dict(zip((r[3] for r in stats.RELATIONS), (-2.0, -2.0, 1.5, 0.7, -0.5)))
+    for name, slope in expected.items():
+        assert out.loc[(name, 1), "slope"] == pytest.approx(slope)
+    assert (out.used == 19).all() and (out.flagged == 1).all() and len(out) == 10
+    top = stats.slopes(dirs, "hessian", 4.0, x="eigenvalue", y="width", top=10)
+    assert (top.used == 9).all() and top.slope.to_numpy() == pytest.approx([-0.5, -0.5])
+
+
+def test_notebooks_and_data_jobs_start_without_torch(root):
+    """The package imports of the notebooks and of the data and notebook scripts leave torch out
+    (it costs 2-3 s per process, 20 processes per run); they only read and write arrays."""
+    sources = [*(root / "notebooks").glob("*.py"), root / "scripts/prepare_data.py",
+               root / "scripts/run_notebook.py"]
+    lines = sorted({line for src in sources for line in src.read_text().splitlines()
+                    if line.startswith(("from dropout_sme", "import dropout_sme"))})
+    assert len(lines) > 5
+    code = "\n".join(lines + ["import sys", "assert 'torch' not in sys.modules, 'torch'"])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 from torch.func import grad, vmap
 
-from . import hessian, models, noise
+from . import hessian, models, noise, stats
 
 NOISES = ("sgd", "gaussian")
 
@@ -110,7 +110,7 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
         def slope_of(vectors, variances):
             line = noise.line_loss_fn(model, params, x, y, loss, block, vectors)
             width = noise.interval_flatness(line, loss0, [factor], spec["flatness_cap"])[factor]
-            return noise.fit_slope(width["width"], variances), int(width["flagged"].sum())
+            return stats.fit_slope(width["width"], variances), int(width["flagged"].sum())
 
         for kind in NOISES:
             rng = noise.stream(spec, seed, spec["theta_star"], 3 + NOISES.index(kind))

@@ -10,7 +10,7 @@ The noise-structure stage (E2-E4, spec 1.5-1.6):
 - ``interval_flatness``: the width F = theta^r - theta^l of the interval around theta* along a
   direction where the loss stays below factor x L(theta*), by bracketing and bisection; a side
   where the loss never reaches the level within the cap is flagged (NaN), never given a number.
-- ``fit_slope``: least-squares slope of log y against log x.
+  (The log-log slopes fitted to these directions are ``stats.slopes`` / ``relation_slopes``.)
 - ``alignment``: alpha(H, S) = Tr(H S) / (|H|_F |S|_F).
 - Two null models for alpha, each with Monte Carlo draws and exact moments:
   ``null_centred_wishart``: the paper's "two random matrices of the same size": independent
@@ -400,15 +400,6 @@ def _crossing(line_loss, sign, ts, values, loss0, level, iters):
     return np.where(found, t, np.nan)
 
 
-def fit_slope(x, y) -> float:
-    """Least-squares slope of log y against log x over the finite, positive pairs."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    if ok.sum() < 3:
-        return float("nan")
-    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
-
-
 # ---------------------------------------------------------------------------------------------
 # The stage: one (experiment, setting), every seed.
 
@@ -696,43 +687,3 @@ def keep_sweep(spec: dict, x, y, checkpoints: dict, log=print):
             "trace_s": float(S.trace()), "masks": spec["masks"], "block": block}))
         log(f"seed {seed}: keep_prob {p:g}, K = {spec['masks']} gradients of {block}")
     return pd.concat(rows, ignore_index=True)
-
-
-def slopes(directions, kind: str, factor: float, x: str = "width", y: str = "variance",
-           top: int | None = None):
-    """Per seed and setting: the least-squares slope of log y against log x over the top
-    directions of one kind (flagged directions, whose width is NaN, left out), with the count."""
-    import pandas as pd
-
-    d = directions[(directions["kind"] == kind) & np.isclose(directions["factor"], factor)]
-    if top is not None:
-        d = d[d["index"] < top]
-    rows = []
-    for (setting, seed), g in d.groupby(["setting", "seed"], sort=True):
-        rows.append({"setting": setting, "keep_prob": g["keep_prob"].iloc[0],
-                     "lr": g["lr"].iloc[0], "seed": seed, "kind": kind, "factor": factor,
-                     "slope": fit_slope(g[x], g[y]), "used": int((~g["flagged"]).sum()),
-                     "flagged": int(g["flagged"].sum())})
-    return pd.DataFrame(rows)
-
-
-# (kind of directions, x column, y column, name) of every fitted relation
-RELATIONS = (
-    ("trajectory", "width", "variance", "variance-flatness, trajectory data"),
-    ("gradient", "width", "variance", "variance-flatness, gradient data"),
-    ("hessian", "eigenvalue", "variance", "Hessian-variance, gradient data (u'Su)"),
-    ("hessian", "eigenvalue", "traj_variance", "Hessian-variance, trajectory data"),
-    ("hessian", "eigenvalue", "width", "flatness along u against eigenvalue"),
-)
-
-
-def relation_slopes(directions, factor: float, top: int | None = None):
-    """Per setting, seed and relation (``RELATIONS``): the fitted log-log slope."""
-    import pandas as pd
-
-    frames = []
-    for kind, x, y, name in RELATIONS:
-        s = slopes(directions, kind, factor, x=x, y=y, top=top)
-        s["relation"] = name
-        frames.append(s)
-    return pd.concat(frames, ignore_index=True)

@@ -5,8 +5,12 @@ No global reseeding anywhere: every random draw takes an explicit generator from
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 # Fixed order: adding a purpose at the end never changes the streams of the existing ones.
 PURPOSES = ("init", "data_order", "masks", "probes", "brownian", "data")
@@ -23,6 +27,8 @@ def numpy_rng(seed: int, purpose: str) -> np.random.Generator:
 
 
 def torch_generator(seed: int, purpose: str, device="cpu") -> torch.Generator:
+    import torch            # here, so that the data jobs (numpy streams only) start without it
+
     state = seed_sequence(seed, purpose).generate_state(2, np.uint32)
     g = torch.Generator(device=device)
     g.manual_seed(int(state[0]) << 31 | int(state[1]) >> 1)  # < 2**63

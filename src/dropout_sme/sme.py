@@ -38,7 +38,6 @@ from .devices import resolve_device
 from .models import init_params, sample_masks
 from .rng import torch_generator
 
-TEST_FUNCTIONS = ("train_loss", "sq_norm", "test_loss")
 # A path has diverged when a test function is not finite or exceeds BLOWUP * (1 + |g(theta_0)|).
 # A method stops at the first record where one of its paths has: E g does not exist there.
 BLOWUP = 1e6

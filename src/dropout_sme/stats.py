@@ -1,4 +1,6 @@
-"""Summaries over seeds: mean and a 95% Student-t interval."""
+"""Summaries over seeds (mean and a 95% Student-t interval) and fitted log-log slopes: the
+noise-structure relations of the directions tables (``slopes``, ``relation_slopes``) and the
+SME's weak order (``weak.order_table``). Free of torch, so the notebooks start without it."""
 
 from __future__ import annotations
 
@@ -32,3 +34,50 @@ def summarize(frame: pd.DataFrame, by: list[str], columns: list[str],
             row[f"{c}_mean"], row[f"{c}_lo"], row[f"{c}_hi"] = mean_ci(group[c], level)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def fit_slope(x, y, min_points: int = 3) -> float:
+    """Least-squares slope of log y against log x over the finite, positive pairs; NaN when
+    fewer than ``min_points`` remain."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if ok.sum() < min_points:
+        return float("nan")
+    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
+
+
+def slopes(directions: pd.DataFrame, kind: str, factor: float, x: str = "width",
+           y: str = "variance", top: int | None = None) -> pd.DataFrame:
+    """Per seed and setting: the least-squares slope of log y against log x over the top
+    directions of one kind (flagged directions, whose width is NaN, left out), with the count."""
+    d = directions[(directions["kind"] == kind) & np.isclose(directions["factor"], factor)]
+    if top is not None:
+        d = d[d["index"] < top]
+    rows = []
+    for (setting, seed), g in d.groupby(["setting", "seed"], sort=True):
+        rows.append({"setting": setting, "keep_prob": g["keep_prob"].iloc[0],
+                     "lr": g["lr"].iloc[0], "seed": seed, "kind": kind, "factor": factor,
+                     "slope": fit_slope(g[x], g[y]), "used": int((~g["flagged"]).sum()),
+                     "flagged": int(g["flagged"].sum())})
+    return pd.DataFrame(rows)
+
+
+# (kind of directions, x column, y column, name) of every fitted noise-structure relation
+RELATIONS = (
+    ("trajectory", "width", "variance", "variance-flatness, trajectory data"),
+    ("gradient", "width", "variance", "variance-flatness, gradient data"),
+    ("hessian", "eigenvalue", "variance", "Hessian-variance, gradient data (u'Su)"),
+    ("hessian", "eigenvalue", "traj_variance", "Hessian-variance, trajectory data"),
+    ("hessian", "eigenvalue", "width", "flatness along u against eigenvalue"),
+)
+
+
+def relation_slopes(directions: pd.DataFrame, factor: float,
+                    top: int | None = None) -> pd.DataFrame:
+    """Per setting, seed and relation (``RELATIONS``): the fitted log-log slope."""
+    frames = []
+    for kind, x, y, name in RELATIONS:
+        s = slopes(directions, kind, factor, x=x, y=y, top=top)
+        s["relation"] = name
+        frames.append(s)
+    return pd.concat(frames, ignore_index=True)

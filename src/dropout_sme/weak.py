@@ -12,10 +12,17 @@ resampled with replacement, independently per run).
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from .sme import TEST_FUNCTIONS
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The test functions g that the simulators record (sme.Problem.test_functions), in column order.
+# Here, not in sme, so that the notebooks read the cells without importing torch (and pandas
+# and scipy are imported by the functions that use them, not by the simulators' jobs).
+TEST_FUNCTIONS = ("train_loss", "sq_norm", "test_loss")
 
 
 def load_cell(path) -> dict:
@@ -80,6 +87,8 @@ def boot_errors(ref, other, rng, n_boot: int) -> np.ndarray:
 def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
     """One row per (method, g, keep_prob, lr): error, se, resolved, diverged (with the number of
     diverged paths of dropout and of the method)."""
+    import pandas as pd
+
     rows = []
     for cell in cells:
         ref = cell["methods"]["dropout"]
@@ -98,17 +107,13 @@ def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fit_slope(lrs, errors) -> float:
-    lrs, errors = np.asarray(lrs, float), np.asarray(errors, float)
-    ok = np.isfinite(errors) & (errors > 0)
-    if ok.sum() < 2:
-        return np.nan
-    return float(np.polyfit(np.log(lrs[ok]), np.log(errors[ok]), 1)[0])
-
-
 def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                 resolve_ratio: float = 3.0) -> pd.DataFrame:
     """Fitted weak order with a bootstrap 95% interval per (method, g, keep_prob)."""
+    import pandas as pd
+
+    from . import stats
+
     points = error_points(cells, methods, resolve_ratio)
     rng = np.random.default_rng(seed)
     rows = []
@@ -125,7 +130,7 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                 sel = pts[pts.g == g].sort_values("lr")
                 use = sel.resolved.to_numpy()
                 lrs = sel.lr.to_numpy()[use]
-                slope = fit_slope(lrs, sel.error.to_numpy()[use])
+                slope = stats.fit_slope(lrs, sel.error.to_numpy()[use], min_points=2)
                 boots = []
                 if use.sum() >= 2:
                     chosen = [c for c, u in zip(group, use) if u]
