@@ -138,7 +138,14 @@ def fnn_weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: 
     bias = {i: params[f"b{i}"] for i in range(2, last + 1)}
     h1 = act(x @ params["w1"].T + params["b1"])
     if loss == "cross_entropy":             # d/d out of the mean cross-entropy, in closed form
-        onehot = torch.nn.functional.one_hot(y, params[f"w{last}"].shape[0]).to(x.dtype) / n
+        classes = params[f"w{last}"].shape[0]
+        # padded to a multiple of 16 outputs (zero weights, bias -inf: softmax gives them exactly
+        # 0, so they add nothing); BLAS is ~3x faster on 16 than on 10 columns
+        pad = -classes % 16
+        backward_w[last] = torch.nn.functional.pad(backward_w[last], (0, 0, 0, pad))
+        forward_w[last] = backward_w[last].T
+        bias[last] = torch.nn.functional.pad(bias[last], (0, pad), value=-torch.inf)
+        onehot = torch.nn.functional.one_hot(y, classes + pad).to(x.dtype) / n
 
         def dloss(out):
             return torch.softmax(out, -1).div_(n).sub_(onehot)
@@ -165,7 +172,7 @@ def fnn_weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: 
         for i in range(last, layer, -1):
             delta = (delta @ backward_w[i]).mul_(derivs[i - 1])
         g = torch.bmm(delta.transpose(1, 2), inputs[layer]).div_(keep_prob)
-        return g.reshape(M, -1)
+        return g[:, :params[f"w{layer}"].shape[0]].reshape(M, -1)     # (no padded rows)
 
     return gradients
 
