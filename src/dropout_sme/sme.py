@@ -50,7 +50,9 @@ class Problem:
     def __init__(self, data: dict, a0, w0, keep_prob: float, mask: str = "per_step",
                  activation: str = "tanh", dtype=torch.float64, device="cpu"):
         t = lambda v: torch.as_tensor(np.asarray(v), dtype=dtype, device=device)  # noqa: E731
-        self.x, self.y = t(data["x_train"]), t(data["y_train"])
+        # x column-major (a transposed view of its (d, n) copy): the gradients' products
+        # (paths, m, n) @ x run about twice as fast on it (BLAS), 5-10% of a simulation
+        self.x, self.y = t(data["x_train"]).T.contiguous().T, t(data["y_train"])
         self.x_test, self.y_test = t(data["x_test"]), t(data["y_test"])
         self.a0, self.w0 = t(a0), t(w0)
         self.p, self.mask, self.act = float(keep_prob), mask, activation
