@@ -12,16 +12,13 @@ resampled with replacement, independently per run).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
+import pandas as pd
 
-if TYPE_CHECKING:
-    import pandas as pd
+from . import stats
 
-# The test functions g that the simulators record (sme.Problem.test_functions), in column order.
-# Here, not in sme, so that the notebooks read the cells without importing torch (and pandas
-# and scipy are imported by the functions that use them, not by the simulators' jobs).
+# The test functions g that the simulators record (sme.Problem.test_functions), in column order;
+# here, not in sme, so that the notebooks read the cells without importing torch.
 TEST_FUNCTIONS = ("train_loss", "sq_norm", "test_loss")
 
 
@@ -87,8 +84,6 @@ def boot_errors(ref, other, rng, n_boot: int) -> np.ndarray:
 def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
     """One row per (method, g, keep_prob, lr): error, se, resolved, diverged (with the number of
     diverged paths of dropout and of the method)."""
-    import pandas as pd
-
     rows = []
     for cell in cells:
         ref = cell["methods"]["dropout"]
@@ -110,10 +105,6 @@ def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
 def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                 resolve_ratio: float = 3.0) -> pd.DataFrame:
     """Fitted weak order with a bootstrap 95% interval per (method, g, keep_prob)."""
-    import pandas as pd
-
-    from . import stats
-
     points = error_points(cells, methods, resolve_ratio)
     rng = np.random.default_rng(seed)
     rows = []
