@@ -133,8 +133,9 @@ def fnn_weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: 
     relu = model["activation"] == "relu"
     last = len(model["hidden"]) + 1
     n = x.shape[0]
-    forward_w = {i: (params[f"w{i}"].T / keep_prob).contiguous() for i in range(2, last + 1)}
     backward_w = {i: (params[f"w{i}"] / keep_prob).contiguous() for i in range(2, last + 1)}
+    forward_w = {i: w.T.contiguous() for i, w in backward_w.items()}
+    rows = params[f"w{layer}"].shape[0]                 # the block's rows (the output unpadded)
     bias = {i: params[f"b{i}"] for i in range(2, last + 1)}
     h1 = act(x @ params["w1"].T + params["b1"])
     if loss == "cross_entropy":             # d/d out of the mean cross-entropy, in closed form
@@ -172,7 +173,7 @@ def fnn_weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: 
         for i in range(last, layer, -1):
             delta = (delta @ backward_w[i]).mul_(derivs[i - 1])
         g = torch.bmm(delta.transpose(1, 2), inputs[layer]).div_(keep_prob)
-        return g[:, :params[f"w{layer}"].shape[0]].reshape(M, -1)     # (no padded rows)
+        return g[:, :rows].reshape(M, -1)
 
     return gradients
 
