@@ -184,15 +184,24 @@ def test_interval_flatness_of_an_asymmetric_loss_and_flags():
     assert list(r["flagged"]) == [False, False, True] and np.isnan(r["width"][2])
 
 
-def test_fast_line_loss_matches_the_generic_one():
-    model, params, x, y = fnn_problem([5, 4], "cross_entropy", "relu", seed=2)
-    V = torch.linalg.qr(torch.randn(20, 3, dtype=torch.float64))[0]
+@pytest.mark.parametrize("block,loss,chunk", [("w2", "cross_entropy", 5), ("w2", "mse", 16),
+                                              ("w3", "cross_entropy", 3), ("w3", "mse", 40)])
+def test_fast_line_loss_matches_the_generic_one(block, loss, chunk):
+    """The FNN line loss (hidden or output block, padded or unpadded output layer, one or several
+    directions per evaluation) against the block loss evaluated point by point."""
+    model, params, x, y = fnn_problem([5, 4], loss, "relu", seed=2)
+    B = params[block].numel()
+    V = torch.linalg.qr(torch.randn(B, 3, dtype=torch.float64))[0]
     t = torch.linspace(-2, 2, 7, dtype=torch.float64)[None]
-    fast = noise.line_loss_fn(model, params, x, y, "cross_entropy", "w2", V, chunk=5)(t)
-    f = hessian.block_loss(model, params, x, y, "cross_entropy", "w2")
-    theta = params["w2"].reshape(-1)
+    fast = noise.line_loss_fn(model, params, x, y, loss, block, V, chunk=chunk)
+    f = hessian.block_loss(model, params, x, y, loss, block)
+    theta = params[block].reshape(-1)
     ref = torch.stack([torch.stack([f(theta + s * V[:, d]) for s in t[0]]) for d in range(3)])
-    torch.testing.assert_close(fast, ref)
+    torch.testing.assert_close(fast(t), ref)
+    per_direction = torch.tensor([[0.3], [-1.1], [0.7]], dtype=torch.float64)
+    torch.testing.assert_close(fast(per_direction)[:, 0],
+                               torch.stack([f(theta + per_direction[d, 0] * V[:, d])
+                                            for d in range(3)]))
 
 
 def test_block_all_gradient_covariance_is_the_whole_closed_form_sigma():

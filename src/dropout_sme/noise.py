@@ -419,11 +419,14 @@ def stream(spec: dict, run_seed: int, step: int, purpose: int) -> np.random.Gene
 
 
 def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
-                 directions: torch.Tensor, chunk: int = 128):
+                 directions: torch.Tensor, chunk: int = 16):
     """t (D, S) -> dropout-free loss at block = theta* + t_ds v_d (v_d: columns of ``directions``).
 
     FNN weight blocks: the block's input a is fixed, so its pre-activation moves on a line,
-    z0 + t (a V_d^T), and only the layers above it are recomputed; other blocks: vmapped loss.
+    z0 + t (a V_d^T), and only the layers above it are recomputed, about ``chunk`` (direction,
+    distance) pairs at a time, direction by direction (a broadcast, never a gathered copy of the
+    (D, n, width) line data); a cross-entropy output layer above the block is padded to 16 columns
+    for BLAS, as in ``fnn_weight_gradients``. Other blocks: the vmapped loss.
     """
     from . import hessian
 
@@ -447,25 +450,32 @@ def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
         a = act(a @ params[f"w{i}"].T + params[f"b{i}"])
     z0 = a @ params[block].T + params[f"b{layer}"]                    # (n, width)
     dz = a @ V.reshape(-1, *params[block].shape).transpose(1, 2)     # (D, n, width)
+    above = {i: (params[f"w{i}"].T, params[f"b{i}"]) for i in range(layer + 1, last + 1)}
+    classes = params[f"w{last}"].shape[0]
+    if loss == "cross_entropy" and last > layer:
+        w, b = above[last]
+        pad = -classes % 16                 # zero columns, sliced off before the softmax
+        above[last] = (torch.nn.functional.pad(w, (0, pad)).contiguous(),
+                       torch.nn.functional.pad(b, (0, pad)))
 
-    def losses(z):                                                    # (M, n, width) -> (M,)
-        for i in range(layer + 1, last + 1):
-            z = act(z) @ params[f"w{i}"].T + params[f"b{i}"]
+    def losses(z):                                              # (..., n, width) -> (...)
+        for w, b in above.values():
+            z = torch.addmm(b, act(z).flatten(0, -2), w).view(*z.shape[:-1], -1)
         if loss == "cross_entropy":
-            rows = torch.nn.functional.cross_entropy(z.flatten(0, 1), y.repeat(z.shape[0]),
-                                                     reduction="none")
-            return rows.view(z.shape[0], -1).mean(1)
-        return vmap(lambda out: models.loss_value(loss, out, y))(z)
+            logp = torch.log_softmax(z[..., :classes], -1)
+            target = y.expand(*z.shape[:-2], -1)[..., None]
+            return -logp.gather(-1, target)[..., 0].mean(-1)
+        flat = z.flatten(0, -3)
+        return vmap(lambda out: models.loss_value(loss, out, y))(flat).view(z.shape[:-2])
 
     def line(t):
         t = torch.as_tensor(t, dtype=theta.dtype, device=theta.device).expand(V.shape[0], -1)
-        d_index = torch.arange(V.shape[0], device=theta.device)[:, None].expand_as(t).reshape(-1)
-        flat = t.reshape(-1)
-        out = torch.empty_like(flat)
-        for start in range(0, flat.numel(), chunk):
-            sl = slice(start, start + chunk)
-            out[sl] = losses(z0 + flat[sl, None, None] * dz[d_index[sl]])
-        return out.reshape(t.shape)
+        per = max(1, chunk // t.shape[1])                       # directions per evaluation
+        out = torch.empty_like(t)
+        for d in range(0, t.shape[0], per):
+            sl = slice(d, d + per)
+            out[sl] = losses(torch.addcmul(z0, t[sl, :, None, None], dz[sl, None]))
+        return out
 
     return line
 
