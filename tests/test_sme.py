@@ -148,3 +148,30 @@ def test_parity_targets_for_class_labels():
     assert sme.scalar_targets(data, None) is data
     with pytest.raises(ValueError, match="parity"):
         sme.scalar_targets(data, "onehot")
+
+
+@pytest.mark.parametrize("act", ["tanh", "softplus"])
+def test_test_functions_against_a_direct_evaluation(act):
+    """R_S, |theta|^2 and the test loss of many paths (tanh takes the folded form
+    2a sigmoid(2z) - a) against the plain sum a_r sigma(w_r . x) of each path, in float64."""
+    g = torch.Generator().manual_seed(5)
+    data = {"x_train": torch.randn(9, 3, generator=g).numpy(),
+            "y_train": torch.randn(9, generator=g).numpy(),
+            "x_test": torch.randn(11, 3, generator=g).numpy(),
+            "y_test": torch.randn(11, generator=g).numpy()}
+    prob = sme.Problem(data, torch.randn(4, generator=g), torch.randn(4, 3, generator=g), 0.8,
+                       activation=act)
+    a = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    w = torch.randn(6, 4, 3, generator=g, dtype=torch.float64)
+    sigma = {"tanh": torch.tanh, "softplus": torch.nn.functional.softplus}[act]
+    expected = []
+    for k in range(6):
+        def loss(x, y):
+            x, y = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
+            f = torch.stack([sum(a[k, r] * sigma(w[k, r] @ xi) for r in range(4)) for xi in x])
+            return 0.5 * ((f - y) ** 2).mean()
+        expected.append([loss(data["x_train"], data["y_train"]),
+                         (a[k] ** 2).sum() + (w[k] ** 2).sum(),
+                         loss(data["x_test"], data["y_test"])])
+    torch.testing.assert_close(prob.test_functions(a, w), torch.tensor(expected,
+                                                                        dtype=torch.float64))
