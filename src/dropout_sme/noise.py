@@ -419,14 +419,15 @@ def stream(spec: dict, run_seed: int, step: int, purpose: int) -> np.random.Gene
 
 
 def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
-                 directions: torch.Tensor, chunk: int = 16):
+                 directions: torch.Tensor, chunk: int | None = None):
     """t (D, S) -> dropout-free loss at block = theta* + t_ds v_d (v_d: columns of ``directions``).
 
     FNN weight blocks: the block's input a is fixed, so its pre-activation moves on a line,
     z0 + t (a V_d^T), and only the layers above it are recomputed, about ``chunk`` (direction,
     distance) pairs at a time, direction by direction (a broadcast, never a gathered copy of the
     (D, n, width) line data); a cross-entropy output layer above the block is padded to 16 columns
-    for BLAS, as in ``fnn_weight_gradients``. Other blocks: the vmapped loss.
+    for BLAS, as in ``fnn_weight_gradients``. Other blocks: the vmapped loss. ``chunk`` defaults to
+    the faster value of each (measured: 16 pairs for the FNN path, 128 for vmap).
     """
     from . import hessian
 
@@ -434,7 +435,8 @@ def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
     theta = models.block_vector(params, block)
     V = directions.T.to(theta.device, theta.dtype)                    # (D, B)
     if model["arch"] != "fnn" or not block.startswith("w"):
-        batched = vmap(hessian.block_loss(model, params, x, y, loss, block), chunk_size=chunk)
+        batched = vmap(hessian.block_loss(model, params, x, y, loss, block),
+                       chunk_size=chunk or 128)
 
         def line(t):
             t = torch.as_tensor(t, dtype=theta.dtype, device=theta.device).expand(V.shape[0], -1)
@@ -470,7 +472,7 @@ def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
 
     def line(t):
         t = torch.as_tensor(t, dtype=theta.dtype, device=theta.device).expand(V.shape[0], -1)
-        per = max(1, chunk // t.shape[1])                       # directions per evaluation
+        per = max(1, (chunk or 16) // t.shape[1])              # directions per evaluation
         out = torch.empty_like(t)
         for d in range(0, t.shape[0], per):
             sl = slice(d, d + per)
