@@ -34,8 +34,13 @@ from dropout_sme import plotting, weak
 from dropout_sme.weak import TEST_FUNCTIONS
 
 plotting.use_style()
-points = weak.error_points(weak.load_cells(cells), ["sme1"], resolve_ratio)
+loaded = weak.load_cells(cells)
+points = weak.error_points(loaded, ["sme1"], resolve_ratio)
 ps = sorted(points.keep_prob.unique())
+n_paths = {}       # run per keep_prob row (the order study runs more; a diverged cell stops early)
+for cell in loaded:
+    n = int(cell["methods"]["dropout"][1].sum())
+    n_paths[cell["keep_prob"]] = max(n, n_paths.get(cell["keep_prob"], 0))
 lrs = sorted(points.lr.unique())
 titles = {"train_loss": "g = $R_S$", "sq_norm": r"g = $\|\theta\|^2$", "test_loss": "g = test loss"}
 fig, axes = plt.subplots(1, 3, figsize=(14, 0.6 * len(ps) + 2.2), squeeze=False)
@@ -56,7 +61,7 @@ for j, g in enumerate(TEST_FUNCTIONS):
         ax.text(k, i, text, ha="center", va="center", fontsize="x-small",
                 color="k" if r.diverged else "w")
     ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
-    ax.set_yticks(range(len(ps)), [f"{v:g}" for v in ps])
+    ax.set_yticks(range(len(ps)), [f"{v:g}\n({n_paths[v]:,} paths run)" for v in ps])
     ax.set_xlabel("learning rate lr")
     ax.set_ylabel("keep_prob p")
     ax.set_title(titles[g])

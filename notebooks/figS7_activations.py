@@ -44,7 +44,8 @@ titles = {"train_loss": "g = $R_S$ (train loss)", "sq_norm": r"g = $\|\theta\|^2
 results = {}
 for act, paths in sorted(groups.items()):
     loaded = weak.load_cells(paths)
-    results[act] = (weak.error_points(loaded, ["sme1"], resolve_ratio),
+    n_paths = int(loaded[0]["methods"]["dropout"][1].sum())      # per method and cell
+    results[f"{act} ({n_paths:,} paths)"] = (weak.error_points(loaded, ["sme1"], resolve_ratio),
                     weak.order_table(loaded, ["sme1"], bootstrap, seed, resolve_ratio))
 ps = sorted({p for pts, _ in results.values() for p in pts.keep_prob.unique()})
 fig, axes = plt.subplots(len(ps), 3, figsize=(13, 3.9 * len(ps)), squeeze=False)

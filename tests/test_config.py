@@ -150,12 +150,29 @@ def test_sme_cells_merge_the_order_study_and_the_heatmap(default):
     cells = cfg.sme_cells(default)
     assert len(cells) == 17 + 9                                         # + the activation sweep
     assert cells["relu_p0.8_lr0.4"] == {"keep_prob": 0.8, "lr": 0.4, "methods": ["sme1"],
-                                        "activation": "relu"}
+                                        "activation": "relu", "paths": 2500}
     assert cfg.sme_spec(default, "relu_p0.8_lr0.4")["model"]["activation"] == "relu"
     assert cfg.sme_spec(default, "p0.8_lr0.4")["model"]["activation"] == "tanh"
     assert cells["p0.5_lr0.4"]["methods"] == ["sme1", "sme2", "svag"]   # in both
     assert cells["p0.01_lr0.4"]["methods"] == ["sme1"]                  # heatmap only
     assert cfg.sme_cost(default, "p0.5_lr0.05") > cfg.sme_cost(default, "p0.5_lr0.4")
+
+
+def test_each_part_of_e1_sets_its_cells_paths(default):
+    """The sweeps' own paths (default config: 2,500), the order study's sme.paths where a cell
+    is in both, sme.paths where a part sets none."""
+    spec = lambda cell: cfg.sme_spec(default, cell)  # noqa: E731
+    assert spec("p0.9_lr0.4")["paths"] == default["sme"]["heatmap"]["paths"] == 2500
+    assert spec("gelu_p0.8_lr0.4")["paths"] == 2500
+    assert spec("p0.5_lr0.4")["paths"] == default["sme"]["paths"] == 10000   # heatmap and order
+    assert spec("p0.8_lr0.05")["paths"] == 10000
+    assert cfg.sme_cost(default, "p0.9_lr0.4") * 4 == pytest.approx(
+        cfg.sme_cost({**default, "sme": {**default["sme"], "heatmap": {
+            **default["sme"]["heatmap"], "paths": 10000}}}, "p0.9_lr0.4"), rel=0.01)
+    del default["sme"]["heatmap"]["paths"], default["sme"]["activations"]["paths"]
+    assert spec("p0.9_lr0.4")["paths"] == spec("gelu_p0.8_lr0.4")["paths"] == 10000
+    default["sme"]["order"]["paths"] = 20000
+    assert spec("p0.5_lr0.4")["paths"] == 20000 and spec("p0.9_lr0.4")["paths"] == 10000
 
 
 def test_noise_needs_a_trajectory_of_its_block(default, schema):

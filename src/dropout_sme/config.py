@@ -126,18 +126,26 @@ def run_spec(config: dict, experiment: str, setting: str) -> dict:
 
 
 def sme_cells(config: dict) -> dict:
-    """The (keep_prob, lr) cells of E1 by name, with the methods each needs: the order study's
-    cells run every method, the heatmap's only dropout and the order-1 SME (dropout and gradient
-    flow always run)."""
+    """The (keep_prob, lr) cells of E1 by name, with the methods and paths each needs: the order
+    study's cells run every method, the heatmap's only dropout and the order-1 SME (dropout and
+    gradient flow always run); a part's ``paths`` (default ``sme.paths``) sets its cells' paths,
+    the largest where parts share a cell."""
     cells = {}
     for part, methods in (("heatmap", ["sme1"]), ("order", ["sme1", "sme2", "svag"])):
-        for p in config["sme"][part]["keep_probs"]:
-            for lr in config["sme"][part]["lrs"]:
+        grid = config["sme"][part]
+        for p in grid["keep_probs"]:
+            for lr in grid["lrs"]:
                 cell = cells.setdefault(setting_name(p, lr), {"keep_prob": p, "lr": lr,
-                                                              "methods": [], "activation": None})
+                                                              "methods": [], "activation": None,
+                                                              "paths": 0})
                 cell["methods"] = sorted(set(cell["methods"]) | set(methods))
+                cell["paths"] = max(cell["paths"], _paths(config, grid))
     cells.update(activation_cells(config))
     return cells
+
+
+def _paths(config: dict, part: dict) -> int:
+    return part.get("paths") or config["sme"]["paths"]
 
 
 def activation_cells(config: dict) -> dict:
@@ -145,7 +153,7 @@ def activation_cells(config: dict) -> dict:
     ``<activation>_p<keep_prob>_lr<lr>`` (the model's own activation is the order study's)."""
     sweep = config["sme"].get("activations") or {}
     return {f"{act}_{setting_name(p, lr)}": {"keep_prob": p, "lr": lr, "methods": ["sme1"],
-                                              "activation": act}
+                                              "activation": act, "paths": _paths(config, sweep)}
             for act in sweep.get("names", []) for p in sweep["keep_probs"] for lr in sweep["lrs"]}
 
 
@@ -154,7 +162,7 @@ def sme_spec(config: dict, cell: str) -> dict:
     cells = sme_cells(config)
     if cell not in cells:
         raise ConfigError(f"no E1 cell {cell!r}; the config defines {', '.join(sorted(cells))}")
-    keys = ("model", "init_seed", "mask", "horizon", "record_every", "paths", "chunk", "batch",
+    keys = ("model", "init_seed", "mask", "horizon", "record_every", "chunk", "batch",
             "substeps", "extrapolate", "svag_l", "dtype", "seed", "target")
     spec = {**cells[cell], "dataset": config["sme"]["dataset"], "device": config["device"],
             **{k: config["sme"].get(k) for k in keys}}
@@ -165,12 +173,13 @@ def sme_spec(config: dict, cell: str) -> dict:
 
 
 def sme_cost(config: dict, cell: str) -> int:
-    """Relative cost of a cell (network evaluations per path), to start the longest jobs first."""
+    """Relative cost of a cell (network evaluations per 1,000 paths), to start the longest jobs
+    first."""
     spec = sme_spec(config, cell)
     steps = spec["horizon"] / spec["lr"]
     em = spec["substeps"] * (3 if spec["extrapolate"] else 1)
     weights = {"sme1": em, "sme2": 2.2 * em, "svag": sum(2 * l for l in spec["svag_l"])}
-    return round(steps * (1 + sum(weights[m] for m in spec["methods"])))
+    return round(spec["paths"] / 1000 * steps * (1 + sum(weights[m] for m in spec["methods"])))
 
 
 def noise_settings(config: dict, experiment: str | None = None) -> list[str]:
