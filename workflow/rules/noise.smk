@@ -15,6 +15,7 @@ rule noise_setting:
         setting="|".join(s for _, s in cfg.noise_jobs(config)),
     params:
         spec=lambda wc: cfg.noise_spec(config, wc.experiment, wc.setting),
+    priority: CHAIN + 1
     log:
         "results/logs/noise/{experiment}/{setting}.log",
     benchmark:
@@ -43,6 +44,7 @@ rule noise_compare:
         setting="|".join(cfg.noise_settings(config)),
     params:
         spec=lambda wc: cfg.noise_spec(config, wc.experiment, wc.setting),
+    priority: CHAIN
     log:
         "results/logs/noise_compare/{experiment}/{setting}.log",
     benchmark:
