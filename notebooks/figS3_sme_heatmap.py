@@ -54,7 +54,7 @@ for j, g in enumerate(TEST_FUNCTIONS):
     for r in points[points.g == g].itertuples():
         i, k = ps.index(r.keep_prob), lrs.index(r.lr)
         if r.diverged:
-            text = (f"diverged\n≥{r.diverged_paths_dropout} / ≥{r.diverged_paths_method} paths"
+            text = (f"diverged\n≥{r.diverged_paths_dropout} / ≥{r.diverged_paths_method}"
                     if r.diverged_paths_dropout + r.diverged_paths_method else "diverged")
         else:
             text = f"{r.error:.1e}" + ("" if r.resolved else " ?")
@@ -68,7 +68,8 @@ for j, g in enumerate(TEST_FUNCTIONS):
     ax.grid(False)
     fig.colorbar(im, ax=ax, label="log10 weak error")
 fig.suptitle("Weak error of the order-1 SME against dropout "
-             f"(? = below {resolve_ratio:g} Monte Carlo standard errors)")
+             f"(? = below {resolve_ratio:g} Monte Carlo standard errors; diverged: at least "
+             "that many dropout / SME paths blew up)")
 fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)
 
