@@ -218,7 +218,7 @@ def test_keep_sweep_spec_and_seed_check(default, schema):
     assert spec["setting"] == "p0.9_lr0.05" and spec["theta_star"] == 1500
     default["noise"]["keep_sweep"]["seeds"] = 9
     assert message(default, schema) == ("config key noise.keep_sweep.seeds: got 9; allowed: at "
-                                        "most the 5 seeds of experiment 'fnn'")
+                                        "most the 4 seeds of experiment 'fnn'")
 
 
 def test_noise_spec_takes_theta_star_from_the_trajectory(default, schema):
