@@ -94,7 +94,16 @@ class Trainer:
                                        else torch.full((), float("nan"), dtype=pred.dtype))
             return out
 
-        self.eval_fn = vmap(evaluate)
+        if mode == "vmap":
+            self.eval_fn = vmap(evaluate)
+        else:       # a loop like the step: no torch.func call, which imports torch._dynamo (~2 s)
+            def eval_fn(params):
+                with torch.no_grad():
+                    rows = [evaluate({k: v[i] for k, v in params.items()})
+                            for i in range(len(run["seeds"]))]
+                return {k: torch.stack([r[k] for r in rows]) for k in rows[0]}
+
+            self.eval_fn = eval_fn
 
     def batch(self, step: int):
         """Inputs and labels of one step: the full batch, or each seed's mini-batch."""

@@ -26,12 +26,12 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "src"), _inh
 THREADS = config["threads"]
 SME_CELLS = cfg.sme_cells(config)
 NOISE_EXPERIMENT = config["noise"]["experiment"]
-# Scheduling: the longest chain (a dropout training run -> its noise_setting job, minutes ->
-# noise_compare -> figures) starts first; then the E1 cells, longest first (their priority is
-# their cost, below this). Without it the chain waited for every E1 cell and the DAG ended with
-# one core idle behind the last noise_setting job (measured: 66 s of 11 min 19 s).
+# Scheduling (job priorities; Snakemake does not pass them upstream): the data, every training
+# run, the noise stages (the FNN's take minutes) and their comparisons and sweeps first, in that
+# order; then the E1 cells, longest first (their priority is their cost, below CHAIN); the
+# notebooks last. Without it the noise chain waited for the E1 cells, and the DAG ended with one
+# core idle behind it or behind late baseline runs and their tables (measured: 66 s of 11 min 19 s).
 CHAIN = 10**7
-NOISE_RUNS = set(cfg.noise_jobs(config))
 
 # Figures and tables: name -> (notebook, input function, caption). Inputs decide the upstream:
 # asking for one figure builds only what its notebook reads.

@@ -5,6 +5,7 @@ rule prepare_data:
     params:
         spec=lambda wc: config["datasets"][wc.dataset],
         data_dir=config["data_dir"],
+    priority: CHAIN + 3
     log:
         "results/logs/prepare_data/{dataset}.log",
     benchmark:

@@ -74,6 +74,7 @@ rule noise_keep:
         keep_prob="|".join(f"{p:g}" for p in config["noise"]["keep_sweep"]["keep_probs"]) or "none",
     params:
         spec=lambda wc: {**cfg.keep_sweep_spec(config), "keep_prob": float(wc.keep_prob)},
+    priority: CHAIN
     log:
         "results/logs/noise_keep/{experiment}/{setting}/p{keep_prob}.log",
     benchmark:

@@ -11,7 +11,7 @@ rule train_run:
         run=lambda wc: cfg.run_spec(config, wc.experiment, wc.setting),
         # Not an output: Snakemake deletes a killed job's outputs, the resume state must survive.
         resume="results/runs/{experiment}/{setting}/resume.pt",
-    priority: lambda wc: CHAIN + 2 if (wc.experiment, wc.setting) in NOISE_RUNS else 0
+    priority: CHAIN + 2
     log:
         "results/logs/train/{experiment}/{setting}.log",
     benchmark:
