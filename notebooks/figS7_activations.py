@@ -45,8 +45,9 @@ results = {}
 for act, paths in sorted(groups.items()):
     loaded = weak.load_cells(paths)
     n_paths = int(loaded[0]["methods"]["dropout"][1].sum())      # per method and cell
-    results[f"{act} ({n_paths:,} paths)"] = (weak.error_points(loaded, ["sme1"], resolve_ratio),
-                    weak.order_table(loaded, ["sme1"], bootstrap, seed, resolve_ratio))
+    results[f"{act} ({n_paths:,} paths)"] = (
+        weak.error_points(loaded, ["sme1"], resolve_ratio),
+        weak.order_table(loaded, ["sme1"], bootstrap, seed, resolve_ratio))
 ps = sorted({p for pts, _ in results.values() for p in pts.keep_prob.unique()})
 fig, axes = plt.subplots(len(ps), 3, figsize=(13, 3.9 * len(ps)), squeeze=False)
 for i, p in enumerate(ps):
