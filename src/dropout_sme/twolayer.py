@@ -53,6 +53,15 @@ def activation(name: str):
     raise ValueError(f"unknown activation {name!r}; allowed: tanh, softplus, gelu, relu")
 
 
+def output(a, w, x, act: str = "tanh"):
+    """f(x_i) = sum_r a_r sigma(w_r . x_i) for a (..., m), w (..., m, d), x (n, d): (..., n).
+    tanh as 2a sigmoid(2z) - a, the factors 2 on the small tensors (3x faster on many paths)."""
+    if act == "tanh":
+        h = torch.sigmoid_((2 * w) @ x.T)
+        return ((2 * a)[..., None, :] @ h).squeeze(-2) - a.sum(-1, keepdim=True)
+    return (a[..., None, :] @ activation(act)[0](w @ x.T)).squeeze(-2)
+
+
 def moments(p: float) -> dict:
     """Moments of xi = eta - 1: s = E xi^2, kappa3 = E xi^3, mu4 = E xi^4, c with xi^2 = c xi + s."""
     s = (1 - p) / p
