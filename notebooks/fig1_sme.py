@@ -63,7 +63,7 @@ for j, (p, lr) in enumerate(panels):
     axes[2, j].axhline(0, color="k", linewidth=0.8)
     axes[2, j].set_ylabel("E[$R_S$] minus dropout's")
     axes[2, j].set_xlabel("t = N lr")
-    paths = int(cell["methods"]["dropout"][1].sum())
+    paths = weak.paths_run(cell)
     axes[0, j].set_title(f"keep_prob = {p:g}, lr = {lr:g} ({paths} paths)")
 axes[0, 0].legend(fontsize="small")
 fig.suptitle("Dropout GD and its stochastic modified equations (mean, 95% band over paths)")

@@ -61,7 +61,7 @@ for i, p in enumerate(ps):
             ax.plot(lrs, top * (lrs / lrs.max()) ** slope, color="0.4", linestyle=ls,
                     linewidth=1, label=f"slope {slope}")
         plotting.lr_axes(ax, lrs, "weak error", f"keep_prob = {p:g}, {titles[g]}")
-paths = int(loaded[0]["methods"]["dropout"][1].sum())
+paths = weak.paths_run(loaded[0])
 fig.suptitle(f"Weak error against lr ({paths} paths per method; bars: 95% Monte Carlo interval; "
              f"hollow: below {resolve_ratio:g} standard errors, not fitted)")
 fig.tight_layout()

@@ -39,8 +39,7 @@ points = weak.error_points(loaded, ["sme1"], resolve_ratio)
 ps = sorted(points.keep_prob.unique())
 n_paths = {}       # run per keep_prob row (the order study runs more; a diverged cell stops early)
 for cell in loaded:
-    n = int(cell["methods"]["dropout"][1].sum())
-    n_paths[cell["keep_prob"]] = max(n, n_paths.get(cell["keep_prob"], 0))
+    n_paths[cell["keep_prob"]] = max(weak.paths_run(cell), n_paths.get(cell["keep_prob"], 0))
 lrs = sorted(points.lr.unique())
 titles = {"train_loss": "g = $R_S$", "sq_norm": r"g = $\|\theta\|^2$", "test_loss": "g = test loss"}
 fig, axes = plt.subplots(1, 3, figsize=(14, 0.6 * len(ps) + 2.2), squeeze=False)

@@ -44,7 +44,7 @@ titles = {"train_loss": "g = $R_S$ (train loss)", "sq_norm": r"g = $\|\theta\|^2
 results = {}
 for act, paths in sorted(groups.items()):
     loaded = weak.load_cells(paths)
-    n_paths = int(loaded[0]["methods"]["dropout"][1].sum())      # per method and cell
+    n_paths = weak.paths_run(loaded[0])
     results[f"{act} ({n_paths:,} paths)"] = (
         weak.error_points(loaded, ["sme1"], resolve_ratio),
         weak.order_table(loaded, ["sme1"], bootstrap, seed, resolve_ratio))

@@ -58,3 +58,26 @@ def test_diverged_runs_are_reported_not_fitted():
     cell["methods"]["sme2"][0][:, 2] = np.nan
     points = weak.error_points([cell], ["sme2"])
     assert points.diverged.all() and not points.resolved.any() and points.error.isna().all()
+
+
+def test_paths_run_counts_the_simulated_dropout_paths(tmp_path):
+    """A cell as the sme rule writes it (run_cell's arrays in an npz) reads back the paths it
+    simulated: all of them, or only the chunks before a divergence stopped the method."""
+    from dropout_sme import sme
+
+    rng = np.random.default_rng(0)
+    data = {"x_train": rng.normal(size=(6, 2)), "y_train": rng.normal(size=6),
+            "x_test": rng.normal(size=(4, 2)), "y_test": rng.normal(size=4)}
+    spec = {"keep_prob": 0.5, "lr": 0.4, "methods": ["sme1"], "svag_l": [2],
+            "model": {"width": 3, "activation": "tanh", "init_scale": 1.0}, "init_seed": 0,
+            "mask": "per_step", "horizon": 0.8, "record_every": 0.4, "paths": 30, "chunk": 10,
+            "batch": 5, "substeps": 2, "extrapolate": True, "dtype": "float64", "device": "cpu",
+            "seed": 0}
+    arrays, _ = sme.run_cell(spec, data, progress=False)
+    np.savez(tmp_path / "cell.npz", **arrays)
+    assert weak.paths_run(weak.load_cell(tmp_path / "cell.npz")) == 30
+    arrays["dropout__batch_sizes"] = arrays["dropout__batch_sizes"][:2]   # stopped after one chunk
+    arrays["dropout__batch_means"] = arrays["dropout__batch_means"][:2]
+    arrays["dropout__batch_diverged"] = arrays["dropout__batch_diverged"][:2]
+    np.savez(tmp_path / "stopped.npz", **arrays)
+    assert weak.paths_run(weak.load_cell(tmp_path / "stopped.npz")) == 10

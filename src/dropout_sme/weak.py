@@ -34,6 +34,12 @@ def load_cell(path) -> dict:
     return cell
 
 
+def paths_run(cell: dict) -> int:
+    """The dropout paths a cell simulated (per method; fewer than configured where a method
+    diverged and stopped early)."""
+    return int(cell["methods"]["dropout"][1].sum())
+
+
 def load_cells(paths) -> list[dict]:
     return [load_cell(p) for p in sorted(paths, key=str)]
 
