@@ -6,7 +6,7 @@ from fixtures import idx_bytes, make_cifar, make_mnist, make_multi30k
 
 from dropout_sme import data
 from dropout_sme.data import DataError
-from dropout_sme.rng import numpy_rng
+from dropout_sme import rng as streams
 
 
 def test_digits_split_is_stratified_and_standardised():
@@ -31,7 +31,7 @@ def test_teacher_is_reproducible_and_is_a_tanh_teacher_plus_noise():
     assert a1["x_train"].shape == (50, 5) and a1["y_test"].shape == (20,)
     # Noise-free targets are a width-4 tanh network of x: the teacher's hidden features, fitted by
     # least squares from the known first-layer weights, reproduce y exactly.
-    rng = numpy_rng(3, "data")
+    rng = streams.stream("data", 3)
     w = rng.standard_normal((4, 5)) / np.sqrt(5)
     hidden = np.tanh(a1["x_train"] @ w.T)
     coef, *_ = np.linalg.lstsq(hidden, a1["y_train"], rcond=None)

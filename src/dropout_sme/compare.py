@@ -113,7 +113,7 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
             return stats.fit_slope(width["width"], variances), int(width["flagged"].sum())
 
         for kind in NOISES:
-            rng = noise.stream(spec, seed, spec["theta_star"], 3 + NOISES.index(kind))
+            rng = noise.stream(spec, f"compare_{kind}", seed, spec["theta_star"])
             if kind == "sgd":
                 S = sgd_covariance(G, b_int)
                 alpha = noise.alignment(H, S)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .io import arrays_hash
-from .rng import numpy_rng
+from .rng import stream as named_stream
 
 SOURCES = ("synthetic_teacher", "digits", "synthetic_sequence", "mnist", "cifar10", "cifar100",
            "multi30k")
@@ -51,6 +51,13 @@ WHERE_TO_GET = {
 
 class DataError(RuntimeError):
     """A dataset cannot be prepared: missing, truncated or corrupt files, or a bad request."""
+
+
+def streams(spec: dict) -> list[dict]:
+    """The named streams a dataset draws (the synthetic ones; digits' split is scikit-learn's
+    stratified split with the spec's seed as its ``random_state``)."""
+    synthetic = spec["source"] in ("synthetic_teacher", "synthetic_sequence")
+    return [{"purpose": "data", "seed": spec["seed"]}] if synthetic else []
 
 
 def prepare(spec: dict, data_dir=None) -> tuple[dict, dict]:
@@ -97,7 +104,7 @@ def synthetic_teacher(spec: dict) -> tuple[dict, dict]:
     x ~ N(0, I_d); teacher f*(x) = sum_r a_r tanh(w_r.x) with w_r ~ N(0, I/d), a_r ~ N(0, 1/width);
     y = f*(x) + noise * N(0, 1). Float64, as the SME checks need.
     """
-    rng = numpy_rng(spec["seed"], "data")
+    rng = named_stream("data", spec["seed"])
     d, width = spec["d"], spec["width"]
     n = spec["n_train"] + spec["n_test"]
     w = rng.standard_normal((width, d)) / np.sqrt(d)
@@ -140,7 +147,7 @@ def sequence_pairs(src: np.ndarray, tgt: np.ndarray) -> tuple[np.ndarray, np.nda
 def synthetic_sequence(spec: dict) -> tuple[dict, dict]:
     """Random token sequences and a fixed rule: ``reverse`` (target = source backwards) or
     ``copy``; ``length`` source tokens drawn uniformly from ``symbols`` symbols."""
-    rng = numpy_rng(spec["seed"], "data")
+    rng = named_stream("data", spec["seed"])
     n = spec["n_train"] + spec["n_test"]
     src = rng.integers(SPECIAL, SPECIAL + spec["symbols"], size=(n, spec["length"]))
     tgt = src[:, ::-1] if spec["task"] == "reverse" else src.copy()

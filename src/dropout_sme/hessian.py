@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.func import grad, jvp, vmap
 
-from . import models
+from . import models, rng
 
 
 def block_loss(model: dict, params: dict, x, y, loss: str, block: str):
@@ -84,7 +84,7 @@ def lanczos_top(f, theta, k: int, tol: float = 1e-6, seed: int = 0):
         vt = torch.as_tensor(np.asarray(v).ravel(), dtype=theta.dtype, device=theta.device)
         return hvp(vt).detach().cpu().double().numpy()
 
-    v0 = np.random.default_rng(seed).standard_normal(n)
+    v0 = rng.stream("lanczos_start", seed).standard_normal(n)
     vals, vecs = eigsh(LinearOperator((n, n), matvec=matvec, dtype=np.float64), k=k,
                        which="LA", tol=tol, v0=v0)
     order = np.argsort(vals)[::-1]

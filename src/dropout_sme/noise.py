@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch.func import grad, vmap
 
-from . import models
+from . import models, rng
 
 
 def bernoulli(shape: tuple, keep_prob: float, rng: np.random.Generator,
@@ -260,7 +260,7 @@ def sketched_pca(batches, B: int, top: int, extra=None, oversample: int = 10,
     column u of ``extra``. Memory O((top + oversample + k) x B) plus K x (top + oversample + k).
     Returns variances (top), directions (B, top), extra_var (k), trace (Tr S) and the count K."""
     s = min(top + oversample, B)
-    Q = torch.randn(B, s, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    Q = torch.randn(B, s, generator=rng.torch_stream("sketch", seed), dtype=torch.float64)
     for _ in range(power_iterations + 1):
         total, acc = torch.zeros(B, dtype=torch.float64), torch.zeros(B, s, dtype=torch.float64)
         count, sq = 0, 0.0
@@ -416,11 +416,32 @@ def _crossing(line_loss, sign, ts, values, loss0, level, iters):
 # ---------------------------------------------------------------------------------------------
 # The stage: one (experiment, setting), every seed.
 
-def stream(spec: dict, run_seed: int, step: int, purpose: int) -> np.random.Generator:
-    """Masks / null draws keyed by (noise seed, run seed, keep_prob, lr, step, purpose)."""
-    return np.random.default_rng(np.random.SeedSequence(
-        [int(spec["seed"]), int(run_seed), round(spec["keep_prob"] * 1e9), round(spec["lr"] * 1e9),
-         int(step), purpose]))
+def stream_of(spec: dict, purpose: str, run_seed: int, step: int) -> dict:
+    """The named stream (``rng`` purpose and fields) of a noise-stage draw: keyed by the noise
+    seed, the training run's seed, the setting's (keep_prob, lr) and the checkpoint's step."""
+    return {"purpose": purpose, "seed": spec["seed"], "run_seed": run_seed,
+            "keep_prob": spec["keep_prob"], "lr": spec["lr"], "step": step}
+
+
+def stream(spec: dict, purpose: str, run_seed: int, step: int) -> np.random.Generator:
+    return rng.stream(**stream_of(spec, purpose, run_seed, step))
+
+
+def streams(spec: dict, seeds, steps, kind: str = "stage") -> list[dict]:
+    """Every stream one job of the noise stage draws (``kind``: ``stage``, ``compare`` or
+    ``keep_sweep``) for the run's ``seeds`` and checkpoint ``steps``."""
+    star = spec["theta_star"]
+    if kind == "compare":
+        return [stream_of(spec, p, s, star) for s in seeds for p in ("compare_sgd",
+                                                                     "compare_gaussian")]
+    if kind == "keep_sweep":
+        return [stream_of(spec, "keep_sweep_masks", s, star) for s in spec["seeds"]]
+    out = [stream_of(spec, "alignment_masks", s, t) for s in seeds for t in steps if t != star]
+    out += [stream_of(spec, "theta_star_masks", s, star) for s in seeds]
+    if spec.get("hessian", "full") == "lanczos":
+        return out + [{"purpose": p, "seed": s} for s in seeds for p in ("lanczos_start",
+                                                                          "sketch")]
+    return out + [stream_of(spec, "null_draws", 0, star)]
 
 
 def line_loss_fn(model: dict, params: dict, x, y, loss: str, block: str,
@@ -551,9 +572,9 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
                 "fro_s_debiased": np.sqrt(fro_sq) if fro_sq > 0 else np.nan,
                 "wishart_sd": wishart_null_sd(B), "spectra_mean": mean2, "spectra_sd": sd2}
 
-    def top_hessian(m, params, xb):
+    def top_hessian(m, params, xb, seed):
         f = hessian.block_loss(m, params, xb, y, loss, block)
-        return hessian.lanczos_top(f, models.block_vector(params, block), top)
+        return hessian.lanczos_top(f, models.block_vector(params, block), top, seed=seed)
 
     align, dirs, nulls, spectra = [], [], [], []
     small = spec["alignment_masks"]
@@ -563,9 +584,9 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
             if step == spec["theta_star"]:
                 continue
             m, params, xb = point(i, si)
-            G = gradient_data(m, params, xb, small, stream(spec, seed, step, 0))
+            G = gradient_data(m, params, xb, small, stream(spec, "alignment_masks", seed, step))
             if low_rank:
-                st = low_rank_stats(*top_hessian(m, params, xb), G)
+                st = low_rank_stats(*top_hessian(m, params, xb, seed), G)
             else:
                 st = dense_stats(hessian.block_hessian(m, params, xb, y, loss, block),
                                  covariance(G))
@@ -579,9 +600,10 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
         if low_rank:
             # never a B x B matrix: the Hessian's top directions by Lanczos, the gradient data
             # streamed twice or more (sketched PCA) and projected on them
-            eig_h, vec_h = top_hessian(m, params, xb)
+            eig_h, vec_h = top_hessian(m, params, xb, seed)
             vec_h = torch.from_numpy(np.ascontiguousarray(vec_h))
-            G = gradient_data(m, params, xb, small, stream(spec, seed, spec["theta_star"], 1))
+            G = gradient_data(m, params, xb, small,
+                              stream(spec, "theta_star_masks", seed, spec["theta_star"]))
             fro_sq = sigma_fro_sq(G)
             align.append(align_row(low_rank_stats(eig_h, vec_h, G), fro_sq, spec["theta_star"],
                                    seed, small))
@@ -590,7 +612,7 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
             def batches():
                 return mask_gradient_batches(m, params, xb, y, loss, spec["keep_prob"],
                                              spec["mask"], block, K,
-                                             stream(spec, seed, spec["theta_star"], 1),
+                                             stream(spec, "theta_star_masks", seed, spec["theta_star"]),
                                              spec["batch"])
 
             sk = sketched_pca(batches, B, top, extra=vec_h, seed=seed)
@@ -602,7 +624,7 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
             align.append({**align_row(st, np.nan, spec["theta_star"], seed, K), "theta_star": True})
         else:
             H = hessian.block_hessian(m, params, xb, y, loss, block).double().cpu()   # used 3x
-            G = gradient_data(m, params, xb, K, stream(spec, seed, spec["theta_star"], 1))
+            G = gradient_data(m, params, xb, K, stream(spec, "theta_star_masks", seed, spec["theta_star"]))
             align.append(align_row(dense_stats(H, covariance(G[:small])),
                                    sigma_fro_sq(G[:small]), spec["theta_star"], seed, small))
             S = covariance(G).double()
@@ -654,12 +676,13 @@ def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) ->
         return _frames(align, dirs, nulls)
     # Monte Carlo nulls at theta*: each Haar matrix drawn once and used for every seed's spectra
     t0 = time.perf_counter()
-    rng = stream(spec, 0, spec["theta_star"], 2)
-    draws = null_same_spectra([(h, s) for _, h, s in spectra], spec["null_draws"], rng, np.float32,
+    draws_rng = stream(spec, "null_draws", 0, spec["theta_star"])
+    draws = null_same_spectra([(h, s) for _, h, s in spectra], spec["null_draws"], draws_rng,
+                              np.float32,
                               x.device)
     nulls += [{**label, "seed": seed, "null": "same_spectra", "draw": r, "alpha": float(a)}
               for r, row in enumerate(draws) for (seed, _, _), a in zip(spectra, row)]
-    wishart = null_centred_wishart(B, spec["null_draws"], rng, x.device)
+    wishart = null_centred_wishart(B, spec["null_draws"], draws_rng, x.device)
     nulls += [{**label, "seed": -1, "null": "centred_wishart", "draw": r, "alpha": float(a)}
               for r, a in enumerate(wishart)]
     log(f"null draws ({spec['null_draws']} of each, B = {B}): {time.perf_counter() - t0:.1f} s")
@@ -696,7 +719,8 @@ def keep_sweep(spec: dict, x, y, checkpoints: dict, log=print):
                   for k, v in checkpoints["params"].items()}
         m, params, xb = models.head(model, params, x, block)      # a head's trunk: once
         G = mask_gradients(m, params, xb, y, loss, p, spec["mask"], block, spec["masks"],
-                           stream(spec, seed, spec["theta_star"], 3), batch=spec["batch"])
+                           stream(spec, "keep_sweep_masks", seed, spec["theta_star"]),
+                           batch=spec["batch"])
         S = covariance(G).double()
         H = hessian.block_hessian(m, params, xb, y, loss, block).double()
         variances, vecs = spectrum(S.float(), spec["directions"])

@@ -16,8 +16,9 @@ and h/2 driven by the same Brownian path and combined as 2 g_{h/2} - g_h (Talay-
 removes the integrator's O(h) weak error: without it Euler-Maruyama's own error, O(lr/k), would hide
 the O(lr^2) accuracy of the order-2 SME.
 
-Paths run in chunks (memory, progress); chunk c of a method draws from its own stream,
-SeedSequence([seed, method, l, lr, keep_prob, chunk]) (l: SVAG's l, else 0), so results do not
+Paths run in chunks (memory, progress); chunk c of a method draws from its own named stream,
+``rng`` purpose ``sme_<method>`` keyed by (seed, l, lr, keep_prob, chunk) (l: SVAG's l, else 0)
+(``streams``), so results do not
 depend on the order in which chunks run. What is kept is, per batch of paths, the mean of each g
 at each time ("batch means": means, standard errors and bootstrap intervals over paths all
 follow from them).
@@ -33,15 +34,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import rng
 from . import twolayer as tl
 from .devices import resolve_device
 from .models import init_params, sample_masks
-from .rng import torch_generator
 
 # A path has diverged when a test function is not finite or exceeds BLOWUP * (1 + |g(theta_0)|).
 # A method stops at the first record where one of its paths has: E g does not exist there.
 BLOWUP = 1e6
-METHOD_CODES = {"dropout": 1, "sme1": 2, "sme2": 3, "svag": 4, "gf": 5}
 
 
 class Problem:
@@ -106,14 +106,23 @@ class Problem:
         return a + da, w + dw
 
 
-def chunk_generator(seed: int, method: str, variant: int, lr: float, keep_prob: float,
-                    chunk: int, device):
-    """The random stream of one chunk of paths of one (method, variant, lr, keep_prob)."""
-    ss = np.random.SeedSequence([int(seed), METHOD_CODES[method], int(variant), round(lr * 1e9),
-                                 round(keep_prob * 1e9), int(chunk)])
-    g = torch.Generator(device=device)
-    g.manual_seed(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
-    return g
+def chunk_stream(seed: int, method: str, variant: int, lr: float, keep_prob: float,
+                 chunk: int) -> dict:
+    """The named stream (``rng`` purpose and fields) of one chunk of paths of one method."""
+    return {"purpose": f"sme_{method}", "seed": seed, "variant": variant, "lr": lr,
+            "keep_prob": keep_prob, "chunk": chunk}
+
+
+def streams(spec: dict) -> list[dict]:
+    """Every stream one E1 cell (``sme_spec``) draws: theta_0's and each chunk of each method."""
+    out = [{"purpose": "init", "seed": spec["init_seed"]}]
+    chunks = math.ceil(spec["paths"] / spec["chunk"])
+    for method in ("dropout", "gf", *spec["methods"]):
+        variants = spec["svag_l"] if method == "svag" else [0]
+        for variant in variants:
+            out += [chunk_stream(spec["seed"], method, variant, spec["lr"], spec["keep_prob"], c)
+                    for c in range(1 if method == "gf" else chunks)]
+    return out
 
 
 def _steps(total: float, step: float, what: str) -> int:
@@ -219,8 +228,8 @@ def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every
     means, sizes, diverged = [], [], []
     for c in range(math.ceil(n_paths / chunk)):
         size = min(chunk, n_paths - c * chunk)
-        gen = chunk_generator(seed, method, svag_l if method == "svag" else 0, lr, prob.p, c,
-                              prob.device)
+        gen = rng.torch_stream(device=prob.device, **chunk_stream(
+            seed, method, svag_l if method == "svag" else 0, lr, prob.p, c))
         with torch.no_grad():
             vals = run_chunk(prob, method, lr, horizon, record_every, size, gen, substeps,
                              svag_l, extrapolate)                 # (records, size, 3)
@@ -267,7 +276,7 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
     data = scalar_targets(data, spec.get("target"))
     d = np.asarray(data["x_train"]).shape[1]
     model = {"arch": "two_layer", **spec["model"]}
-    theta0 = init_params(model, d, 1, torch_generator(spec["init_seed"], "init"), torch.float64)
+    theta0 = init_params(model, d, 1, rng.torch_stream("init", spec["init_seed"]), torch.float64)
     device = resolve_device(spec.get("device", "auto"))
     prob = Problem(data, theta0["a"], theta0["w"], spec["keep_prob"], spec["mask"],
                    model["activation"], getattr(torch, spec["dtype"]), device)

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from . import models
 from .devices import resolve_device
 from .io import config_hash, load_torch, save_torch
-from .rng import seed_sequence, torch_generator
+from . import rng
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def stack(dicts: list[dict]) -> dict:
 def init_seeds(run: dict, n_in: int, n_out: int) -> dict:
     """Stacked initial parameters, one slice per seed, each from that seed's own init stream."""
     dtype = getattr(torch, run["dtype"])
-    return stack([models.init_params(run["model"], n_in, n_out, torch_generator(s, "init"), dtype)
+    return stack([models.init_params(run["model"], n_in, n_out, rng.torch_stream("init", s), dtype)
                   for s in run["seeds"]])
 
 
@@ -113,7 +113,7 @@ class Trainer:
         epoch, pos = divmod(step, per_epoch)
         idx = []
         for s in self.run["seeds"]:
-            ss = seed_sequence(s, "data_order")
+            ss = rng.seed_sequence("data_order", s)
             epoch_ss = np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, epoch))
             perm = np.random.default_rng(epoch_ss).permutation(self.n)
             idx.append(perm[pos * self.batch_size:(pos + 1) * self.batch_size])
@@ -139,6 +139,13 @@ class Trainer:
             grads.append(dict(zip(p, torch.autograd.grad(value, list(p.values())))))
             values.append(value.detach())
         return stack(grads), torch.stack(values)
+
+
+def streams(run: dict) -> list[dict]:
+    """The named streams a training job draws: each seed's init, masks and mini-batch order."""
+    purposes = ["init"] + (["masks"] if run["keep_prob"] < 1 else [])
+    purposes += ["data_order"] if run.get("batch_size") else []
+    return [{"purpose": p, "seed": s} for s in run["seeds"] for p in purposes]
 
 
 def schedule(run: dict) -> dict:
@@ -170,7 +177,7 @@ def train(run: dict, data: dict, resume_path=None, progress: bool = True) -> dic
     # states are CPU- or CUDA-specific), whichever GPU index the job was given
     spec_hash = config_hash({**{k: v for k, v in run.items() if k != "resume_every"},
                              "device": tr.device.type})
-    mask_gens = [torch_generator(s, "masks", tr.device) for s in seeds]
+    mask_gens = [rng.torch_stream("masks", s, tr.device) for s in seeds]
 
     state = _load_resume(resume_path, spec_hash)
     if state is None:
