@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # this checkout's package, installed or not
 from dropout_sme import config as cfg
+from dropout_sme.codehash import code_hash
 
 try:
     validate(config, schema="../schemas/config.schema.yaml")
@@ -37,6 +38,12 @@ CHAIN = 10**7
 # asking for one figure builds only what its notebook reads.
 FIGURES = {}
 TABLES = {}
+
+
+def code(*sources):
+    """The hash of the package code that a rule's script (and notebook) runs: a params value, so
+    that a job reruns when the method it runs is edited, and only then."""
+    return code_hash(*(REPO / s for s in sources))
 
 
 def dataset_files(name):

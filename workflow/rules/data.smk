@@ -3,6 +3,7 @@ rule prepare_data:
         npz="results/data/{dataset}.npz",
         meta="results/data/{dataset}.json",
     params:
+        code=code("scripts/prepare_data.py"),
         spec=lambda wc: config["datasets"][wc.dataset],
         data_dir=config["data_dir"],
     priority: CHAIN + 3

@@ -193,6 +193,7 @@ rule figure:
         name="|".join(FIGURES),
     params:
         caption=lambda wc: FIGURES[wc.name]["caption"],
+        code=lambda wc: code("scripts/run_notebook.py", FIGURES[wc.name]["notebook"]),
         extra=lambda wc: FIGURES[wc.name].get("params", dict)(),
     log:
         "results/logs/figure/{name}.log",
@@ -222,6 +223,7 @@ rule table:
         name="|".join(TABLES),
     params:
         caption=lambda wc: TABLES[wc.name]["caption"],
+        code=lambda wc: code("scripts/run_notebook.py", TABLES[wc.name]["notebook"]),
         extra=lambda wc: TABLES[wc.name].get("params", dict)(),
     log:
         "results/logs/table/{name}.log",

@@ -14,6 +14,7 @@ rule noise_setting:
         experiment="|".join(cfg.universality_experiments(config)),
         setting="|".join(s for _, s in cfg.noise_jobs(config)),
     params:
+        code=code("scripts/noise.py"),
         spec=lambda wc: cfg.noise_spec(config, wc.experiment, wc.setting),
     priority: CHAIN + 1
     log:
@@ -43,6 +44,7 @@ rule noise_compare:
         experiment=NOISE_EXPERIMENT,
         setting="|".join(cfg.noise_settings(config)),
     params:
+        code=code("scripts/noise_compare.py"),
         spec=lambda wc: cfg.noise_spec(config, wc.experiment, wc.setting),
     priority: CHAIN
     log:
@@ -73,6 +75,7 @@ rule noise_keep:
         setting=cfg.noise_settings(config)[0],
         keep_prob="|".join(f"{p:g}" for p in config["noise"]["keep_sweep"]["keep_probs"]) or "none",
     params:
+        code=code("scripts/noise_keep.py"),
         spec=lambda wc: {**cfg.keep_sweep_spec(config), "keep_prob": float(wc.keep_prob)},
     priority: CHAIN
     log:

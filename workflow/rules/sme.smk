@@ -8,6 +8,7 @@ rule sme_cell:
     wildcard_constraints:
         cell="|".join(SME_CELLS),
     params:
+        code=code("scripts/sme_cell.py"),
         spec=lambda wc: cfg.sme_spec(config, wc.cell),
     priority: lambda wc: cfg.sme_cost(config, wc.cell)  # longest first: shortest makespan
     log:

@@ -8,6 +8,7 @@ rule train_run:
         trajectory="results/runs/{experiment}/{setting}/trajectory.npz",
         meta="results/runs/{experiment}/{setting}/meta.json",
     params:
+        code=code("scripts/train.py"),
         run=lambda wc: cfg.run_spec(config, wc.experiment, wc.setting),
         # Not an output: Snakemake deletes a killed job's outputs, the resume state must survive.
         resume="results/runs/{experiment}/{setting}/resume.pt",
