@@ -3,7 +3,8 @@
 Starts the cluster of tests/slurm/cluster.sh (root and Debian's munge/SLURM packages needed;
 .ci/run installs them), runs the tiny test config through tests/slurm/profile (the SLURM profile
 with only the one-node changes), checks that every figure and table is byte-identical to a local
-run, that a failing job is reported as failed with a non-zero exit, and stops the daemons.
+run, that a failing job is retried once and then reported as failed with a non-zero exit, and stops
+the daemons.
 Skipped where SLURM cannot run, unless DROPOUT_SME_REQUIRE_SLURM=1 (as in CI).
 """
 
@@ -82,3 +83,4 @@ def test_a_failing_job_is_reported_and_fails_the_run(cluster, tmp_path):
     text = out.stdout + out.stderr
     assert out.returncode != 0
     assert "SLURM status is: 'FAILED'" in text and "Error in rule train_run" in text
+    assert "Trying to restart job" in text          # the profile's retry, then the real failure
