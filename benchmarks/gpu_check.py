@@ -40,7 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from dropout_sme import compare, config as cfg, data, hessian, models, noise, sme, train  # noqa: E402
+from dropout_sme import config as cfg, data, models, noise, train  # noqa: E402
+from dropout_sme.noise import compare, hessian  # noqa: E402
+from dropout_sme.sme import simulate as sme  # noqa: E402
 from dropout_sme.devices import exact_float32, resolve_device, tune_allocator  # noqa: E402
 
 CONFIGS = {"paper": ROOT / "config/paper.yaml", "test": ROOT / "tests/config/test.yaml"}
@@ -185,7 +187,7 @@ def part_hessians(device, out):
         params = {k: v.to(device) for k, v in params.items()}
         x, y = x.to(device), y.to(device)
         block = blocks[name]
-        f = hessian.block_loss(model, params, x, y, "cross_entropy", block)
+        f = noise.Problem.of(model, params, x, y, "cross_entropy", block).loss_fn()
         theta = models.block_vector(params, block)
         v = torch.randn(theta.shape, generator=torch.Generator().manual_seed(2),
                         dtype=theta.dtype).to(device)

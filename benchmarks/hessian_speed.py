@@ -12,7 +12,8 @@ import torch
 
 import default_fnn
 from default_fnn import MODEL
-from dropout_sme import hessian
+from dropout_sme import noise
+from dropout_sme.noise import hessian
 from dropout_sme.devices import tune_allocator
 
 
@@ -24,7 +25,7 @@ def main():
     torch.set_num_threads(args.threads)
     tune_allocator()
     x, y, params, where = default_fnn.load()
-    f = hessian.block_loss(MODEL, params, x, y, "cross_entropy", "w2")
+    f = noise.Problem.of(MODEL, params, x, y, "cross_entropy", "w2").loss_fn()
     theta = params["w2"].reshape(-1)
     print(f"FNN 64-50-50-10 on digits (n = {len(x)}), block w2 ({theta.numel()} parameters), "
           f"{where} parameters, float32, {args.threads} thread(s)")
@@ -32,9 +33,9 @@ def main():
     t = time.perf_counter()
     H = hessian.full_hessian(f, theta)
     t_full = time.perf_counter() - t
-    hessian.block_hessian(MODEL, params, x, y, "cross_entropy", "w2")  # warm-up
+    hessian.block_hessian(noise.Problem.of(MODEL, params, x, y, "cross_entropy", "w2"))  # warm-up
     t = time.perf_counter()
-    H_closed = hessian.block_hessian(MODEL, params, x, y, "cross_entropy", "w2")
+    H_closed = hessian.block_hessian(noise.Problem.of(MODEL, params, x, y, "cross_entropy", "w2"))
     t_closed = time.perf_counter() - t
     closed_err = float((H_closed - H).abs().max() / H.abs().max())
     t = time.perf_counter()

@@ -15,7 +15,7 @@ import torch
 
 import default_fnn
 from default_fnn import MODEL
-from dropout_sme import hessian, noise
+from dropout_sme import noise
 from dropout_sme.devices import tune_allocator
 
 
@@ -30,12 +30,13 @@ def main():
     print(f"FNN 64-50-50-10 on digits (n = {len(x)}), block w2 (2,500 parameters), {where} "
           f"parameters, keep_prob 0.8, per-sample masks, float32, {args.threads} thread(s)")
     a = np.random.default_rng(0)
-    noise.mask_gradients(MODEL, params, x, y, "cross_entropy", 0.8, "per_sample", "w2", 256, a)
+    task = noise.Problem.of(MODEL, params, x, y, "cross_entropy", "w2")
+    noise.mask_gradients(task, 0.8, "per_sample", 256, a)
     t = time.perf_counter()
-    G = noise.mask_gradients(MODEL, params, x, y, "cross_entropy", 0.8, "per_sample", "w2",
-                             args.masks, np.random.default_rng(1))
+    task = noise.Problem.of(MODEL, params, x, y, "cross_entropy", "w2")
+    G = noise.mask_gradients(task, 0.8, "per_sample", args.masks, np.random.default_rng(1))
     t_fast = time.perf_counter() - t
-    slow = noise._vmapped_gradients(MODEL, params, x, y, "cross_entropy", 0.8, "w2")
+    slow = noise.vmapped_gradients(noise.Problem.of(MODEL, params, x, y, "cross_entropy", "w2"), 0.8)
     rng, k = np.random.default_rng(2), 2500
     t = time.perf_counter()
     for _ in range(0, k, 64):
@@ -45,10 +46,10 @@ def main():
     S = noise.covariance(G)
     t_cov = time.perf_counter() - t
     vecs = torch.linalg.eigh(S)[1].flip(1)[:, :50]
-    f = hessian.block_loss(MODEL, params, x, y, "cross_entropy", "w2")
+    f = noise.Problem.of(MODEL, params, x, y, "cross_entropy", "w2").loss_fn()
     loss0 = float(f(params["w2"].reshape(-1)))
     t = time.perf_counter()
-    line = noise.line_loss_fn(MODEL, params, x, y, "cross_entropy", "w2", vecs)
+    line = noise.line_loss(noise.Problem.of(MODEL, params, x, y, "cross_entropy", "w2"), vecs)
     noise.interval_flatness(line, loss0, [1.5, 2, np.e, 4], cap=100)
     t_flat = time.perf_counter() - t
     print(f"K = {args.masks} mask gradients, FNN fast path:       {t_fast:.1f} s")

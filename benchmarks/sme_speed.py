@@ -11,8 +11,9 @@ import time
 
 import torch
 
-from dropout_sme import data, models, sme
-from dropout_sme import twolayer as tl
+from dropout_sme import data, models
+from dropout_sme.sme import simulate as sme
+from dropout_sme.sme import twolayer as tl
 from dropout_sme.devices import tune_allocator
 
 

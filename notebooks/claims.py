@@ -31,7 +31,8 @@ out_md = "figures/claims.md"
 # %%
 import pandas as pd
 
-from dropout_sme import io, stats
+from dropout_sme import io
+from dropout_sme.report import stats
 
 orders = pd.read_csv(sme_orders)
 slope_table = pd.read_csv(slopes)

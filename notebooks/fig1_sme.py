@@ -29,7 +29,8 @@ out_png = "figures/fig1_sme.png"
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dropout_sme import plotting, weak
+from dropout_sme.report import plotting
+from dropout_sme.sme import weak
 
 plotting.use_style()
 loaded = {(c["keep_prob"], c["lr"]): c for c in weak.load_cells(cells)}

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from dropout_sme import plotting, stats
+from dropout_sme.report import plotting, stats
 
 plotting.use_style()
 dirs = pd.concat([pd.read_csv(f) for f in directions], ignore_index=True)

@@ -31,7 +31,7 @@ out_png = "figures/fig3_alignment.png"
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from dropout_sme import plotting, stats
+from dropout_sme.report import plotting, stats
 
 plotting.use_style()
 al = pd.concat([pd.read_csv(f) for f in alignment], ignore_index=True)

@@ -26,7 +26,7 @@ out_png = "figures/figS1_training.png"
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from dropout_sme import plotting, stats
+from dropout_sme.report import plotting, stats
 
 plotting.use_style()
 df = pd.concat([pd.read_csv(f) for f in metrics], ignore_index=True)

@@ -31,8 +31,9 @@ out_png = "figures/figS2_sme_weak_order.png"
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dropout_sme import plotting, weak
-from dropout_sme.weak import TEST_FUNCTIONS
+from dropout_sme.report import plotting
+from dropout_sme.sme import weak
+from dropout_sme.sme.weak import TEST_FUNCTIONS
 
 plotting.use_style()
 loaded = weak.load_cells(cells)

@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dropout_sme import plotting, stats
+from dropout_sme.report import plotting, stats
 
 plotting.use_style()
 

@@ -26,7 +26,8 @@ out_md = "figures/table1_accuracy.md"
 import numpy as np
 import pandas as pd
 
-from dropout_sme import io, stats
+from dropout_sme import io
+from dropout_sme.report import stats
 
 df = pd.concat([pd.read_csv(f) for f in metrics], ignore_index=True)
 final = df[df.step == df.groupby(["keep_prob", "lr"]).step.transform("max")]

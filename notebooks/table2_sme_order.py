@@ -27,7 +27,8 @@ out_md = "figures/table2_sme_order.md"
 # %%
 import numpy as np
 
-from dropout_sme import io, weak
+from dropout_sme import io
+from dropout_sme.sme import weak
 
 loaded = weak.load_cells(cells)
 svag = sorted({k for c in loaded for k in c["methods"] if k.startswith("svag")},

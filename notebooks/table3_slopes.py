@@ -29,7 +29,8 @@ out_md = "figures/table3_slopes.md"
 # %%
 import pandas as pd
 
-from dropout_sme import io, stats
+from dropout_sme import io
+from dropout_sme.report import stats
 
 dirs = pd.concat([pd.read_csv(f) for f in directions], ignore_index=True)
 per_seed = stats.relation_slopes(dirs, flatness_factor)

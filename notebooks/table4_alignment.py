@@ -34,7 +34,8 @@ out_md = "figures/table4_alignment.md"
 import numpy as np
 import pandas as pd
 
-from dropout_sme import io, stats
+from dropout_sme import io
+from dropout_sme.report import stats
 
 al = pd.concat([pd.read_csv(f) for f in alignment], ignore_index=True)
 nu = pd.concat([pd.read_csv(f) for f in nulls], ignore_index=True)

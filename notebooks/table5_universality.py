@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dropout_sme import io, stats
+from dropout_sme import io
+from dropout_sme.report import stats
 
 
 def read(files):

@@ -5,17 +5,18 @@ import time
 
 import numpy as np
 
-from dropout_sme import io, noise
+from dropout_sme import io
+from dropout_sme.noise import analyse, load_inputs
 from dropout_sme.devices import compute_job
 
 sm = snakemake  # noqa: F821
 with io.rule_log(sm.log[0]), compute_job(sm.params.spec["device"], sm.threads) as device:
     log = logging.getLogger("noise").info
     spec = sm.params.spec
-    x, y, ckpt = noise.load_inputs(sm.input.data, sm.input.checkpoints, spec["dtype"], device)
+    x, y, ckpt = load_inputs(sm.input.data, sm.input.checkpoints, spec["dtype"], device)
     traj = dict(np.load(sm.input.trajectory))
     started = time.perf_counter()
-    result = noise.analyse(spec, x, y, ckpt, traj, log=log)
+    result = analyse(spec, x, y, ckpt, traj, log=log)
     for name in ("alignment", "directions", "nulls"):
         io.save_csv(sm.output[name], result[name])
     io.save_json(sm.output.meta, io.provenance(

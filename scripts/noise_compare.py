@@ -4,13 +4,14 @@ import logging
 
 import pandas as pd
 
-from dropout_sme import compare, io, noise
+from dropout_sme import io
+from dropout_sme.noise import compare, load_inputs
 from dropout_sme.devices import compute_job
 
 sm = snakemake  # noqa: F821
 with io.rule_log(sm.log[0]), compute_job(sm.params.spec["device"], sm.threads) as device:
     spec = sm.params.spec
-    x, y, ckpt = noise.load_inputs(sm.input.data, sm.input.checkpoints, spec["dtype"], device)
+    x, y, ckpt = load_inputs(sm.input.data, sm.input.checkpoints, spec["dtype"], device)
     align = pd.read_csv(sm.input.alignment)
     trace = align[align.theta_star].set_index("seed").trace_s.to_dict()
     result = compare.analyse(spec, x, y, ckpt, trace, log=logging.getLogger("compare").info)

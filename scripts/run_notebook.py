@@ -6,7 +6,7 @@ config by the rule), so a notebook never looks anything up in the config.
 """
 
 from dropout_sme.io import rule_log
-from dropout_sme.notebooks import execute
+from dropout_sme.report.notebooks import execute
 
 
 def _plain(value):

@@ -1,13 +1,14 @@
 """Rule `sme_cell`: simulate dropout, the SMEs, SVAG and gradient flow for one (keep_prob, lr)."""
 
 
-from dropout_sme import data, io, sme
+from dropout_sme import data, io
+from dropout_sme.sme import simulate
 from dropout_sme.devices import compute_job
 
 sm = snakemake  # noqa: F821
 with io.rule_log(sm.log[0]), compute_job(sm.params.spec["device"], sm.threads) as device:
     spec = {**sm.params.spec, "device": str(device)}
-    arrays, info = sme.run_cell(spec, data.load(sm.input.data))
+    arrays, info = simulate.run_cell(spec, data.load(sm.input.data))
     print(f"{sm.wildcards.cell}: {info}")
     io.save_npz(sm.output.npz, **arrays)
     io.save_json(sm.output.meta, io.provenance(spec, **info))

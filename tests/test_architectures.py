@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from dropout_sme import data, hessian, models, noise, train
+from dropout_sme import data, models, noise, train
+from dropout_sme.noise import hessian
 
 TRANSFORMER = {"arch": "transformer", "d_model": 8, "heads": 2, "d_ff": 6, "layers": 2,
                "activation": "relu"}
@@ -154,7 +155,7 @@ def test_vgg_style_stages_match_torch_nn():
                                          (SMOOTH_RESNET, "w2"), (VGG, "conv2_w"), (VGG, "w2")])
 def test_hvp_matches_finite_differences_and_lanczos_matches_the_full_hessian(model, block):
     params, x, y = instance(model)
-    f = hessian.block_loss(model, params, x, y, "cross_entropy", block)
+    f = noise.Problem.of(model, params, x, y, "cross_entropy", block).loss_fn()
     theta = models.block_vector(params, block)
     g = torch.func.grad(f)
     v = torch.randn(theta.shape, generator=torch.Generator().manual_seed(1), dtype=theta.dtype)
@@ -163,7 +164,7 @@ def test_hvp_matches_finite_differences_and_lanczos_matches_the_full_hessian(mod
     fd = (g(theta + h * v) - g(theta - h * v)) / (2 * h)
     for hvp in (hessian.hvp_fn(f, theta), hessian.hvp_sequential(f, theta)):
         torch.testing.assert_close(hvp(v), fd, rtol=1e-6, atol=1e-8)
-    H = hessian.block_hessian(model, params, x, y, "cross_entropy", block)
+    H = hessian.block_hessian(noise.Problem.of(model, params, x, y, "cross_entropy", block))
     torch.testing.assert_close(H @ v, fd, rtol=1e-6, atol=1e-8)
     k = min(4, theta.numel() - 1)
     vals, vecs = hessian.lanczos_top(f, theta, k=k, tol=1e-10)
@@ -176,9 +177,9 @@ def test_hvp_matches_finite_differences_and_lanczos_matches_the_full_hessian(mod
 @pytest.mark.parametrize("model,block", [(VGG, "w2"), (RESNET, "w2"), (VGG, "w3")])
 def test_head_fast_paths_equal_autograd_through_the_whole_network(model, block):
     params, x, y = instance(model)
-    fast = noise.mask_gradients(model, params, x, y, "cross_entropy", 0.7, "per_sample", block,
-                                40, np.random.default_rng(0), batch=16)
-    whole = noise._vmapped_gradients(model, params, x, y, "cross_entropy", 0.7, block)
+    task = noise.Problem.of(model, params, x, y, "cross_entropy", block)
+    fast = noise.mask_gradients(task, 0.7, "per_sample", 40, np.random.default_rng(0), batch=16)
+    whole = noise.vmapped_gradients(noise.Problem.of(model, params, x, y, "cross_entropy", block), 0.7)
     rng = np.random.default_rng(0)
     slow = torch.cat([whole([noise.bernoulli((min(16, 40 - s), 12, w), 0.7, rng).double()
                              for w in model["hidden"]]) for s in range(0, 40, 16)])
@@ -186,11 +187,11 @@ def test_head_fast_paths_equal_autograd_through_the_whole_network(model, block):
     directions = torch.linalg.qr(torch.randn(fast.shape[1], 3, dtype=torch.float64,
                                              generator=torch.Generator().manual_seed(2)))[0]
     t = torch.tensor([[0.3, -0.2], [0.1, 0.5], [-0.4, 0.05]], dtype=torch.float64)
-    f = hessian.block_loss(model, params, x, y, "cross_entropy", block)
+    f = noise.Problem.of(model, params, x, y, "cross_entropy", block).loss_fn()
     theta = models.block_vector(params, block)
     expected = torch.stack([torch.stack([f(theta + t[d, s] * directions[:, d]) for s in range(2)])
                             for d in range(3)])
-    line = noise.line_loss_fn(model, params, x, y, "cross_entropy", block, directions)
+    line = noise.line_loss(noise.Problem.of(model, params, x, y, "cross_entropy", block), directions)
     torch.testing.assert_close(line(t), expected)
 
 

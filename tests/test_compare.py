@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from dropout_sme import compare, hessian, models
+from dropout_sme import models, noise
+from dropout_sme.noise import compare
 
 FNN = {"arch": "fnn", "hidden": [4, 3], "activation": "tanh"}
 
@@ -21,14 +22,14 @@ def problem(n=12, seed=0):
 
 def test_per_sample_gradients_average_to_the_full_gradient():
     params, x, y = problem()
-    G = compare.per_sample_gradients(FNN, params, x, y, "cross_entropy", "w2")
-    f = hessian.block_loss(FNN, params, x, y, "cross_entropy", "w2")
+    G = compare.per_sample_gradients(noise.Problem.of(FNN, params, x, y, "cross_entropy", "w2"))
+    f = noise.Problem.of(FNN, params, x, y, "cross_entropy", "w2").loss_fn()
     torch.testing.assert_close(G.mean(0), torch.func.grad(f)(params["w2"].reshape(-1)))
 
 
 def test_sgd_covariance_against_exact_enumeration_of_the_batches():
     params, x, y = problem()
-    G = compare.per_sample_gradients(FNN, params, x, y, "cross_entropy", "w2")
+    G = compare.per_sample_gradients(noise.Problem.of(FNN, params, x, y, "cross_entropy", "w2"))
     b = 4
     means = torch.stack([G[list(c)].mean(0) for c in itertools.combinations(range(12), b)])
     centred = means - means.mean(0)
@@ -39,7 +40,7 @@ def test_sgd_covariance_against_exact_enumeration_of_the_batches():
 @pytest.mark.parametrize("target", [1e-4, 3e-3])
 def test_matched_batch_gives_the_target_trace(target):
     params, x, y = problem(n=40)
-    G = compare.per_sample_gradients(FNN, params, x, y, "cross_entropy", "w2")
+    G = compare.per_sample_gradients(noise.Problem.of(FNN, params, x, y, "cross_entropy", "w2"))
     b = compare.matched_batch(target, G)
     assert 0 < b <= 40
     assert float(compare.sgd_covariance(G, b).trace()) == pytest.approx(target, rel=1e-10)
@@ -48,10 +49,13 @@ def test_matched_batch_gives_the_target_trace(target):
 def test_runs_without_noise_are_plain_gradient_descent():
     params, x, y = problem()
     rng = np.random.default_rng(0)
-    full = compare.continue_run(FNN, params, x, y, "cross_entropy", 0.1, 5, "w2", rng, batch=12)
-    still = compare.continue_run(FNN, params, x, y, "cross_entropy", 0.1, 5, "w2", rng, sigma=0.0)
+    task = noise.Problem.of(FNN, params, x, y, "cross_entropy", "w2")
+    full = compare.continue_run(task, 0.1, 5, rng, batch=12)
+    task = noise.Problem.of(FNN, params, x, y, "cross_entropy", "w2")
+    still = compare.continue_run(task, 0.1, 5, rng, sigma=0.0)
     torch.testing.assert_close(full, still)
     assert torch.equal(full[0], params["w2"].reshape(-1))
-    noisy = compare.continue_run(FNN, params, x, y, "cross_entropy", 0.1, 5, "w2", rng, sigma=1.0)
+    task = noise.Problem.of(FNN, params, x, y, "cross_entropy", "w2")
+    noisy = compare.continue_run(task, 0.1, 5, rng, sigma=1.0)
     step = (noisy[1] - full[1]) / 0.1                  # one step: the injected noise, N(0, 1)
     assert 0.2 < step.std() < 3

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from dropout_sme import hessian, models
+from dropout_sme import models, noise
+from dropout_sme.noise import hessian
 
 FNN = {"arch": "fnn", "hidden": [6, 5], "activation": "tanh"}
 
@@ -19,7 +20,7 @@ def setup(seed=0):
 
 def test_hessian_matches_finite_differences_of_the_gradient():
     params, x, y = setup()
-    f = hessian.block_loss(FNN, params, x, y, "cross_entropy", "w2")
+    f = noise.Problem.of(FNN, params, x, y, "cross_entropy", "w2").loss_fn()
     theta = params["w2"].reshape(-1)
     H = hessian.full_hessian(f, theta, chunk=7)
     g = torch.func.grad(f)
@@ -45,13 +46,13 @@ def test_block_is_the_matching_part_of_the_full_hessian():
     H_all = torch.func.hessian(f_all)(flat)
     start = sum(sizes[:names.index("w2")])
     sl = slice(start, start + params["w2"].numel())
-    f = hessian.block_loss(FNN, params, x, y, "cross_entropy", "w2")
+    f = noise.Problem.of(FNN, params, x, y, "cross_entropy", "w2").loss_fn()
     torch.testing.assert_close(hessian.full_hessian(f, params["w2"].reshape(-1)), H_all[sl, sl])
 
 
 def test_lanczos_top_k_matches_eigh():
     params, x, y = setup(2)
-    f = hessian.block_loss(FNN, params, x, y, "cross_entropy", "w2")
+    f = noise.Problem.of(FNN, params, x, y, "cross_entropy", "w2").loss_fn()
     theta = params["w2"].reshape(-1)
     H = hessian.full_hessian(f, theta).numpy()
     exact_vals, exact_vecs = np.linalg.eigh(H)
@@ -64,7 +65,7 @@ def test_lanczos_top_k_matches_eigh():
 def test_unknown_block_is_named():
     params, x, y = setup()
     with pytest.raises(KeyError, match="no parameter block 'w9'.*w1, b1, w2"):
-        hessian.block_loss(FNN, params, x, y, "cross_entropy", "w9")
+        noise.Problem.of(FNN, params, x, y, "cross_entropy", "w9").loss_fn()
 
 
 @pytest.mark.parametrize("act,loss,hidden", [("tanh", "cross_entropy", [6, 5]),
@@ -79,8 +80,8 @@ def test_closed_form_last_hidden_hessian_matches_autograd(act, loss, hidden):
     y = (torch.randint(0, 3, (20,), generator=g) if loss == "cross_entropy"
          else torch.randn(20, 3, generator=g, dtype=torch.float64))
     block = f"w{len(hidden)}"
-    closed = hessian.block_hessian(model, params, x, y, loss, block)
-    auto = hessian.full_hessian(hessian.block_loss(model, params, x, y, loss, block),
+    closed = hessian.block_hessian(noise.Problem.of(model, params, x, y, loss, block))
+    auto = hessian.full_hessian(noise.Problem.of(model, params, x, y, loss, block).loss_fn(),
                                 params[block].reshape(-1))
     torch.testing.assert_close(closed, auto, rtol=1e-9, atol=1e-12)
 
@@ -97,9 +98,9 @@ def cnn_setup():
 
 def test_cnn_block_hessian_matches_finite_differences_and_lanczos_matches_eigh():
     model, params, x, y = cnn_setup()
-    f = hessian.block_loss(model, params, x, y, "cross_entropy", "conv2_w")
+    f = noise.Problem.of(model, params, x, y, "cross_entropy", "conv2_w").loss_fn()
     theta = params["conv2_w"].reshape(-1)                    # 4 x 3 x 3 x 3 = 108 numbers
-    H = hessian.block_hessian(model, params, x, y, "cross_entropy", "conv2_w")
+    H = hessian.block_hessian(noise.Problem.of(model, params, x, y, "cross_entropy", "conv2_w"))
     g, h = torch.func.grad(f), 1e-6
     for i in (0, 50, 107):
         e = torch.zeros_like(theta)
@@ -125,7 +126,7 @@ def test_block_all_is_the_full_parameter_hessian():
         full = models.with_block(params, "all", theta)
         return models.loss_value("cross_entropy", models.forward(FNN, full, x), y)
 
-    H = hessian.block_hessian(FNN, params, x, y, "cross_entropy", "all")
+    H = hessian.block_hessian(noise.Problem.of(FNN, params, x, y, "cross_entropy", "all"))
     torch.testing.assert_close(H, torch.func.hessian(f_all)(flat))
     with pytest.raises(KeyError, match="no parameter block 'w9'"):
-        hessian.block_loss(FNN, params, x, y, "cross_entropy", "w9")
+        noise.Problem.of(FNN, params, x, y, "cross_entropy", "w9").loss_fn()

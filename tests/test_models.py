@@ -132,3 +132,33 @@ def test_cnn_matches_torch_nn_with_the_same_masks():
     assert params["conv1_w"].abs().max() <= bound and params["conv1_w"].abs().max() > 0.8 * bound
     with pytest.raises(ValueError, match="image"):
         models.init_params(CNN, 60, 3, g)
+
+
+@pytest.mark.parametrize("model", [
+    {"arch": "two_layer", "width": 3, "activation": "tanh"},
+    {"arch": "fnn", "hidden": [4, 3], "activation": "relu"},
+    {"arch": "cnn", "channels": [2, [3, 2]], "hidden": [5], "activation": "relu",
+     "image": [1, 8, 8]},
+    {"arch": "resnet", "depth": 8, "hidden": [4], "activation": "relu", "image": [3, 8, 8]},
+    {"arch": "transformer", "d_model": 4, "d_ff": 6, "heads": 2, "layers": 2,
+     "activation": "relu"},
+])
+def test_parameter_names_without_torch_are_those_the_models_build(model):
+    from dropout_sme.architectures import param_names
+
+    n_in = {"cnn": 64, "resnet": 192}.get(model["arch"], 5)
+    built = models.init_params(model, n_in, 1 if model["arch"] == "two_layer" else 3,
+                               torch.Generator().manual_seed(0))
+    assert param_names(model) == list(built)
+
+
+def test_the_fnn_kernel_pieces_are_written_once(root):
+    """The layer loop, the output padding and the activation derivatives each live in one place."""
+    sources = {p: p.read_text() for p in (root / "src/dropout_sme").rglob("*.py")}
+
+    def where(text):
+        return [p.name for p, s in sources.items() if text in s]
+
+    assert where('@ params[f"w{i}"].T + params[f"b{i}"]') == ["fnn.py"]
+    assert where("value=-torch.inf") == ["fnn.py"]
+    assert where("1 - h * h") == ["activations.py"]

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from dropout_sme import hessian, models, noise
-from dropout_sme import twolayer as tl
+from dropout_sme import models, noise
+from dropout_sme.noise import hessian
+from dropout_sme.sme import twolayer as tl
 
 
 @pytest.mark.parametrize("mode", ["per_step", "per_sample"])
@@ -17,8 +18,8 @@ def test_mask_gradient_covariance_matches_the_closed_form(mode):
     x = torch.randn(5, 2, generator=g, dtype=torch.float64)
     y = torch.randn(5, generator=g, dtype=torch.float64)
     K = 40_000
-    grads = noise.mask_gradients(model, params, x, y, "mse", 0.6, mode, "w", K,
-                                 np.random.default_rng(1), batch=4000)
+    task = noise.Problem.of(model, params, x, y, "mse", "w")
+    grads = noise.mask_gradients(task, 0.6, mode, K, np.random.default_rng(1), batch=4000)
     emp = noise.covariance(grads)
     exact = tl.sigma_closed_form(params["a"], params["w"], x, y, 0.6, mode)
     # the w-block of Sigma: unit r's w_r sits at columns r(d+1)+1 .. r(d+1)+d
@@ -96,9 +97,9 @@ def fnn_problem(hidden, loss, act, seed=0):
 @pytest.mark.parametrize("hidden,block,loss,mode,act", FNN_CASES)
 def test_fast_fnn_gradients_match_autograd(hidden, block, loss, mode, act):
     model, params, x, y = fnn_problem(hidden, loss, act)
-    fast = noise.mask_gradients(model, params, x, y, loss, 0.7, mode, block, 50,
-                                np.random.default_rng(3), batch=16)
-    slow = noise._vmapped_gradients(model, params, x, y, loss, 0.7, block)
+    task = noise.Problem.of(model, params, x, y, loss, block)
+    fast = noise.mask_gradients(task, 0.7, mode, 50, np.random.default_rng(3), batch=16)
+    slow = noise.vmapped_gradients(noise.Problem.of(model, params, x, y, loss, block), 0.7)
     rng, rows = np.random.default_rng(3), 7 if mode == "per_sample" else 1
     ref = torch.cat([slow([noise.bernoulli((size, rows, w), 0.7, rng).double() for w in hidden])
                      for size in (16, 16, 16, 2)])
@@ -110,7 +111,7 @@ def test_fast_fnn_gradients_match_autograd(hidden, block, loss, mode, act):
 def test_activation_derivatives_match_autograd(act):
     z = torch.linspace(-3, 3, 101, dtype=torch.float64)
     auto = torch.func.vmap(torch.func.grad(models.ACTIVATIONS[act]))(z)
-    torch.testing.assert_close(models.ACTIVATION_DERIVATIVES[act](z, models.ACTIVATIONS[act](z)),
+    torch.testing.assert_close(models.DERIVATIVES[act][0](z, models.ACTIVATIONS[act](z)),
                                auto)
 
 
@@ -193,8 +194,8 @@ def test_fast_line_loss_matches_the_generic_one(block, loss, chunk):
     B = params[block].numel()
     V = torch.linalg.qr(torch.randn(B, 3, dtype=torch.float64))[0]
     t = torch.linspace(-2, 2, 7, dtype=torch.float64)[None]
-    fast = noise.line_loss_fn(model, params, x, y, loss, block, V, chunk=chunk)
-    f = hessian.block_loss(model, params, x, y, loss, block)
+    fast = noise.line_loss(noise.Problem.of(model, params, x, y, loss, block), V, chunk=chunk)
+    f = noise.Problem.of(model, params, x, y, loss, block).loss_fn()
     theta = params[block].reshape(-1)
     ref = torch.stack([torch.stack([f(theta + s * V[:, d]) for s in t[0]]) for d in range(3)])
     torch.testing.assert_close(fast(t), ref)
@@ -213,8 +214,8 @@ def test_block_all_gradient_covariance_is_the_whole_closed_form_sigma():
     x = torch.randn(5, d, generator=g, dtype=torch.float64)
     y = torch.randn(5, generator=g, dtype=torch.float64)
     K = 40_000
-    grads = noise.mask_gradients(model, params, x, y, "mse", 0.6, "per_step", "all", K,
-                                 np.random.default_rng(2), batch=4000)
+    task = noise.Problem.of(model, params, x, y, "mse", "all")
+    grads = noise.mask_gradients(task, 0.6, "per_step", K, np.random.default_rng(2), batch=4000)
     emp = noise.covariance(grads)
     exact = tl.sigma_closed_form(params["a"], params["w"], x, y, 0.6, "per_step")
     # 'all' flattens w (m x d) then a (m); the closed form orders unit by unit: a_r, w_r
@@ -281,7 +282,7 @@ def test_keep_sweep_sigma_follows_the_closed_form_at_each_keep_prob():
     spec = {"model": model, "loss": "mse", "mask": "per_step", "block": "a", "masks": 40_000,
             "theta_star": 7, "seeds": [5], "directions": 3, "flatness_factor": 2.0,
             "flatness_cap": 100.0, "batch": 4000, "seed": 0, "lr": 0.1}
-    H = hessian.block_hessian(model, params, x, y, "mse", "a")
+    H = hessian.block_hessian(noise.Problem.of(model, params, x, y, "mse", "a"))
     for p in (0.1, 0.5, 0.9):
         out = noise.keep_sweep({**spec, "keep_prob": p}, x, y, checkpoints, log=lambda *_: None)
         exact = tl.sigma_closed_form(params["a"], params["w"], x, y, p, "per_step")[0::4, 0::4]

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from dropout_sme import notebooks
+from dropout_sme.report import notebooks
 
 NOTEBOOK = """# %% tags=["parameters"]
 value = 0

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from dropout_sme import sme
-from dropout_sme import twolayer as tl
+from dropout_sme.sme import simulate
+from dropout_sme.sme import twolayer as tl
 
 
 def ou_run(theta, sigma, x0, T, h, paths, extrapolate, seed=0, record=lambda s: s[0]):
@@ -18,7 +18,7 @@ def ou_run(theta, sigma, x0, T, h, paths, extrapolate, seed=0, record=lambda s: 
         x, = state
         return (x - theta * x * dt + sigma * math.sqrt(dt) * normals[0],)
 
-    return sme.euler_maruyama(step, lambda: (torch.randn(paths, generator=g,
+    return simulate.euler_maruyama(step, lambda: (torch.randn(paths, generator=g,
                                                          dtype=torch.float64),),
                               (torch.full((paths,), x0, dtype=torch.float64),), h,
                               n_rec=1, per_rec=round(T / h), record=record,
@@ -60,7 +60,7 @@ def small_problem(p=0.6, mask="per_step", m=4, n=6, d=3):
             "y_test": torch.randn(5, generator=g, dtype=torch.float64)}
     a0 = torch.randn(m, generator=g, dtype=torch.float64)
     w0 = torch.randn(m, d, generator=g, dtype=torch.float64) / d ** 0.5
-    return sme.Problem({k: v.numpy() for k, v in data.items()}, a0.numpy(), w0.numpy(), p, mask)
+    return simulate.Problem({k: v.numpy() for k, v in data.items()}, a0.numpy(), w0.numpy(), p, mask)
 
 
 def one_step_increments(prob, method, lr, paths, l=2):
@@ -115,23 +115,23 @@ def test_order2_drift_adds_half_lr_hessian_times_gradient():
 def test_simulate_is_reproducible_and_chunking_only_regroups():
     prob = small_problem()
     kw = dict(lr=0.1, horizon=0.4, record_every=0.2, seed=3, substeps=2)
-    r1 = sme.simulate(prob, "sme1", n_paths=40, chunk=10, **kw)
-    r2 = sme.simulate(prob, "sme1", n_paths=40, chunk=10, **kw)
+    r1 = simulate.simulate(prob, "sme1", n_paths=40, chunk=10, **kw)
+    r2 = simulate.simulate(prob, "sme1", n_paths=40, chunk=10, **kw)
     np.testing.assert_array_equal(r1["batch_means"], r2["batch_means"])
     assert r1["batch_means"].shape == (4, 3, 3)
     np.testing.assert_allclose(r1["times"], [0, 0.2, 0.4])
-    gf = sme.simulate(prob, "gf", n_paths=40, chunk=10, **kw)
+    gf = simulate.simulate(prob, "gf", n_paths=40, chunk=10, **kw)
     assert gf["batch_means"].shape == (1, 3, 3)   # one deterministic path
     # all methods start at theta_0
     for method in ("dropout", "sme2", "svag"):
-        r = sme.simulate(prob, method, n_paths=8, chunk=4, **kw)
+        r = simulate.simulate(prob, method, n_paths=8, chunk=4, **kw)
         for row in r["batch_means"][:, 0]:
             np.testing.assert_allclose(row, gf["batch_means"][0, 0], rtol=1e-12)
 
 
 def test_blown_up_paths_stop_the_run_and_mark_the_cell():
     prob = small_problem(p=0.05)
-    out = sme.simulate(prob, "dropout", lr=2.0, horizon=40.0, record_every=2.0, n_paths=200,
+    out = simulate.simulate(prob, "dropout", lr=2.0, horizon=40.0, record_every=2.0, n_paths=200,
                        chunk=50, batch=10, seed=0)
     assert 1 <= out["batch_diverged"].sum() < 50       # some paths of the chunk, not all
     assert len(out["batch_sizes"]) < 20                       # stopped after the diverged chunk
@@ -143,11 +143,11 @@ def test_blown_up_paths_stop_the_run_and_mark_the_cell():
 def test_parity_targets_for_class_labels():
     data = {"x_train": np.zeros((4, 2)), "y_train": np.array([0, 1, 2, 7]),
             "x_test": np.zeros((2, 2)), "y_test": np.array([3, 4])}
-    out = sme.scalar_targets(data, "parity")
+    out = simulate.scalar_targets(data, "parity")
     assert out["y_train"].tolist() == [1, -1, 1, -1] and out["y_test"].tolist() == [-1, 1]
-    assert sme.scalar_targets(data, None) is data
+    assert simulate.scalar_targets(data, None) is data
     with pytest.raises(ValueError, match="parity"):
-        sme.scalar_targets(data, "onehot")
+        simulate.scalar_targets(data, "onehot")
 
 
 @pytest.mark.parametrize("act", ["tanh", "softplus"])
@@ -159,7 +159,7 @@ def test_test_functions_against_a_direct_evaluation(act):
             "y_train": torch.randn(9, generator=g).numpy(),
             "x_test": torch.randn(11, 3, generator=g).numpy(),
             "y_test": torch.randn(11, generator=g).numpy()}
-    prob = sme.Problem(data, torch.randn(4, generator=g), torch.randn(4, 3, generator=g), 0.8,
+    prob = simulate.Problem(data, torch.randn(4, generator=g), torch.randn(4, 3, generator=g), 0.8,
                        activation=act)
     a = torch.randn(6, 4, generator=g, dtype=torch.float64)
     w = torch.randn(6, 4, 3, generator=g, dtype=torch.float64)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from dropout_sme import stats
+from dropout_sme.report import stats
 
 
 def test_mean_ci_matches_the_t_interval():

@@ -8,7 +8,8 @@ import yaml
 from snakemake.utils import validate
 
 from dropout_sme import config as cfg
-from dropout_sme import data, noise, rng, sme, train, weak
+from dropout_sme import data, noise, rng, train
+from dropout_sme.sme import simulate, weak
 
 
 def dag_draws(config):
@@ -25,7 +26,7 @@ def dag_draws(config):
         for s in cfg.settings(config["experiments"][exp]):
             add(f"train_run {exp}/{s['name']}", train.streams(cfg.run_spec(config, exp, s["name"])))
     for cell in cfg.sme_cells(config):
-        add(f"sme_cell {cell}", sme.streams(cfg.sme_spec(config, cell)))
+        add(f"sme_cell {cell}", simulate.streams(cfg.sme_spec(config, cell)))
     for exp, setting in cfg.noise_jobs(config):
         run = cfg.run_spec(config, exp, setting)
         steps = sorted(train.schedule(run)["checkpoint"])
@@ -125,6 +126,6 @@ def test_an_sme_cell_draws_only_its_declared_streams():
     cell = {"x_train": g.standard_normal((8, 3)), "y_train": g.standard_normal(8),
             "x_test": g.standard_normal((4, 3)), "y_test": g.standard_normal(4)}
     with rng.recording() as drawn:
-        sme.run_cell(spec, cell, progress=False)
-    declared = {rng.key(**s) for s in sme.streams(spec)}
+        simulate.run_cell(spec, cell, progress=False)
+    declared = {rng.key(**s) for s in simulate.streams(spec)}
     assert drawn and {k for _, k in drawn} == declared

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dropout_sme import models
-from dropout_sme import twolayer as tl
+from dropout_sme.sme import twolayer as tl
 
 
 

@@ -22,10 +22,9 @@ import torch
 from torch.func import grad_and_value, vmap
 from tqdm.auto import tqdm
 
-from . import models
+from . import models, rng
 from .devices import resolve_device
 from .io import config_hash, load_torch, save_torch
-from . import rng
 
 log = logging.getLogger(__name__)
 

@@ -34,10 +34,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import rng
+from .. import rng
+from ..devices import resolve_device
+from ..models import init_params, sample_masks
 from . import twolayer as tl
-from .devices import resolve_device
-from .models import init_params, sample_masks
 
 # A path has diverged when a test function is not finite or exceeds BLOWUP * (1 + |g(theta_0)|).
 # A method stops at the first record where one of its paths has: E g does not exist there.

@@ -1,10 +1,5 @@
-"""Datasets: synthetic teacher data and scikit-learn's digits (embedded), MNIST and CIFAR (local files).
-
-``prepare(spec, data_dir)`` returns the arrays written to ``results/data/<name>.npz`` and the
-metadata of their JSON sidecar. Features are flat float32 rows (``image_shape`` in the metadata says
-how to fold them back into images); labels are int64 classes, or float64 targets for regression.
-A missing or damaged file is an error that names it: there is no fallback to another dataset.
-"""
+"""The datasets read from local files in their published formats: MNIST (IDX), CIFAR-10/100
+(python pickle batches) and Multi30k (text). A missing or damaged file is an error that names it."""
 
 from __future__ import annotations
 
@@ -15,148 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import arrays_hash
-from .rng import stream as named_stream
-
-SOURCES = ("synthetic_teacher", "digits", "synthetic_sequence", "mnist", "cifar10", "cifar100",
-           "multi30k")
-NEEDS_DATA_DIR = ("mnist", "cifar10", "cifar100", "multi30k")
-PAD, BOS, EOS, UNK = 0, 1, 2, 3      # token ids shared by the sequence datasets
-SPECIAL = 4
-MULTI30K_SPLITS = {"train": "train", "test": "val"}   # test pairs: the validation files
-
-MNIST_FILES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-}
-CIFAR_LAYOUT = {
-    "cifar10": ("cifar-10-batches-py",
-                [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], b"labels", 10),
-    "cifar100": ("cifar-100-python", ["train"], ["test"], b"fine_labels", 100),
-}
-WHERE_TO_GET = {
-    "mnist": "the four IDX files from http://yann.lecun.com/exdb/mnist/ (or any mirror, e.g. "
-             "https://ossci-datasets.s3.amazonaws.com/mnist/), gzipped or not",
-    "cifar10": "cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html, "
-               "unpacked into data_dir",
-    "cifar100": "cifar-100-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html, "
-                "unpacked into data_dir",
-    "multi30k": "the Multi30k task-1 text files train.en, train.de, val.en, val.de (gzipped or "
-                "not) from https://github.com/multi30k/dataset (data/task1/raw), in data_dir or "
-                "data_dir/multi30k",
-}
-
-
-class DataError(RuntimeError):
-    """A dataset cannot be prepared: missing, truncated or corrupt files, or a bad request."""
-
-
-def streams(spec: dict) -> list[dict]:
-    """The named streams a dataset draws (the synthetic ones; digits' split is scikit-learn's
-    stratified split with the spec's seed as its ``random_state``)."""
-    synthetic = spec["source"] in ("synthetic_teacher", "synthetic_sequence")
-    return [{"purpose": "data", "seed": spec["seed"]}] if synthetic else []
-
-
-def prepare(spec: dict, data_dir=None) -> tuple[dict, dict]:
-    """Build one dataset from its config ``spec``; returns (arrays, metadata)."""
-    source = spec["source"]
-    if source == "synthetic_teacher":
-        arrays, meta = synthetic_teacher(spec)
-    elif source == "digits":
-        arrays, meta = digits(spec)
-    elif source == "synthetic_sequence":
-        arrays, meta = synthetic_sequence(spec)
-    elif source == "multi30k":
-        arrays, meta = multi30k(_need_dir(source, data_dir), spec)
-    elif source == "mnist":
-        arrays, meta = mnist(_need_dir(source, data_dir), spec)
-    elif source in CIFAR_LAYOUT:
-        arrays, meta = cifar(_need_dir(source, data_dir), source, spec)
-    else:
-        raise DataError(f"unknown dataset source {source!r}; allowed: {', '.join(SOURCES)}")
-    meta.update(
-        source=source,
-        n_train=int(len(arrays["x_train"])),
-        n_test=int(len(arrays["x_test"])),
-        n_features=int(arrays["x_train"].shape[1]),
-        content_hash=arrays_hash(arrays),
-    )
-    return arrays, meta
-
-
-def _need_dir(source, data_dir) -> Path:
-    if not data_dir:
-        raise DataError(f"dataset source {source!r} reads local files: set data_dir in the config "
-                        f"(it should hold {WHERE_TO_GET[source]})")
-    path = Path(data_dir)
-    if not path.is_dir():
-        raise DataError(f"data_dir {str(path)!r} is not a folder")
-    return path
-
-
-# ---------------------------------------------------------------- embedded data
-def synthetic_teacher(spec: dict) -> tuple[dict, dict]:
-    """Scalar regression targets of a random two-layer tanh teacher, plus Gaussian label noise.
-
-    x ~ N(0, I_d); teacher f*(x) = sum_r a_r tanh(w_r.x) with w_r ~ N(0, I/d), a_r ~ N(0, 1/width);
-    y = f*(x) + noise * N(0, 1). Float64, as the SME checks need.
-    """
-    rng = named_stream("data", spec["seed"])
-    d, width = spec["d"], spec["width"]
-    n = spec["n_train"] + spec["n_test"]
-    w = rng.standard_normal((width, d)) / np.sqrt(d)
-    a = rng.standard_normal(width) / np.sqrt(width)
-    x = rng.standard_normal((n, d))
-    y = np.tanh(x @ w.T) @ a + spec["noise"] * rng.standard_normal(n)
-    k = spec["n_train"]
-    arrays = {"x_train": x[:k], "y_train": y[:k], "x_test": x[k:], "y_test": y[k:]}
-    return arrays, {"task": "regression", "n_classes": None, "image_shape": None}
-
-
-def digits(spec: dict) -> tuple[dict, dict]:
-    """scikit-learn's bundled 8x8 digits: stratified train/test split, standardised on train."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    x, y = load_digits(return_X_y=True)
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=spec["test_fraction"], stratify=y, random_state=spec["seed"])
-    mean, std = x_tr.mean(0), x_tr.std(0)
-    std[std == 0] = 1.0  # constant border pixels
-    arrays = {
-        "x_train": ((x_tr - mean) / std).astype(np.float32), "y_train": y_tr.astype(np.int64),
-        "x_test": ((x_te - mean) / std).astype(np.float32), "y_test": y_te.astype(np.int64),
-    }
-    return arrays, {"task": "classification", "n_classes": 10, "image_shape": [1, 8, 8]}
-
-
-# ---------------------------------------------------------------- sequences (transformer)
-def sequence_pairs(src: np.ndarray, tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Decoder-only layout of (source, target) token rows: input = source, BOS, target[:-1];
-    label = IGNORE over the source, then the target, with IGNORE where the target is padding.
-    Inputs are stored as float32 (the pipeline's feature dtype; ids are exact)."""
-    n = len(src)
-    x = np.concatenate([src, np.full((n, 1), BOS), tgt[:, :-1]], axis=1).astype(np.float32)
-    y = np.concatenate([np.full(src.shape, -1), np.where(tgt == PAD, -1, tgt)], axis=1)
-    return x, y.astype(np.int64)
-
-
-def synthetic_sequence(spec: dict) -> tuple[dict, dict]:
-    """Random token sequences and a fixed rule: ``reverse`` (target = source backwards) or
-    ``copy``; ``length`` source tokens drawn uniformly from ``symbols`` symbols."""
-    rng = named_stream("data", spec["seed"])
-    n = spec["n_train"] + spec["n_test"]
-    src = rng.integers(SPECIAL, SPECIAL + spec["symbols"], size=(n, spec["length"]))
-    tgt = src[:, ::-1] if spec["task"] == "reverse" else src.copy()
-    x, y = sequence_pairs(src, tgt)
-    k = spec["n_train"]
-    arrays = {"x_train": x[:k], "y_train": y[:k], "x_test": x[k:], "y_test": y[k:],
-              "n_classes": np.int64(SPECIAL + spec["symbols"])}
-    return arrays, {"task": "sequence", "n_classes": SPECIAL + spec["symbols"],
-                    "image_shape": None, "chance_accuracy": 1.0 / spec["symbols"]}
+from .common import (CIFAR_LAYOUT, EOS, MNIST_FILES, MULTI30K_SPLITS, PAD, SPECIAL, UNK,
+                     WHERE_TO_GET, DataError, first, standardize)
+from .embedded import sequence_pairs
 
 
 def _read_lines(path) -> list[str]:
@@ -201,7 +57,7 @@ def multi30k(data_dir, spec: dict) -> tuple[dict, dict]:
         if len(text[split, "src"]) != len(text[split, "tgt"]):
             raise DataError(f"multi30k {split}: {len(text[split, 'src'])} source lines but "
                             f"{len(text[split, 'tgt'])} target lines")
-        k = _first(limits[split], len(text[split, "src"]), f"multi30k {split}")
+        k = first(limits[split], len(text[split, "src"]), f"multi30k {split}")
         pairs[split] = [(tokenize(a), tokenize(b))
                         for a, b in zip(text[split, "src"][:k], text[split, "tgt"][:k])]
     counts = Counter(w for a, b in pairs["train"] for w in a + b)
@@ -275,11 +131,11 @@ def mnist(data_dir, spec: dict) -> tuple[dict, dict]:
         x, y = parts[f"{split}_images"], parts[f"{split}_labels"]
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
             raise DataError(f"MNIST {split}: images {x.shape} and labels {y.shape} do not match")
-        k = _first(spec.get(f"n_{split}"), len(x), f"MNIST {split}")
+        k = first(spec.get(f"n_{split}"), len(x), f"MNIST {split}")
         arrays[f"x_{split}"] = (x[:k].reshape(k, -1) / 255.0).astype(np.float32)
         arrays[f"y_{split}"] = y[:k].astype(np.int64)
     if spec.get("standardize"):
-        _standardize(arrays)
+        standardize(arrays)
     shape = [1, *parts["train_images"].shape[1:]]
     return arrays, {"task": "classification", "n_classes": 10, "image_shape": shape,
                     "files": {k: str(p) for k, p in files.items()}}
@@ -323,32 +179,11 @@ def cifar(data_dir, source: str, spec: dict) -> tuple[dict, dict]:
     for split, files in (("train", train_files), ("test", test_files)):
         xs, ys = zip(*(read_cifar_batch(f, label_key) for f in files))
         x, y = np.concatenate(xs), np.concatenate(ys)
-        k = _first(spec.get(f"n_{split}"), len(x), f"{source} {split}")
+        k = first(spec.get(f"n_{split}"), len(x), f"{source} {split}")
         arrays[f"x_{split}"] = (x[:k] / 255.0).astype(np.float32)
         arrays[f"y_{split}"] = y[:k]
     if spec.get("standardize"):
-        _standardize(arrays)
+        standardize(arrays)
     return arrays, {"task": "classification", "n_classes": n_classes, "image_shape": [3, 32, 32],
                     "files": [str(f) for f in train_files + test_files]}
 
-
-def _first(k, available: int, what: str) -> int:
-    if k is None:
-        return available
-    if k > available:
-        raise DataError(f"{what}: asked for the first {k} examples, the files hold {available}")
-    return int(k)
-
-
-def _standardize(arrays: dict) -> None:
-    mean = arrays["x_train"].mean(0)
-    std = arrays["x_train"].std(0)
-    std[std == 0] = 1.0
-    for split in ("train", "test"):
-        arrays[f"x_{split}"] = ((arrays[f"x_{split}"] - mean) / std).astype(np.float32)
-
-
-def load(path) -> dict:
-    """Load a prepared dataset (.npz) as a dict of numpy arrays."""
-    with np.load(path) as f:
-        return {k: f[k] for k in f.files}

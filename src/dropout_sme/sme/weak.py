@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import rng as streams
-from . import stats
+from .. import rng as streams
+from ..report import stats
 
 # The test functions g that the simulators record (sme.Problem.test_functions), in column order;
 # here, not in sme, so that the notebooks read the cells without importing torch.

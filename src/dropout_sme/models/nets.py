@@ -42,24 +42,11 @@ import math
 import torch
 import torch.nn.functional as F
 
-ACTIVATIONS = {
-    "tanh": torch.tanh,
-    "relu": torch.relu,
-    "gelu": F.gelu,
-    "softplus": F.softplus,
-}
-# sigma'(z) given z and h = sigma(z), in float ops (a bool mask times a float is slow on the CPU)
-ACTIVATION_DERIVATIVES = {
-    "tanh": lambda z, h: 1 - h * h,
-    "relu": lambda z, h: torch.sign(h),
-    "gelu": lambda z, h: 0.5 * (1 + torch.erf(z / math.sqrt(2)))
-    + z * torch.exp(-0.5 * z * z) / math.sqrt(2 * math.pi),
-    "softplus": lambda z, h: torch.sigmoid(z),
-}
-MASK_MODES = ("per_step", "per_sample")
-ARCHS = ("two_layer", "fnn", "cnn", "resnet", "transformer")
-HEADED = ("fnn", "cnn", "resnet")   # a mask-free trunk (none for fnn), then an FNN head
-IGNORE = -1                         # a transformer label scored by nothing
+from ..architectures import (ALL, ARCHS, HEADED, MASK_MODES, RESNET_WIDTHS, conv_stages,
+                             head_layer, resnet_blocks)
+from .activations import ACTIVATIONS
+from .fnn import layers
+from .losses import IGNORE, accuracy, loss_value  # noqa: F401  (the models' face)
 
 
 def mask_shapes(model: dict, n_in: int | None = None) -> list[tuple]:
@@ -76,25 +63,16 @@ def mask_shapes(model: dict, n_in: int | None = None) -> list[tuple]:
     raise ValueError(f"unknown arch {model['arch']!r}; allowed: {', '.join(ARCHS)}")
 
 
-def conv_stages(model: dict) -> list[list[int]]:
-    """A cnn's ``channels`` as stages (each a list of convolution widths, closed by pooling)."""
-    return [[c] if isinstance(c, int) else list(c) for c in model["channels"]]
-
-
 def head(model: dict, params: dict, x, block: str):
     """(head model, head params, trunk output): the FNN head of a cnn or resnet applied to the
     trunk's output, when ``block`` is one of the head's parameters. The trunk carries no dropout,
     so the head alone gives the same outputs, masks and block derivatives, with the fast FNN paths
     of the noise stage; any other model or block comes back unchanged."""
-    if model["arch"] not in ("cnn", "resnet") or block == ALL or block[0] not in "wb" \
-            or not block[1:].isdigit():
+    if model["arch"] not in ("cnn", "resnet") or head_layer(block) is None:
         return model, params, x
     head_model = {"arch": "fnn", "hidden": model["hidden"], "activation": model["activation"]}
-    head_params = {k: v for k, v in params.items() if k[0] in "wb" and k[1:].isdigit()}
+    head_params = {k: v for k, v in params.items() if head_layer(k) is not None}
     return head_model, head_params, trunk(model, params, x)
-
-
-ALL = "all"   # the block name of every parameter at once (flattened in the dict's order)
 
 
 def block_vector(params: dict, block: str, batch_dims: int = 0) -> torch.Tensor:
@@ -201,17 +179,6 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
     return params
 
 
-RESNET_WIDTHS = (16, 32, 64)
-
-
-def resnet_blocks(model: dict) -> int:
-    """Basic blocks per stage of ResNet-depth: depth = 6 k + 2."""
-    depth = model["depth"]
-    if (depth - 2) % 6:
-        raise ValueError(f"resnet depth must be 6k + 2 (20, 32, 44, ...), got {depth}")
-    return (depth - 2) // 6
-
-
 def _init_transformer(model, n_in, n_out, normal, linear, dtype) -> dict:
     d, ff, heads = model["d_model"], model["d_ff"], model["heads"]
     if d % heads:
@@ -308,13 +275,9 @@ def forward(model: dict, params: dict, x: torch.Tensor, masks=None) -> torch.Ten
         return h @ params["a"]
     if model["arch"] == "transformer":
         return _transformer(model, params, x, masks, act)
-    n_hidden = len(model["hidden"])
+    last = len(model["hidden"]) + 1
     h = x if model["arch"] == "fnn" else trunk(model, params, x)
-    for i in range(1, n_hidden + 1):
-        h = act(h @ params[f"w{i}"].T + params[f"b{i}"])
-        if masks is not None:
-            h = h * masks[i - 1]
-    last = n_hidden + 1
+    h = layers(model, params, h, 1, last, masks)
     return h @ params[f"w{last}"].T + params[f"b{last}"]
 
 
@@ -344,26 +307,3 @@ def _transformer(model, params, x, masks, act):
         h = h + (f * m[2] if m is not None else f)
     h = layer_norm(h, params["lnf_g"], params["lnf_s"])
     return h @ params["out_w"].T + params["out_b"]
-
-
-def loss_value(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``mse``: R_S = 1/(2n) sum_i (f(x_i) - y_i)^2 (the paper's convention); ``cross_entropy``
-    (per sequence position for 2-d labels, averaged over the positions not marked ``IGNORE``)."""
-    if kind == "mse":
-        return 0.5 * torch.mean((out - y) ** 2)
-    if kind == "cross_entropy":
-        if y.dim() == 1:
-            return F.cross_entropy(out, y)
-        scored = (y != IGNORE).to(out.dtype)
-        nll = -out.log_softmax(-1).gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        return (nll * scored).sum() / scored.sum()
-    raise ValueError(f"unknown loss {kind!r}; allowed: mse, cross_entropy")
-
-
-def accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Share of correct classes (of correct tokens over the scored positions for 2-d labels)."""
-    hit = (out.argmax(-1) == y).to(out.dtype)
-    if y.dim() == 1:
-        return hit.mean()
-    scored = (y != IGNORE).to(out.dtype)
-    return (hit * scored).sum() / scored.sum()

@@ -1,4 +1,4 @@
-"""Dropout noise against other noises at matched magnitude (the reviewers' request; issue E5 / S6).
+"""Dropout noise against other noises at matched magnitude (the reviewers' request; Fig. S6).
 
 At the noise stage's theta* of every seed, two other noises get the magnitude of dropout's there,
 Tr Sigma of the analysed block:
@@ -22,26 +22,32 @@ import pandas as pd
 import torch
 from torch.func import grad, vmap
 
-from . import hessian, models, noise, stats
+from .. import models
+from ..report import stats
+from . import hessian
+from .estimators import alignment, covariance, pca, spectrum
+from .flatness import flatness
+from .problem import Problem, at_checkpoint
+from .stage import stream
 
 NOISES = ("sgd", "gaussian")
 
 
-def per_sample_gradients(model: dict, params: dict, x, y, loss: str, block: str) -> torch.Tensor:
-    """(n, B): the gradient of each sample's dropout-free loss in ``block``."""
-    theta = models.block_vector(params, block)
+def per_sample_gradients(problem: Problem) -> torch.Tensor:
+    """(n, B): the gradient of each sample's dropout-free loss in the problem's block."""
+    model, params, block = problem.model, problem.params, problem.block
 
     def f(theta, xi, yi):
         out = models.forward(model, models.with_block(params, block, theta), xi[None])
-        return models.loss_value(loss, out, yi[None])
+        return models.loss_value(problem.loss, out, yi[None])
 
-    return vmap(grad(f), in_dims=(None, 0, 0))(theta, x, y)
+    return vmap(grad(f), in_dims=(None, 0, 0))(problem.theta, problem.x, problem.y)
 
 
 def sgd_covariance(per_sample: torch.Tensor, b: float) -> torch.Tensor:
     """Exact covariance of the mean gradient of b samples drawn without replacement."""
     n = per_sample.shape[0]
-    C = noise.covariance(per_sample.double()) * ((n - 1) / n)      # population covariance
+    C = covariance(per_sample.double()) * ((n - 1) / n)      # population covariance
     return (n - b) / (b * (n - 1)) * C
 
 
@@ -53,14 +59,16 @@ def matched_batch(trace_target: float, per_sample: torch.Tensor) -> float:
     return n * tr_c / ((n - 1) * trace_target + tr_c)
 
 
-def continue_run(model: dict, params: dict, x, y, loss: str, lr: float, steps: int, block: str,
-                 rng: np.random.Generator, batch: int | None = None,
-                 sigma: float | None = None) -> torch.Tensor:
-    """(steps, B): ``block`` at each step of GD on the dropout-free loss from ``params`` with
-    mini-batches of ``batch`` samples (without replacement) or Gaussian noise sigma xi added to
-    every parameter's gradient (recorded before each update, as training records)."""
+def continue_run(problem: Problem, lr: float, steps: int, rng: np.random.Generator,
+                 batch: int | None = None, sigma: float | None = None) -> torch.Tensor:
+    """(steps, B): the block at each step of GD on the dropout-free loss from the problem's
+    parameters (every one of them moves) with mini-batches of ``batch`` samples (without
+    replacement) or Gaussian noise sigma xi added to every parameter's gradient (recorded before
+    each update, as training records). The Gaussian numbers come from a torch generator seeded
+    from ``rng``, the named stream of the run."""
+    model, loss, block, x, y = problem.model, problem.loss, problem.block, problem.x, problem.y
     gen = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
-    p = {k: v.detach().clone() for k, v in params.items()}
+    p = {k: v.detach().clone() for k, v in problem.params.items()}
     n, out = x.shape[0], []
     for _ in range(steps):
         out.append(models.block_vector(p, block).clone())
@@ -87,51 +95,46 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
     variance-flatness slopes of gradient and trajectory data (at ``flatness_factor``)."""
     import time
 
-    model, loss, block = spec["model"], spec["loss"], spec["block"]
-    steps = [int(s) for s in checkpoints["steps"]]
-    star = steps.index(spec["theta_star"])
+    if spec["model"]["arch"] != "fnn":
+        raise ValueError("the noise comparison runs GD on the whole network from theta*: it is "
+                         "defined for the fnn experiment only")
     factor, top = float(spec["flatness_factor"]), spec["directions"]
     traj = spec["trajectory"]
     window = len(range(0, traj["length"], traj["stride"]))
     rows = []
-    for si, seed in enumerate(int(s) for s in checkpoints["seeds"]):
+    for seed in (int(s) for s in checkpoints["seeds"]):
         t0 = time.perf_counter()
-        params = {k: v[star, si].to(x.device) for k, v in checkpoints["params"].items()}
-        H = hessian.block_hessian(model, params, x, y, loss, block).double()
+        problem = at_checkpoint(spec, x, y, checkpoints, spec["theta_star"], seed)
+        H = hessian.block_hessian(problem).double()
         B = H.shape[0]
-        f = hessian.block_loss(model, params, x, y, loss, block)
-        loss0 = float(f(models.block_vector(params, block)))
         target = float(trace_dropout[seed])
-        G = per_sample_gradients(model, params, x, y, loss, block)
+        G = per_sample_gradients(problem)
         b = matched_batch(target, G)
         b_int = int(np.clip(round(b), 1, x.shape[0]))
         sigma = float(np.sqrt(target / B))
 
         def slope_of(vectors, variances):
-            line = noise.line_loss_fn(model, params, x, y, loss, block, vectors)
-            width = noise.interval_flatness(line, loss0, [factor], spec["flatness_cap"])[factor]
+            width = flatness(problem, vectors, [factor], spec["flatness_cap"])[factor]
             return stats.fit_slope(width["width"], variances), int(width["flagged"].sum())
 
         for kind in NOISES:
-            rng = noise.stream(spec, f"compare_{kind}", seed, spec["theta_star"])
+            rng = stream(spec, f"compare_{kind}", seed, spec["theta_star"])
             if kind == "sgd":
                 S = sgd_covariance(G, b_int)
-                alpha = noise.alignment(H, S)
-                var, vecs = noise.spectrum(S.float(), top)
+                alpha = alignment(H, S)
+                var, vecs = spectrum(S.float(), top)
                 g_slope, g_flag = slope_of(vecs, var[:top])
-                run = continue_run(model, params, x, y, loss, spec["lr"], traj["length"], block,
-                                   rng, batch=b_int)
+                run = continue_run(problem, spec["lr"], traj["length"], rng, batch=b_int)
                 magnitude = {"batch": b_int, "batch_exact": b, "sigma": np.nan,
                              "trace": float(S.trace())}
             else:
                 alpha = float(H.trace() / (H.norm() * np.sqrt(B)))
                 g_slope, g_flag = np.nan, 0           # every direction has variance sigma^2
-                run = continue_run(model, params, x, y, loss, spec["lr"], traj["length"], block,
-                                   rng, sigma=sigma)
+                run = continue_run(problem, spec["lr"], traj["length"], rng, sigma=sigma)
                 magnitude = {"batch": np.nan, "batch_exact": np.nan, "sigma": sigma,
                              "trace": sigma ** 2 * B}
             samples = run[::traj["stride"]][:window].double()
-            var_t, vec_t = noise.pca(samples, top)
+            var_t, vec_t = pca(samples, top)
             t_slope, t_flag = slope_of(vec_t, var_t)
             rows.append({"setting": spec["setting"], "keep_prob": spec["keep_prob"],
                          "lr": spec["lr"], "seed": seed, "noise": kind, "trace_dropout": target,

@@ -1,0 +1,57 @@
+"""What the architectures are made of, without torch: their parameter blocks, a cnn's stages, a
+ResNet's blocks and the mask conventions. The config checks block names with it at parse time
+(no network is built there); ``models`` builds the networks from the same definitions."""
+
+from __future__ import annotations
+
+ARCHS = ("two_layer", "fnn", "cnn", "resnet", "transformer")
+HEADED = ("fnn", "cnn", "resnet")   # a mask-free trunk (none for fnn), then an FNN head
+MASK_MODES = ("per_step", "per_sample")
+RESNET_WIDTHS = (16, 32, 64)
+ALL = "all"   # the block name of every parameter at once (flattened in the dict's order)
+
+
+def conv_stages(model: dict) -> list[list[int]]:
+    """A cnn's ``channels`` as stages (each a list of convolution widths, closed by pooling)."""
+    return [[c] if isinstance(c, int) else list(c) for c in model["channels"]]
+
+
+def resnet_blocks(model: dict) -> int:
+    """Basic blocks per stage of ResNet-depth: depth = 6 k + 2."""
+    depth = model["depth"]
+    if (depth - 2) % 6:
+        raise ValueError(f"resnet depth must be 6k + 2 (20, 32, 44, ...), got {depth}")
+    return (depth - 2) // 6
+
+
+def head_layer(block: str) -> int | None:
+    """i for a parameter ``w<i>`` or ``b<i>`` of an FNN (or of a cnn/resnet's FNN head)."""
+    if len(block) > 1 and block[0] in "wb" and block[1:].isdigit():
+        return int(block[1:])
+    return None
+
+
+def param_names(model: dict) -> list[str]:
+    """The parameter blocks of a model, in ``models.init_params``'s order."""
+    arch = model["arch"]
+    if arch == "two_layer":
+        return ["w", "a"]
+    if arch == "transformer":
+        names = ["embed", "pos"]
+        for i in range(1, model["layers"] + 1):
+            names += [f"l{i}_ln1_g", f"l{i}_ln1_s", f"l{i}_q_w", f"l{i}_k_w", f"l{i}_v_w",
+                      f"l{i}_o_w", f"l{i}_o_b", f"l{i}_ln2_g", f"l{i}_ln2_s", f"l{i}_ff1_w",
+                      f"l{i}_ff1_b", f"l{i}_ff2_w", f"l{i}_ff2_b"]
+        return names + ["lnf_g", "lnf_s", "out_w", "out_b"]
+    if arch not in HEADED:
+        raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(ARCHS)}")
+    names = []
+    if arch == "cnn":
+        convs = sum(len(stage) for stage in conv_stages(model))
+        names += [f"conv{c}_{p}" for c in range(1, convs + 1) for p in "wb"]
+    if arch == "resnet":
+        units = ["stem"] + [f"s{s}b{b}_{k}" for s in range(1, len(RESNET_WIDTHS) + 1)
+                            for b in range(1, resnet_blocks(model) + 1) for k in (1, 2)]
+        names += [f"{u}_{p}" for u in units for p in "wgs"]
+    layers = len(model["hidden"]) + 1
+    return names + [f"{p}{i}" for i in range(1, layers + 1) for p in "wb"]

@@ -1,0 +1,18 @@
+"""Configuration: readable validation errors (``errors``), the cross-key checks a schema cannot
+express (``checks``) and the jobs a config defines with what each needs (``specs``).
+
+The workflow validates the config with ``snakemake.utils.validate`` against
+``workflow/schemas/config.schema.yaml`` (which also fills the defaults), then calls ``check``.
+Nothing here imports torch: the DAG is parsed without it.
+"""
+
+from .checks import SEQUENCE_SOURCES, check
+from .errors import ConfigError, explain, key_path, schema_error
+from .specs import (activation_cells, datasets_used, keep_sweep_spec, noise_jobs, noise_settings,
+                    noise_spec, run_spec, setting_name, settings, sme_cells, sme_cost, sme_spec,
+                    universality_experiments)
+
+__all__ = ["SEQUENCE_SOURCES", "check", "ConfigError", "explain", "key_path", "schema_error",
+           "activation_cells", "datasets_used", "keep_sweep_spec", "noise_jobs",
+           "noise_settings", "noise_spec", "run_spec", "setting_name", "settings", "sme_cells",
+           "sme_cost", "sme_spec", "universality_experiments"]

@@ -1,0 +1,150 @@
+"""Cross-key checks on a schema-valid config (defaults filled): what a JSON schema cannot say
+(references between keys, data_dir, block names, multiples of the learning rates)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..architectures import ALL, param_names
+from ..data.common import NEEDS_DATA_DIR, WHERE_TO_GET
+from .errors import ConfigError
+from .specs import datasets_used, noise_settings, setting_name, settings, universality_experiments
+
+SEQUENCE_SOURCES = ("synthetic_sequence", "multi30k")
+
+
+def _is_multiple(total: float, step: float) -> bool:
+    k = round(total / step)
+    return k >= 1 and abs(k * step - total) <= 1e-9 * max(1.0, total)
+
+
+def check(config: dict) -> None:
+    """Cross-key checks on a schema-valid config (with defaults filled); raises ConfigError."""
+    names = sorted(config["datasets"])
+    for name, exp in config["experiments"].items():
+        where = f"experiments.{name}"
+        if exp["dataset"] not in config["datasets"]:
+            raise ConfigError(f"config key {where}.dataset: got {exp['dataset']!r}; "
+                              f"allowed: one of the datasets defined: {', '.join(names)}")
+        source = config["datasets"][exp["dataset"]]["source"]
+        regression = source == "synthetic_teacher"
+        if regression != (exp["loss"] == "mse"):
+            want = "mse" if regression else "cross_entropy"
+            raise ConfigError(f"config key {where}.loss: got {exp['loss']!r}; allowed: {want!r} "
+                              f"for dataset {exp['dataset']!r} (source {source})")
+        sequence = source in SEQUENCE_SOURCES
+        if sequence != (exp["model"]["arch"] == "transformer"):
+            raise ConfigError(f"config key {where}.model.arch: got {exp['model']['arch']!r}; "
+                              f"allowed: 'transformer' exactly for the sequence datasets "
+                              f"({', '.join(SEQUENCE_SOURCES)}); dataset {exp['dataset']!r} "
+                              f"has source {source}")
+        if exp["model"]["arch"] == "two_layer" and not regression:
+            raise ConfigError(f"config key {where}.model.arch: got 'two_layer' (scalar output); "
+                              f"allowed: 'fnn' for the classification dataset {exp['dataset']!r}")
+        steps = exp["steps"]
+        late = [c for c in exp["checkpoints"] if c > steps]
+        if late:
+            raise ConfigError(f"config key {where}.checkpoints: got steps {late} beyond "
+                              f"steps = {steps}; allowed: integers in [0, {steps}]")
+        traj = exp["trajectory"]
+        if traj and traj["start"] + traj["length"] > steps + 1:
+            raise ConfigError(f"config key {where}.trajectory: window [{traj['start']}, "
+                              f"{traj['start'] + traj['length']}) ends after step {steps}; "
+                              f"allowed: start + length <= steps + 1")
+        if traj:
+            blocks = [*param_names(exp["model"]), ALL]
+            if traj["block"] not in blocks:
+                raise ConfigError(f"config key {where}.trajectory.block: got {traj['block']!r}; "
+                                  f"allowed: one of {', '.join(blocks)}")
+        seen = [s["name"] for s in settings(exp)]
+        if len(seen) != len(set(seen)):
+            raise ConfigError(f"config key {where}.settings: repeated (keep_prob, lr) pairs")
+    _check_sme(config)
+    _check_noise(config)
+    for fig, spec in config.get("figures", {}).items():
+        if spec["experiment"] not in config["experiments"]:
+            raise ConfigError(f"config key figures.{fig}.experiment: got {spec['experiment']!r}; "
+                              f"allowed: one of {', '.join(sorted(config['experiments']))}")
+    local = {name: config["datasets"][name]["source"] for name in datasets_used(config)
+             if config["datasets"][name]["source"] in NEEDS_DATA_DIR}
+    if local:
+        if not config.get("data_dir"):
+            needs = "; ".join(f"dataset {name!r} (source {source}): {WHERE_TO_GET[source]}"
+                              for name, source in local.items())
+            raise ConfigError(
+                f"config key data_dir is missing; these datasets read local files, so set "
+                f"data_dir to a folder holding them (e.g. --config data_dir=/path/to/data): {needs}")
+        if not Path(config["data_dir"]).is_dir():
+            raise ConfigError(f"config key data_dir: got {config['data_dir']!r}; "
+                              "allowed: an existing folder")
+
+
+def _check_noise(config: dict) -> None:
+    noise = config["noise"]
+    if noise["experiment"] not in config["experiments"]:
+        raise ConfigError(f"config key noise.experiment: got {noise['experiment']!r}; allowed: one "
+                          f"of {', '.join(sorted(config['experiments']))}")
+    for name in config.get("universality", {}).get("experiments", {}):
+        if name not in config["experiments"]:
+            raise ConfigError(f"config key universality.experiments.{name}: no such experiment; "
+                              f"allowed: one of {', '.join(sorted(config['experiments']))}")
+    for name in universality_experiments(config):
+        where = f"experiments.{name}"
+        exp = config["experiments"][name]
+        own = config.get("universality", {}).get("experiments", {}).get(name) or {}
+        block = own.get("block", noise["block"])
+        traj = exp["trajectory"]
+        if not traj or traj["block"] != block:
+            raise ConfigError(f"config key {where}.trajectory: got {traj!r}; allowed: a window of "
+                              f"block {block!r} (the noise stage's block): the noise stage takes "
+                              f"its trajectory data from it, with theta* at its start")
+        if not noise_settings(config, name):
+            raise ConfigError(f"config key {where}.settings: no keep_prob < 1; allowed: at least "
+                              f"one dropout setting for the noise stage")
+    sweep = noise["keep_sweep"]
+    n_seeds = len(config["experiments"][noise["experiment"]]["seeds"])
+    if sweep["keep_probs"] and sweep["seeds"] > n_seeds:
+        raise ConfigError(f"config key noise.keep_sweep.seeds: got {sweep['seeds']}; allowed: at "
+                          f"most the {n_seeds} seeds of experiment {noise['experiment']!r}")
+
+
+def _check_sme(config: dict) -> None:
+    sme = config["sme"]
+    names = sorted(config["datasets"])
+    if sme["dataset"] not in config["datasets"]:
+        raise ConfigError(f"config key sme.dataset: got {sme['dataset']!r}; allowed: one of the "
+                          f"datasets defined: {', '.join(names)}")
+    source = config["datasets"][sme["dataset"]]["source"]
+    regression = source == "synthetic_teacher"
+    if regression and sme["target"] is not None:
+        raise ConfigError(f"config key sme.target: got {sme['target']!r}; allowed: null for the "
+                          f"regression dataset {sme['dataset']!r}")
+    if not regression and sme["target"] is None:
+        raise ConfigError(f"config key sme.target: got null; allowed: 'parity' (+1 even, -1 odd "
+                          f"label) for the classification dataset {sme['dataset']!r} "
+                          f"(source {source}): the theory's net has a scalar output")
+    sweep = sme.get("activations") or {}
+    parts = ("order", "heatmap", "activations") if sweep.get("names") else ("order", "heatmap")
+    for part in parts:
+        for lr in sme[part]["lrs"]:
+            for key in ("horizon", "record_every"):
+                if not _is_multiple(sme[key], lr):
+                    raise ConfigError(f"config key sme.{key}: got {sme[key]:g}, not a whole "
+                                      f"multiple of lr {lr:g} (sme.{part}.lrs); allowed: "
+                                      f"multiples of every lr")
+    if not _is_multiple(sme["horizon"], sme["record_every"]):
+        raise ConfigError(f"config key sme.horizon: got {sme['horizon']:g}; allowed: a multiple "
+                          f"of sme.record_every ({sme['record_every']:g})")
+    own = sme["model"]["activation"]
+    if own in (sme.get("activations") or {}).get("names", []):
+        raise ConfigError(f"config key sme.activations.names: got {own!r}, the model's own "
+                          f"activation (its weak order is the order study's); allowed: the others")
+    if sme["chunk"] % sme["batch"]:
+        raise ConfigError(f"config key sme.batch: got {sme['batch']}; allowed: a divisor of "
+                          f"sme.chunk ({sme['chunk']})")
+    order = {setting_name(p, lr) for p in sme["order"]["keep_probs"] for lr in sme["order"]["lrs"]}
+    for i, s in enumerate(sme["figure1"]):
+        if setting_name(s["keep_prob"], s["lr"]) not in order:
+            raise ConfigError(f"config key sme.figure1[{i}]: got keep_prob={s['keep_prob']:g}, "
+                              f"lr={s['lr']:g}; allowed: a cell of the order study "
+                              f"(sme.order.keep_probs x sme.order.lrs)")

@@ -1,0 +1,138 @@
+"""The jobs a config defines and what each one needs (the rules' params): the settings an
+experiment trains, the E1 cells, the noise stage's settings and experiments; no config lookups
+happen in scripts."""
+
+from __future__ import annotations
+
+from .errors import ConfigError
+
+
+def setting_name(keep_prob: float, lr: float) -> str:
+    return f"p{keep_prob:g}_lr{lr:g}"
+
+
+def settings(experiment: dict) -> list[dict]:
+    """The settings an experiment trains: its own plus, with baseline, keep_prob 1 at every lr."""
+    out = [dict(s) for s in experiment["settings"]]
+    if experiment.get("baseline", True):
+        for lr in dict.fromkeys(s["lr"] for s in experiment["settings"]):
+            if not any(s["keep_prob"] == 1 and s["lr"] == lr for s in out):
+                out.append({"keep_prob": 1.0, "lr": lr})
+    for s in out:
+        s["name"] = setting_name(s["keep_prob"], s["lr"])
+    return out
+
+
+def run_spec(config: dict, experiment: str, setting: str) -> dict:
+    """Everything one training job needs (the rule's params): no config lookups in scripts."""
+    exp = config["experiments"][experiment]
+    chosen = [s for s in settings(exp) if s["name"] == setting]
+    if not chosen:
+        raise ConfigError(f"experiment {experiment!r} has no setting {setting!r}")
+    keys = ("model", "loss", "mask", "seeds", "steps", "batch_size", "eval_every", "checkpoints",
+            "trajectory", "dtype", "seed_batching", "resume_every")
+    return {"experiment": experiment, "setting": setting, "dataset": exp["dataset"],
+            "keep_prob": chosen[0]["keep_prob"], "lr": chosen[0]["lr"],
+            "device": config["device"], **{k: exp[k] for k in keys}}
+
+
+def sme_cells(config: dict) -> dict:
+    """The (keep_prob, lr) cells of E1 by name, with the methods and paths each needs: the order
+    study's cells run every method, the heatmap's only dropout and the order-1 SME (dropout and
+    gradient flow always run); a part's ``paths`` (default ``sme.paths``) sets its cells' paths,
+    the largest where parts share a cell."""
+    cells = {}
+    for part, methods in (("heatmap", ["sme1"]), ("order", ["sme1", "sme2", "svag"])):
+        grid = config["sme"][part]
+        for p in grid["keep_probs"]:
+            for lr in grid["lrs"]:
+                cell = cells.setdefault(setting_name(p, lr), {"keep_prob": p, "lr": lr,
+                                                              "methods": [], "activation": None,
+                                                              "paths": 0})
+                cell["methods"] = sorted(set(cell["methods"]) | set(methods))
+                cell["paths"] = max(cell["paths"], _paths(config, grid))
+    cells.update(activation_cells(config))
+    return cells
+
+
+def _paths(config: dict, part: dict) -> int:
+    return part.get("paths") or config["sme"]["paths"]
+
+
+def activation_cells(config: dict) -> dict:
+    """figS7's cells: dropout and the order-1 SME for each swept activation, named
+    ``<activation>_p<keep_prob>_lr<lr>`` (the model's own activation is the order study's)."""
+    sweep = config["sme"].get("activations") or {}
+    return {f"{act}_{setting_name(p, lr)}": {"keep_prob": p, "lr": lr, "methods": ["sme1"],
+                                              "activation": act, "paths": _paths(config, sweep)}
+            for act in sweep.get("names", []) for p in sweep["keep_probs"] for lr in sweep["lrs"]}
+
+
+def sme_spec(config: dict, cell: str) -> dict:
+    """Everything one sme_cell job needs (the rule's params)."""
+    cells = sme_cells(config)
+    if cell not in cells:
+        raise ConfigError(f"no E1 cell {cell!r}; the config defines {', '.join(sorted(cells))}")
+    keys = ("model", "init_seed", "mask", "horizon", "record_every", "chunk", "batch",
+            "substeps", "extrapolate", "svag_l", "dtype", "seed", "target")
+    spec = {**cells[cell], "dataset": config["sme"]["dataset"], "device": config["device"],
+            **{k: config["sme"].get(k) for k in keys}}
+    activation = spec.pop("activation")
+    if activation is not None:
+        spec["model"] = {**spec["model"], "activation": activation}
+    return spec
+
+
+def sme_cost(config: dict, cell: str) -> int:
+    """Relative cost of a cell (network evaluations per 1,000 paths), to start the longest jobs
+    first."""
+    spec = sme_spec(config, cell)
+    steps = spec["horizon"] / spec["lr"]
+    em = spec["substeps"] * (3 if spec["extrapolate"] else 1)
+    weights = {"sme1": em, "sme2": 2.2 * em, "svag": sum(2 * l for l in spec["svag_l"])}
+    return round(spec["paths"] / 1000 * steps * (1 + sum(weights[m] for m in spec["methods"])))
+
+
+def noise_settings(config: dict, experiment: str | None = None) -> list[str]:
+    """The settings the noise stage analyses: the dropout ones of an experiment (default: the
+    noise experiment; the universality experiments are analysed the same way)."""
+    exp = config["experiments"][experiment or config["noise"]["experiment"]]
+    return [s["name"] for s in settings(exp) if s["keep_prob"] < 1]
+
+
+def universality_experiments(config: dict) -> list[str]:
+    """E5's architectures: the noise experiment first, then those of ``universality``."""
+    extra = config.get("universality", {}).get("experiments", {})
+    return [config["noise"]["experiment"], *[e for e in extra if e != config["noise"]["experiment"]]]
+
+
+def noise_jobs(config: dict) -> list[tuple[str, str]]:
+    """Every (experiment, setting) the noise stage analyses."""
+    return [(e, s) for e in universality_experiments(config) for s in noise_settings(config, e)]
+
+
+def noise_spec(config: dict, experiment: str, setting: str) -> dict:
+    """Everything one noise job needs (the rule's params): the noise keys, with the
+    experiment's own ``universality`` overrides."""
+    noise = {k: v for k, v in config["noise"].items() if k not in ("experiment", "keep_sweep")}
+    noise.update(config.get("universality", {}).get("experiments", {}).get(experiment) or {})
+    run = run_spec(config, experiment, setting)
+    keys = ("experiment", "setting", "dataset", "keep_prob", "lr", "model", "loss", "mask",
+            "device", "dtype")
+    return {**{k: run[k] for k in keys}, **noise,
+            "theta_star": run["trajectory"]["start"], "trajectory": run["trajectory"]}
+
+
+def keep_sweep_spec(config: dict) -> dict:
+    """The keep-probability sweep of the noise structure (figS8) at theta* of the noise
+    experiment's first dropout setting."""
+    sweep = config["noise"]["keep_sweep"]
+    spec = noise_spec(config, config["noise"]["experiment"], noise_settings(config)[0])
+    seeds = config["experiments"][spec["experiment"]]["seeds"][:sweep["seeds"]]
+    return {**spec, "block": sweep["block"], "masks": sweep["masks"],
+            "keep_probs": sweep["keep_probs"], "seeds": seeds}
+
+
+def datasets_used(config: dict) -> list[str]:
+    return sorted({e["dataset"] for e in config["experiments"].values()}
+                  | {config["sme"]["dataset"]})

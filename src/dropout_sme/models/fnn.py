@@ -1,0 +1,186 @@
+"""The FNN kernel: the layer loop of a feed-forward net (the FNN, and the head of a cnn or resnet)
+and the hand-written products that the noise stage and the Hessians run on it.
+
+- ``layers``: hidden layers i = start..stop-1, h -> sigma(h W_i^T + b_i), times the layer's mask;
+- ``padded_output``: a cross-entropy output layer padded to ``BLAS_COLUMNS`` rows (zero weights,
+  bias -inf: softmax gives the pads exactly 0, so they add nothing): BLAS runs the
+  (rows x width) @ (width x 16) product much faster than with 10 columns;
+- ``weight_gradients``: the dropout gradients of a weight block w_i (i >= 2) for many masks at once;
+- ``line_loss``: the dropout-free loss along lines through a weight block;
+- ``last_hidden_hessian``: the closed-form Hessian in the last hidden weight matrix.
+
+Each is checked against autograd on the generic functions of ``models`` in the tests.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.func import grad, vmap
+
+from ..architectures import head_layer
+from .activations import ACTIVATIONS, DERIVATIVES
+from .losses import loss_value
+
+BLAS_COLUMNS = 16
+
+
+def layers(model: dict, params: dict, h, start: int, stop: int, masks=None):
+    """h through hidden layers start..stop-1 (1-based), each followed by its mask if given."""
+    act = ACTIVATIONS[model["activation"]]
+    for i in range(start, stop):
+        h = act(h @ params[f"w{i}"].T + params[f"b{i}"])
+        if masks is not None:
+            h = h * masks[i - 1]
+    return h
+
+
+def padded_output(w, b):
+    """(w, b) of a cross-entropy output layer, (classes, width) and (classes,), padded to a
+    multiple of ``BLAS_COLUMNS`` rows: zero weights, bias -inf."""
+    pad = -w.shape[0] % BLAS_COLUMNS
+    return (torch.nn.functional.pad(w, (0, 0, 0, pad)),
+            torch.nn.functional.pad(b, (0, pad), value=-torch.inf))
+
+
+def weight_layer(model: dict, block: str) -> int | None:
+    """i when ``block`` is the FNN's weight matrix w_i, else None (any other model or block)."""
+    layer = head_layer(block)
+    return layer if model["arch"] == "fnn" and block[0] == "w" and layer is not None else None
+
+
+def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float, layer: int):
+    """masks (0/1, per layer (M, n or 1, width)) -> (M, B) gradients of w_layer (layer >= 2).
+
+    Forward: the first layer (mask-independent) once, the later ones batched over the M draws with
+    the 1/p of inverted dropout folded into the weights; backward from the output down to
+    ``layer`` only; the block gradient is one batched product delta^T a.
+    """
+    act = ACTIVATIONS[model["activation"]]
+    dact = DERIVATIVES[model["activation"]][0]
+    relu = model["activation"] == "relu"
+    last = len(model["hidden"]) + 1
+    n = x.shape[0]
+    backward_w = {i: (params[f"w{i}"] / keep_prob).contiguous() for i in range(2, last + 1)}
+    forward_w = {i: w.T.contiguous() for i, w in backward_w.items()}
+    rows = params[f"w{layer}"].shape[0]                 # the block's rows (the output unpadded)
+    bias = {i: params[f"b{i}"] for i in range(2, last + 1)}
+    h1 = layers(model, params, x, 1, 2)
+    if loss == "cross_entropy":             # d/d out of the mean cross-entropy, in closed form
+        backward_w[last], bias[last] = padded_output(backward_w[last], bias[last])
+        forward_w[last] = backward_w[last].T
+        onehot = torch.nn.functional.one_hot(y, bias[last].shape[0]).to(x.dtype) / n
+
+        def dloss(out):
+            return torch.softmax(out, -1).div_(n).sub_(onehot)
+    else:
+        dloss = vmap(grad(lambda out: loss_value(loss, out, y)))
+
+    def gradients(masks):
+        M = masks[0].shape[0]
+        a = h1 * masks[0]                   # a_1, with the 1/p left to the next layer's weights
+        inputs, derivs = {2: a}, {}
+        for i in range(2, last + 1):
+            z = torch.addmm(bias[i], a.reshape(M * n, -1), forward_w[i]).reshape(M, n, -1)
+            if i == last:
+                break
+            if relu:                        # in place: z is not needed again
+                a = z.relu_().mul_(masks[i - 1])
+                derivs[i] = torch.sign(a)
+            else:
+                h = act(z)
+                derivs[i] = dact(z, h).mul_(masks[i - 1])
+                a = h.mul_(masks[i - 1])
+            inputs[i + 1] = a
+        delta = dloss(z)                    # d loss / d out, (M, n, classes)
+        for i in range(last, layer, -1):
+            delta = (delta @ backward_w[i]).mul_(derivs[i - 1])
+        g = torch.bmm(delta.transpose(1, 2), inputs[layer]).div_(keep_prob)
+        return g[:, :rows].reshape(M, -1)
+
+    return gradients
+
+
+def line_loss(model: dict, params: dict, x, y, loss: str, layer: int, V, chunk: int = 16):
+    """t (D, S) -> dropout-free loss with w_layer = w* + t_ds V_d (V: (D, B) unit directions).
+
+    The block's input a is fixed, so its pre-activation moves on a line, z0 + t (a V_d^T), and
+    only the layers above it are recomputed, about ``chunk`` (direction, distance) pairs at a
+    time, direction by direction (a broadcast, never a gathered copy of the (D, n, width) line
+    data); a cross-entropy output layer above the block is padded (``padded_output``).
+    """
+    act = ACTIVATIONS[model["activation"]]
+    last = len(model["hidden"]) + 1
+    w = params[f"w{layer}"]
+    a = layers(model, params, x, 1, layer)
+    z0 = a @ w.T + params[f"b{layer}"]                               # (n, width)
+    dz = a @ V.reshape(-1, *w.shape).transpose(1, 2)                 # (D, n, width)
+    above = {i: (params[f"w{i}"].T, params[f"b{i}"]) for i in range(layer + 1, last + 1)}
+    classes = params[f"w{last}"].shape[0]
+    if loss == "cross_entropy" and last > layer:
+        wp, bp = padded_output(params[f"w{last}"], params[f"b{last}"])
+        above[last] = (wp.T.contiguous(), bp)           # the pads are sliced off before softmax
+
+    def losses(z):                                              # (..., n, width) -> (...)
+        for wi, bi in above.values():
+            z = torch.addmm(bi, act(z).flatten(0, -2), wi).view(*z.shape[:-1], -1)
+        if loss == "cross_entropy":
+            logp = torch.log_softmax(z[..., :classes], -1)
+            target = y.expand(*z.shape[:-2], -1)[..., None]
+            return -logp.gather(-1, target)[..., 0].mean(-1)
+        flat = z.flatten(0, -3)
+        return vmap(lambda out: loss_value(loss, out, y))(flat).view(z.shape[:-2])
+
+    def line(t):
+        t = torch.as_tensor(t, dtype=w.dtype, device=w.device).expand(V.shape[0], -1)
+        per = max(1, chunk // t.shape[1])                      # directions per evaluation
+        out = torch.empty_like(t)
+        for d in range(0, t.shape[0], per):
+            sl = slice(d, d + per)
+            out[sl] = losses(torch.addcmul(z0, t[sl, :, None, None], dz[sl, None]))
+        return out
+
+    return line
+
+
+def last_hidden_hessian(model: dict, params: dict, x, y, loss: str) -> torch.Tensor:
+    """Closed-form Hessian in the last hidden weight matrix W (out = V sigma(W a + b) + c).
+
+    With z_i = W a_i + b, D_i = diag sigma'(z_i), A_i = d^2 l_i / d out^2 and g_i = V^T dl_i/d out
+    (l_i the sample's share of the mean loss): d^2 L / dW_jk dW_JK = sum_i M_i[j, J] a_ik a_iK with
+    M_i = D_i V^T A_i V D_i + diag(g_i sigma''(z_i)); i.e. H = P^T Q over samples, with
+    P_i = vec M_i and Q_i = vec(a_i a_i^T), reordered to the row-major (j, k) index of W.
+    """
+    from torch.func import hessian as func_hessian
+
+    last = len(model["hidden"]) + 1
+    act = ACTIVATIONS[model["activation"]]
+    h = layers(model, params, x, 1, last - 1)
+    W, V = params[f"w{last - 1}"], params[f"w{last}"]
+    z = h @ W.T + params[f"b{last - 1}"]
+    out = act(z) @ V.T + params[f"b{last}"]
+    n = x.shape[0]
+
+    if loss == "cross_entropy":                             # A_i = (diag s - s s^T) / n
+        prob = torch.softmax(out, -1)
+        dl = (prob - torch.nn.functional.one_hot(y, out.shape[-1]).to(prob.dtype)) / n
+        A = (torch.diag_embed(prob) - prob[:, :, None] * prob[:, None, :]) / n
+    else:
+        def sample_loss(o, t):
+            return loss_value(loss, o[None], t[None]) / n
+
+        dl = vmap(grad(sample_loss))(out, y)                # (n, C)
+        A = vmap(func_hessian(sample_loss))(out, y)         # (n, C, C)
+
+    def d_act(u):                                           # sigma' elementwise (separable)
+        return grad(lambda v: act(v).sum())(u)
+
+    d1 = d_act(z)                                           # sigma'(z), (n, width)
+    d2 = grad(lambda v: d_act(v).sum())(z)                  # sigma''(z)
+    VD = V[None] * d1[:, None, :]                           # V D_i, (n, C, width)
+    M = VD.transpose(1, 2) @ A @ VD + torch.diag_embed((dl @ V) * d2)
+    width, fan_in = W.shape
+    P = M.reshape(n, width * width)
+    Q = (h[:, :, None] * h[:, None, :]).reshape(n, fan_in * fan_in)
+    H = (P.T @ Q).reshape(width, width, fan_in, fan_in).permute(0, 2, 1, 3)
+    H = H.reshape(width * fan_in, width * fan_in)
+    return 0.5 * (H + H.T)

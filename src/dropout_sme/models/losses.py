@@ -1,0 +1,31 @@
+"""Training losses and accuracy of the models' outputs."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+IGNORE = -1                         # a transformer label scored by nothing
+
+
+def loss_value(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``mse``: R_S = 1/(2n) sum_i (f(x_i) - y_i)^2 (the paper's convention); ``cross_entropy``
+    (per sequence position for 2-d labels, averaged over the positions not marked ``IGNORE``)."""
+    if kind == "mse":
+        return 0.5 * torch.mean((out - y) ** 2)
+    if kind == "cross_entropy":
+        if y.dim() == 1:
+            return F.cross_entropy(out, y)
+        scored = (y != IGNORE).to(out.dtype)
+        nll = -out.log_softmax(-1).gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        return (nll * scored).sum() / scored.sum()
+    raise ValueError(f"unknown loss {kind!r}; allowed: mse, cross_entropy")
+
+
+def accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Share of correct classes (of correct tokens over the scored positions for 2-d labels)."""
+    hit = (out.argmax(-1) == y).to(out.dtype)
+    if y.dim() == 1:
+        return hit.mean()
+    scored = (y != IGNORE).to(out.dtype)
+    return (hit * scored).sum() / scored.sum()

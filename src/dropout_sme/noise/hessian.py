@@ -1,0 +1,89 @@
+"""Hessians of the dropout-free training loss with respect to one parameter block.
+
+Groundwork of the noise-structure stage (E2-E4). The block is any named parameter (for the FNN
+``w2`` is the 50x50 hidden-to-hidden matrix, 2,500 numbers). Every product H v is
+forward-over-reverse (``torch.func.jvp`` of ``torch.func.grad``), a few gradients' cost:
+
+- ``full_hessian``: all of H from H e_i, vmapped over chunks of basis vectors (blocks up to a few
+  thousand parameters);
+- ``lanczos_top``: the top-k eigenpairs from Hessian-vector products alone
+  (``scipy.sparse.linalg.eigsh(which="LA")``), for blocks too large to form;
+- ``block_hessian``: the full block Hessian of a ``Problem`` by the fastest exact route: for the
+  FNN's last hidden weight block (``w2`` of the default FNN) the kernel's closed form
+  (``models.fnn.last_hidden_hessian``, one (n x B) GEMM); every other block via ``full_hessian``.
+
+The loss is the dropout-free one (``masks=None``): note that PyHessian-style code calls
+``model.eval()`` and so gets the same, but silently.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.func import grad, jvp, vmap
+
+from .. import rng
+from ..models import fnn
+
+
+def hvp_fn(f, theta):
+    """v -> H v at theta, forward-over-reverse."""
+    g = grad(f)
+
+    def hvp(v):
+        return jvp(g, (theta,), (v,))[1]
+
+    return hvp
+
+
+def hvp_sequential(f, theta):
+    """v -> H v at theta by reverse-over-reverse on one retained graph of the gradient.
+
+    For many products in sequence (Lanczos, power iteration) this is cheaper than
+    ``hvp_fn``, which redoes the forward pass each time (benchmarks/hessian_speed.py measures
+    both); ``hvp_fn`` is the one that vmaps.
+    """
+    w = theta.detach().clone().requires_grad_()
+    with torch.enable_grad():
+        (g,) = torch.autograd.grad(f(w), w, create_graph=True)
+
+    def hvp(v):
+        (hv,) = torch.autograd.grad(g, w, grad_outputs=v, retain_graph=True)
+        return hv.detach()
+
+    return hvp
+
+
+def full_hessian(f, theta, chunk: int = 500) -> torch.Tensor:
+    """The whole Hessian of f at theta (flat), (B, B), symmetrised."""
+    hvp = vmap(hvp_fn(f, theta), chunk_size=chunk)
+    H = hvp(torch.eye(theta.numel(), dtype=theta.dtype, device=theta.device))
+    return 0.5 * (H + H.T)
+
+
+def lanczos_top(f, theta, k: int, tol: float = 1e-6, seed: int = 0):
+    """Top-k eigenvalues (descending) and eigenvectors (columns) of the Hessian by Lanczos."""
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    hvp = hvp_sequential(f, theta)
+    n = theta.numel()
+
+    def matvec(v):
+        vt = torch.as_tensor(np.asarray(v).ravel(), dtype=theta.dtype, device=theta.device)
+        return hvp(vt).detach().cpu().double().numpy()
+
+    v0 = rng.stream("lanczos_start", seed).standard_normal(n)
+    vals, vecs = eigsh(LinearOperator((n, n), matvec=matvec, dtype=np.float64), k=k,
+                       which="LA", tol=tol, v0=v0)
+    order = np.argsort(vals)[::-1]
+    return vals[order], vecs[:, order]
+
+
+def block_hessian(problem) -> torch.Tensor:
+    """The (B, B) Hessian of the dropout-free training loss in the problem's block, exact either
+    way: the FNN's last hidden weight block by the kernel's closed form, any other by
+    ``full_hessian``."""
+    model = problem.model
+    if model["arch"] == "fnn" and problem.block == f"w{len(model['hidden'])}":
+        return fnn.last_hidden_hessian(model, problem.params, problem.x, problem.y, problem.loss)
+    return full_hessian(problem.loss_fn(), problem.theta)

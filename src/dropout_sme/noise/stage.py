@@ -1,0 +1,297 @@
+"""The noise-structure stage (E2-E5, spec 1.5-1.6) of one (experiment, setting), every seed:
+
+- alpha(theta_t) = alignment of the block Hessian H and the dropout covariance Sigma at every
+  checkpoint, from ``alignment_masks`` gradients;
+- at theta* (the trajectory's start): Sigma from K gradients, the spectra of H and Sigma, the
+  trajectory's PCA, and the interval flatness of the top directions of each (random gradient
+  data, trajectory data, Hessian eigenvectors) for every flatness factor;
+- the Monte Carlo draws of both null models of alpha at theta*.
+
+``keep_sweep`` measures the noise of other keep probabilities at the same theta* (figS8).
+Every random draw comes from the named streams of ``streams``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import models, rng
+from . import hessian
+from .estimators import (alignment, covariance, low_rank_stats, pca, sigma_fro_sq, sketched_pca,
+                         spectrum)
+from .flatness import flatness
+from .masks import mask_gradient_batches, mask_gradients
+from .nulls import null_centred_wishart, null_same_spectra, same_spectra_moments, wishart_null_sd
+from .problem import Problem, at_checkpoint
+
+
+def stream_of(spec: dict, purpose: str, run_seed: int, step: int) -> dict:
+    """The named stream (``rng`` purpose and fields) of a noise-stage draw: keyed by the noise
+    seed, the training run's seed, the setting's (keep_prob, lr) and the checkpoint's step."""
+    return {"purpose": purpose, "seed": spec["seed"], "run_seed": run_seed,
+            "keep_prob": spec["keep_prob"], "lr": spec["lr"], "step": step}
+
+
+def stream(spec: dict, purpose: str, run_seed: int, step: int) -> np.random.Generator:
+    return rng.stream(**stream_of(spec, purpose, run_seed, step))
+
+
+def streams(spec: dict, seeds, steps, kind: str = "stage") -> list[dict]:
+    """Every stream one job of the noise stage draws (``kind``: ``stage``, ``compare`` or
+    ``keep_sweep``) for the run's ``seeds`` and checkpoint ``steps``."""
+    star = spec["theta_star"]
+    if kind == "compare":
+        return [stream_of(spec, p, s, star) for s in seeds for p in ("compare_sgd",
+                                                                     "compare_gaussian")]
+    if kind == "keep_sweep":
+        return [stream_of(spec, "keep_sweep_masks", s, star) for s in spec["seeds"]]
+    out = [stream_of(spec, "alignment_masks", s, t) for s in seeds for t in steps if t != star]
+    out += [stream_of(spec, "theta_star_masks", s, star) for s in seeds]
+    if spec.get("hessian", "full") == "lanczos":
+        return out + [{"purpose": p, "seed": s} for s in seeds for p in ("lanczos_start",
+                                                                          "sketch")]
+    return out + [stream_of(spec, "null_draws", 0, star)]
+
+
+def load_inputs(data_path, checkpoints_path, dtype: str, device):
+    """The training data (x, y on ``device``, x in ``dtype``) and the checkpoints (parameters in
+    ``dtype``) that the noise rules read."""
+    from .. import data, io
+
+    arrays = data.load(data_path)
+    x = torch.as_tensor(arrays["x_train"], dtype=getattr(torch, dtype), device=device)
+    y = torch.as_tensor(arrays["y_train"], device=device)
+    ckpt = io.load_torch(checkpoints_path)
+    ckpt["params"] = {k: v.to(x.dtype) for k, v in ckpt["params"].items()}
+    return x, y, ckpt
+
+
+def dense_stats(H, S) -> dict:
+    """alpha's ingredients from the B x B matrices (float64 on the host)."""
+    h64, s64 = H.double().cpu(), S.double().cpu()
+    return {"tr_h": float(h64.trace()), "fro_h": float(h64.norm()),
+            "tr_s": float(s64.trace()), "fro_s": float(s64.norm()),
+            "tr_hs": float((h64 * s64).sum())}
+
+
+class Stage:
+    """One setting's analysis; ``run`` returns its tidy frames."""
+
+    def __init__(self, spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print):
+        self.spec, self.x, self.y, self.checkpoints, self.trajectory = (spec, x, y, checkpoints,
+                                                                        trajectory)
+        self.log = log
+        self.steps = [int(s) for s in checkpoints["steps"]]
+        self.seeds = [int(s) for s in checkpoints["seeds"]]
+        self.star = spec["theta_star"]
+        self.top, self.small = spec["directions"], spec["alignment_masks"]
+        self.low_rank = spec.get("hessian", "full") == "lanczos"
+        first = {k: v[0, 0] for k, v in checkpoints["params"].items()}
+        self.B = models.block_vector(first, spec["block"]).numel()
+        self.label = {"setting": spec["setting"], "keep_prob": spec["keep_prob"], "lr": spec["lr"]}
+
+    def problem(self, step: int, seed: int) -> Problem:
+        return at_checkpoint(self.spec, self.x, self.y, self.checkpoints, step, seed)
+
+    def gradients(self, problem: Problem, K: int, gen) -> torch.Tensor:
+        s = self.spec
+        return mask_gradients(problem, s["keep_prob"], s["mask"], K, gen, batch=s["batch"])
+
+    def top_hessian(self, problem: Problem, seed: int):
+        return hessian.lanczos_top(problem.loss_fn(), problem.theta, self.top, seed=seed)
+
+    def align_row(self, st: dict, fro_sq: float, step: int, seed: int, K: int) -> dict:
+        B = self.B
+        mean2, sd2 = same_spectra_moments(st["tr_h"], st["fro_h"], st["tr_s"], st["fro_s"], B)
+        debiased = st["tr_hs"] / (st["fro_h"] * np.sqrt(fro_sq)) if fro_sq > 0 else np.nan
+        return {**self.label, "seed": seed, "step": step, "masks": K, "block": self.spec["block"],
+                "block_size": B, "hessian": "lanczos top-%d" % self.top if self.low_rank
+                else "full",
+                "alpha": st["tr_hs"] / (st["fro_h"] * st["fro_s"]),
+                "alpha_debiased": debiased, "trace_h": st["tr_h"], "fro_h": st["fro_h"],
+                "trace_s": st["tr_s"], "fro_s": st["fro_s"],
+                "fro_s_debiased": np.sqrt(fro_sq) if fro_sq > 0 else np.nan,
+                "wishart_sd": wishart_null_sd(B), "spectra_mean": mean2, "spectra_sd": sd2}
+
+    def along_training(self, seed: int) -> list[dict]:
+        """alpha(theta_t) at every checkpoint but theta*, from ``alignment_masks`` gradients."""
+        rows = []
+        for step in self.steps:
+            if step == self.star:
+                continue
+            problem = self.problem(step, seed)
+            G = self.gradients(problem, self.small, stream(self.spec, "alignment_masks", seed,
+                                                           step))
+            if self.low_rank:
+                st = low_rank_stats(*self.top_hessian(problem, seed), G)
+            else:
+                st = dense_stats(hessian.block_hessian(problem), covariance(G))
+            rows.append(self.align_row(st, sigma_fro_sq(G), step, seed, self.small))
+        return rows
+
+    def at_theta_star(self, problem: Problem, seed: int):
+        """K gradients at theta*; their first ``alignment_masks`` rows give its point of
+        alpha(theta_t). Returns the alignment rows and the spectra (values, directions) of Sigma
+        and H with u_i' Sigma u_i along H's eigenvectors u_i."""
+        K = max(self.spec["masks"], self.small)
+        masks = stream(self.spec, "theta_star_masks", seed, self.star)
+        if self.low_rank:
+            return self._theta_star_low_rank(problem, seed, K)
+        H = hessian.block_hessian(problem).double().cpu()
+        G = self.gradients(problem, K, masks)
+        rows = [self.align_row(dense_stats(H, covariance(G[:self.small])),
+                               sigma_fro_sq(G[:self.small]), self.star, seed, self.small)]
+        S = covariance(G).double()
+        # at K masks the plain |S|_F is biased by a factor ~ sqrt(1 + r / K) only
+        rows.append({**self.align_row(dense_stats(H, S), np.nan, self.star, seed, len(G)),
+                     "theta_star": True})
+        del G
+        eig_h, vec_h = spectrum(H.float(), self.top)
+        eig_s, vec_s = spectrum(S.float(), self.top)
+        u_var = ((vec_h.T @ S) * vec_h.T).sum(1).numpy()
+        return rows, (eig_s, vec_s), (eig_h, vec_h), u_var
+
+    def _theta_star_low_rank(self, problem: Problem, seed: int, K: int):
+        """Never a B x B matrix: the Hessian's top directions by Lanczos, the gradient data
+        streamed twice or more (sketched PCA) and projected on them."""
+        s = self.spec
+        eig_h, vec_h = self.top_hessian(problem, seed)
+        vec_h = torch.from_numpy(np.ascontiguousarray(vec_h))
+        G = self.gradients(problem, self.small, stream(s, "theta_star_masks", seed, self.star))
+        fro_sq = sigma_fro_sq(G)
+        rows = [self.align_row(low_rank_stats(eig_h, vec_h, G), fro_sq, self.star, seed,
+                               self.small)]
+        del G
+
+        def batches():
+            return mask_gradient_batches(problem, s["keep_prob"], s["mask"], K,
+                                         stream(s, "theta_star_masks", seed, self.star),
+                                         s["batch"])
+
+        sk = sketched_pca(batches, self.B, self.top, extra=vec_h, seed=seed)
+        st = {"tr_h": float(eig_h.sum()), "fro_h": float(np.linalg.norm(eig_h)),
+              "tr_s": sk["trace"], "fro_s": float(np.sqrt(fro_sq)),
+              "tr_hs": float((eig_h * sk["extra_var"]).sum())}
+        # (|Sigma|_F of the K-mask row: the unbiased estimate from the first rows)
+        rows.append({**self.align_row(st, np.nan, self.star, seed, K), "theta_star": True})
+        return rows, (sk["variances"], sk["directions"]), (eig_h, vec_h), sk["extra_var"]
+
+    def directions(self, problem: Problem, seed: int, si: int, gradient, hess, u_var) -> list:
+        """Per kind of direction (gradient PCA, trajectory PCA, Hessian eigenvector): variance,
+        eigenvalue and the interval flatness at every factor."""
+        spec, top = self.spec, self.top
+        factors = sorted(set(map(float, spec["flatness_factors"]))
+                         | {float(spec["flatness_factor"])})
+        traj = torch.as_tensor(self.trajectory["params"][:, si]).reshape(-1, self.B).double()
+        traj_centred = traj - traj.mean(0)
+        var_t, vec_t = pca(traj, top)
+        found = {"gradient": (gradient[0][:top], gradient[1]), "trajectory": (var_t, vec_t),
+                 "hessian": (hess[0][:top], hess[1])}
+        loss0 = problem.loss0()
+        frames = []
+        for kind, (values, vecs) in found.items():
+            wanted = [float(spec["flatness_factor"])] if kind == "hessian" else factors
+            flat = flatness(problem, vecs, wanted, spec["flatness_cap"])
+            if kind == "hessian":
+                traj_var = ((traj_centred @ vecs) ** 2).sum(0).numpy() / (traj.shape[0] - 1)
+                extra = {"eigenvalue": values, "variance": u_var, "traj_variance": traj_var}
+            else:
+                extra = {"eigenvalue": np.full(len(values), np.nan), "variance": values,
+                         "traj_variance": np.full(len(values), np.nan)}
+            for c, res in flat.items():
+                frames.append(pd.DataFrame({
+                    **self.label, "seed": seed, "kind": kind, "index": np.arange(len(values)),
+                    **extra, "factor": c, "loss0": loss0, "left": res["left"],
+                    "right": res["right"], "width": res["width"], "flagged": res["flagged"]}))
+        return frames
+
+    def run(self) -> dict:
+        align, dirs, spectra = [], [], []
+        for si, seed in enumerate(self.seeds):
+            t0 = time.perf_counter()
+            align += self.along_training(seed)
+            t_align = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            problem = self.problem(self.star, seed)
+            rows, gradient, hess, u_var = self.at_theta_star(problem, seed)
+            align += rows
+            if not self.low_rank:
+                spectra.append((seed, hess[0], gradient[0]))
+            t_mats = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            dirs += self.directions(problem, seed, si, gradient, hess, u_var)
+            self.log(f"seed {seed}: alignment at {len(self.steps)} checkpoints {t_align:.1f} s; "
+                     f"theta* (step {self.star}: Hessian, K = {self.spec['masks']} gradients, "
+                     f"spectra) {t_mats:.1f} s; PCA and flatness {time.perf_counter() - t0:.1f} s")
+        if self.low_rank:
+            self.log("hessian: lanczos: no Monte Carlo null draws (they need B x B matrices); the "
+                     "null bands use the exact moments")
+            return frames(align, dirs, [])
+        return frames(align, dirs, self.null_draws(spectra))
+
+    def null_draws(self, spectra) -> list[dict]:
+        """Monte Carlo nulls at theta*: each Haar matrix drawn once and used for every seed's
+        spectra; then the centred Wishart pairs, from the same stream."""
+        t0 = time.perf_counter()
+        draws_rng = stream(self.spec, "null_draws", 0, self.star)
+        n = self.spec["null_draws"]
+        draws = null_same_spectra([(h, s) for _, h, s in spectra], n, draws_rng, np.float32,
+                                  self.x.device)
+        nulls = [{**self.label, "seed": seed, "null": "same_spectra", "draw": r, "alpha": float(a)}
+                 for r, row in enumerate(draws) for (seed, _, _), a in zip(spectra, row)]
+        wishart = null_centred_wishart(self.B, n, draws_rng, self.x.device)
+        nulls += [{**self.label, "seed": -1, "null": "centred_wishart", "draw": r,
+                   "alpha": float(a)} for r, a in enumerate(wishart)]
+        self.log(f"null draws ({n} of each, B = {self.B}): {time.perf_counter() - t0:.1f} s")
+        return nulls
+
+
+def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) -> dict:
+    """Alignment over checkpoints, PCA, flatness and the relations for every seed of a setting.
+
+    ``checkpoints``: {"steps", "seeds", "params"} as written by training; ``trajectory``: the
+    recorded block over the window that starts at theta* (``spec["theta_star"]``).
+    Returns tidy frames: alignment (per seed and checkpoint, and at theta* with K masks),
+    directions (per seed, kind, direction and flatness factor) and nulls (Monte Carlo at theta*).
+    """
+    return Stage(spec, x, y, checkpoints, trajectory, log).run()
+
+
+def frames(align, dirs, nulls) -> dict:
+    alignment_frame = pd.DataFrame(align)
+    alignment_frame["theta_star"] = alignment_frame.get("theta_star", False)
+    alignment_frame["theta_star"] = alignment_frame["theta_star"].fillna(False).astype(bool)
+    columns = ["setting", "keep_prob", "lr", "seed", "null", "draw", "alpha"]
+    return {"alignment": alignment_frame, "directions": pd.concat(dirs, ignore_index=True),
+            "nulls": pd.DataFrame(nulls, columns=columns)}
+
+
+def keep_sweep(spec: dict, x, y, checkpoints: dict, log=print) -> pd.DataFrame:
+    """figS8: at theta* of each of ``spec["seeds"]``, dropout noise of keep probability
+    ``spec["keep_prob"]`` (the landscape fixed, the noise's p varied): K gradients of the block,
+    their top PCA directions with their interval flatness (``flatness_factor``) and alpha(H, Sigma).
+    Returns one row per (seed, direction), with ``alpha`` repeated on the seed's rows."""
+    p, star = spec["keep_prob"], spec["theta_star"]
+    factor = float(spec["flatness_factor"])
+    rows = []
+    for seed in spec["seeds"]:
+        problem = at_checkpoint(spec, x, y, checkpoints, star, seed)
+        G = mask_gradients(problem, p, spec["mask"], spec["masks"],
+                           stream(spec, "keep_sweep_masks", seed, star), batch=spec["batch"])
+        S = covariance(G).double()
+        H = hessian.block_hessian(problem).double()
+        variances, vecs = spectrum(S.float(), spec["directions"])
+        variances = variances[:vecs.shape[1]]
+        flat = flatness(problem, vecs, [factor], spec["flatness_cap"])[factor]
+        rows.append(pd.DataFrame({
+            "keep_prob": p, "seed": seed, "index": np.arange(len(variances)),
+            "variance": variances, "width": flat["width"],
+            "flagged": flat["flagged"], "factor": factor, "alpha": alignment(H, S),
+            "trace_s": float(S.trace()), "masks": spec["masks"], "block": spec["block"]}))
+        log(f"seed {seed}: keep_prob {p:g}, K = {spec['masks']} gradients of {spec['block']}")
+    return pd.concat(rows, ignore_index=True)
+
