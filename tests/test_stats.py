@@ -71,11 +71,11 @@ def test_relation_slopes_recover_known_power_laws():
     assert (top.used == 9).all() and top.slope.to_numpy() == pytest.approx([-0.5, -0.5])
 
 
-def test_notebooks_and_data_jobs_start_without_torch(root):
-    """The package imports of the notebooks and of the data and notebook scripts leave torch out
-    (it costs 2-3 s per process, 20 processes per run); they only read and write arrays."""
+def test_notebooks_data_jobs_and_the_dag_start_without_torch(root):
+    """The package imports of the notebooks, of the data and notebook scripts and of the rules
+    (parsed for every run and dry run) leave torch out: they only read and write arrays."""
     sources = [*(root / "notebooks").glob("*.py"), root / "scripts/prepare_data.py",
-               root / "scripts/run_notebook.py"]
+               root / "scripts/run_notebook.py", *(root / "workflow/rules").glob("*.smk")]
     lines = sorted({line for src in sources for line in src.read_text().splitlines()
                     if line.startswith(("from dropout_sme", "import dropout_sme"))})
     assert len(lines) > 5

@@ -1,12 +1,15 @@
 # Validation (schema + cross-key checks) before any job runs, and the helpers every rule uses.
 import os
+import re
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # this checkout's package, installed or not
+sys.path.insert(
+    0, str(Path(workflow.basedir) / "src")
+)  # this checkout's package, installed or not
 from dropout_sme import config as cfg
 from dropout_sme.codehash import code_hash
 
@@ -20,10 +23,14 @@ except WorkflowError as err:
 cfg.check(config)
 
 ENV = "../envs/pipeline.yaml"
-REPO = Path(workflow.basedir)  # the checkout: notebooks are read from here, whatever --directory
+REPO = Path(
+    workflow.basedir
+)  # the checkout: notebooks are read from here, whatever --directory
 # Jobs import the package from this checkout even in an environment that lacks it (--sdm conda).
 _inherited = dict(os.environ).pop("PYTHONPATH", "")
-os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "src"), _inherited) if p))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "src"), _inherited) if p)
+)
 THREADS = config["threads"]
 SME_CELLS = cfg.sme_cells(config)
 NOISE_EXPERIMENT = config["noise"]["experiment"]
@@ -44,6 +51,11 @@ def code(*sources):
     """The hash of the package code that a rule's script (and notebook) runs: a params value, so
     that a job reruns when the method it runs is edited, and only then."""
     return code_hash(*(REPO / s for s in sources))
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly these names."""
+    return "|".join(re.escape(str(n)) for n in names) or "(?!)"
 
 
 def dataset_files(name):
@@ -76,8 +88,10 @@ def activation_sweep_files():
     (keep_prob, lr), the model's own activation."""
     sweep = config["sme"]["activations"]
     own = config["sme"]["model"]["activation"]
-    files = {f"results/sme/{name}.npz": cell["activation"]
-             for name, cell in cfg.activation_cells(config).items()}
+    files = {
+        f"results/sme/{name}.npz": cell["activation"]
+        for name, cell in cfg.activation_cells(config).items()
+    }
     for p in sweep["keep_probs"]:
         for lr in sweep["lrs"]:
             name = cfg.setting_name(p, lr)
@@ -123,15 +137,55 @@ def architecture_labels():
 def keep_sweep_files():
     sweep = config["noise"]["keep_sweep"]
     setting = cfg.noise_settings(config)[0]
-    return [f"results/noise/{NOISE_EXPERIMENT}/{setting}/keep_sweep/p{p:g}.csv"
-            for p in sweep["keep_probs"]]
+    return [
+        f"results/noise/{NOISE_EXPERIMENT}/{setting}/keep_sweep/p{p:g}.csv"
+        for p in sweep["keep_probs"]
+    ]
+
+
+# Input and params functions of the rules (one each; the rules only name them).
+def get_dataset(wc):
+    """The prepared dataset an experiment trains on."""
+    return dataset_files(config["experiments"][wc.experiment]["dataset"])["npz"]
+
+
+def get_checkpoints(wc):
+    return f"{run_dir(wc.experiment, wc.setting)}/checkpoints.pt"
+
+
+def get_trajectory(wc):
+    return f"{run_dir(wc.experiment, wc.setting)}/trajectory.npz"
+
+
+def get_dataset_spec(wc):
+    return config["datasets"][wc.dataset]
+
+
+def get_run_spec(wc):
+    return cfg.run_spec(config, wc.experiment, wc.setting)
+
+
+def get_sme_spec(wc):
+    return cfg.sme_spec(config, wc.cell)
+
+
+def get_sme_cost(wc):
+    return cfg.sme_cost(config, wc.cell)
+
+
+def get_noise_spec(wc):
+    return cfg.noise_spec(config, wc.experiment, wc.setting)
+
+
+def get_keep_spec(wc):
+    return {**cfg.keep_sweep_spec(config), "keep_prob": float(wc.keep_prob)}
 
 
 def all_training():
     return [f for e in config["experiments"] for f in experiment_metrics(e)]
 
 
-def notebook_inputs(registry):
+def get_notebook_inputs(registry):
     """Input function of the figure / table rules: the notebook and the files it reads."""
 
     def inputs(wc):
@@ -141,7 +195,42 @@ def notebook_inputs(registry):
     return inputs
 
 
+def get_notebook_param(registry, key):
+    """A param of the figure / table rules: ``caption``, ``extra`` (the settings the notebook
+    takes from the config) or ``code`` (the hash of the package code the notebook runs).
+    """
+
+    def param(wc):
+        entry = registry[wc.name]
+        if key == "caption":
+            return entry["caption"]
+        if key == "extra":
+            return entry.get("params", dict)()
+        return code("scripts/run_notebook.py", entry["notebook"])
+
+    return param
+
+
+def outputs_of(name):
+    """The files of one figure (pdf, png) or table (csv, md)."""
+    exts = ("pdf", "png") if name in FIGURES else ("csv", "md")
+    return [f"figures/{name}.{ext}" for ext in exts]
+
+
+def alias(name):
+    """The short target of a figure or table: fig2 for fig2_noise_structure, claims for claims."""
+    return name.split("_")[0]
+
+
+def group_outputs(group):
+    """The files of every figure and table of a named group (sme, noise, universality)."""
+    return [
+        f
+        for name, entry in {**FIGURES, **TABLES}.items()
+        if entry.get("group") == group
+        for f in outputs_of(name)
+    ]
+
+
 def all_targets():
-    out = [f"figures/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")]
-    out += [f"figures/{name}.{ext}" for name in TABLES for ext in ("csv", "md")]
-    return out
+    return [f for name in {**FIGURES, **TABLES} for f in outputs_of(name)]

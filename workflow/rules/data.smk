@@ -2,20 +2,22 @@ rule prepare_data:
     output:
         npz="results/data/{dataset}.npz",
         meta="results/data/{dataset}.json",
-    params:
-        code=code("scripts/prepare_data.py"),
-        spec=lambda wc: config["datasets"][wc.dataset],
-        data_dir=config["data_dir"],
-    priority: CHAIN + 3
     log:
         "results/logs/prepare_data/{dataset}.log",
     benchmark:
         "results/benchmarks/prepare_data/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=one_of(config["datasets"]),
+    priority: CHAIN + 3
+    conda:
+        ENV
     resources:
         runtime=30,
         mem_mb=4000,
-    conda:
-        ENV
+    params:
+        code=code("scripts/prepare_data.py"),
+        spec=get_dataset_spec,
+        data_dir=config["data_dir"],
     script:
         "../../scripts/prepare_data.py"
 

@@ -2,7 +2,9 @@
 # Each entry names its notebook, the files it reads (its whole upstream) and its caption.
 FIGURES["figS1_training"] = {
     "notebook": "notebooks/figS1_training.py",
-    "inputs": lambda: {"metrics": experiment_metrics(config["figures"]["figS1"]["experiment"])},
+    "inputs": lambda: {
+        "metrics": experiment_metrics(config["figures"]["figS1"]["experiment"])
+    },
     "caption": "Training curves of the FNN with and without dropout: dropout-free train loss, test "
     "loss and test accuracy against the GD step, mean and 95% band over seeds, one column per "
     "(keep_prob, lr) with the keep_prob = 1 run at the same lr as the no-dropout reference "
@@ -10,6 +12,7 @@ FIGURES["figS1_training"] = {
 }
 FIGURES["fig1_sme"] = {
     "notebook": "notebooks/fig1_sme.py",
+    "group": "sme",
     "inputs": lambda: {"cells": sme_cell_files("order")},
     "params": lambda: {
         "panels": [[s["keep_prob"], s["lr"]] for s in config["sme"]["figure1"]]
@@ -21,6 +24,7 @@ FIGURES["fig1_sme"] = {
 }
 FIGURES["figS2_sme_weak_order"] = {
     "notebook": "notebooks/figS2_sme_weak_order.py",
+    "group": "sme",
     "inputs": lambda: {"cells": sme_cell_files("order")},
     "params": lambda: {
         "resolve_ratio": config["sme"]["resolve_ratio"],
@@ -34,6 +38,7 @@ FIGURES["figS2_sme_weak_order"] = {
 }
 FIGURES["figS3_sme_heatmap"] = {
     "notebook": "notebooks/figS3_sme_heatmap.py",
+    "group": "sme",
     "inputs": lambda: {"cells": sme_cell_files("heatmap")},
     "params": lambda: {"resolve_ratio": config["sme"]["resolve_ratio"]},
     "caption": "Weak error of the order-1 SME over learning rates and keep probabilities "
@@ -42,6 +47,7 @@ FIGURES["figS3_sme_heatmap"] = {
 }
 TABLES["table2_sme_order"] = {
     "notebook": "notebooks/table2_sme_order.py",
+    "group": "sme",
     "inputs": lambda: {"cells": sme_cell_files("order")},
     "params": lambda: {
         "resolve_ratio": config["sme"]["resolve_ratio"],
@@ -54,12 +60,15 @@ TABLES["table2_sme_order"] = {
 }
 TABLES["table1_accuracy"] = {
     "notebook": "notebooks/table1_accuracy.py",
-    "inputs": lambda: {"metrics": experiment_metrics(config["figures"]["table1"]["experiment"])},
+    "inputs": lambda: {
+        "metrics": experiment_metrics(config["figures"]["table1"]["experiment"])
+    },
     "caption": "Final test accuracy with and without dropout per setting, mean and 95% interval "
     "over seeds (the group's precursor reports 98.7 / 98.1 for FNN / MNIST).",
 }
 FIGURES["fig2_noise_structure"] = {
     "notebook": "notebooks/fig2_noise_structure.py",
+    "group": "noise",
     "inputs": lambda: {"directions": noise_files("directions")},
     "params": lambda: {"flatness_factor": config["noise"]["flatness_factor"]},
     "caption": "Noise structure of dropout at theta* (FNN, hidden-to-hidden block): PCA variance "
@@ -69,19 +78,25 @@ FIGURES["fig2_noise_structure"] = {
 }
 FIGURES["fig3_alignment"] = {
     "notebook": "notebooks/fig3_alignment.py",
-    "inputs": lambda: {"alignment": noise_files("alignment"), "nulls": noise_files("nulls")},
+    "group": "noise",
+    "inputs": lambda: {
+        "alignment": noise_files("alignment"),
+        "nulls": noise_files("nulls"),
+    },
     "caption": "Alignment alpha(theta_t) = Tr(H Sigma) / (|H|_F |Sigma|_F) over training, mean and "
     "95% band over seeds, against two null models: the same spectra with Haar-random eigenvectors "
     "and random PSD matrices. Paper Fig. 3.",
 }
 FIGURES["figS4_flatness_factor"] = {
     "notebook": "notebooks/figS4_flatness_factor.py",
+    "group": "noise",
     "inputs": lambda: {"directions": noise_files("directions")},
     "caption": "Variance-flatness slope against the flatness factor (1.5, 2, e, 4): the paper says "
     "the factor does not matter.",
 }
 TABLES["table3_slopes"] = {
     "notebook": "notebooks/table3_slopes.py",
+    "group": "noise",
     "inputs": lambda: {"directions": noise_files("directions")},
     "params": lambda: {"flatness_factor": config["noise"]["flatness_factor"]},
     "caption": "Fitted slopes of the variance-flatness and Hessian-variance relations per setting "
@@ -89,12 +104,17 @@ TABLES["table3_slopes"] = {
 }
 TABLES["table4_alignment"] = {
     "notebook": "notebooks/table4_alignment.py",
-    "inputs": lambda: {"alignment": noise_files("alignment"), "nulls": noise_files("nulls")},
+    "group": "noise",
+    "inputs": lambda: {
+        "alignment": noise_files("alignment"),
+        "nulls": noise_files("nulls"),
+    },
     "caption": "Final alignment alpha per setting with both null models (exact moments and "
     "Monte Carlo draws).",
 }
 FIGURES["figS6_noise_comparison"] = {
     "notebook": "notebooks/figS6_noise_comparison.py",
+    "group": "noise",
     "inputs": lambda: {
         "compare": noise_files("compare"),
         "alignment": noise_files("alignment"),
@@ -108,6 +128,7 @@ FIGURES["figS6_noise_comparison"] = {
 }
 FIGURES["figS7_activations"] = {
     "notebook": "notebooks/figS7_activations.py",
+    "group": "sme",
     "inputs": lambda: {"cells": list(activation_sweep_files())},
     "params": lambda: {
         "activation_of": activation_sweep_files(),
@@ -121,9 +142,12 @@ FIGURES["figS7_activations"] = {
 }
 FIGURES["figS5_universality"] = {
     "notebook": "notebooks/figS5_universality.py",
+    "group": "universality",
     "inputs": lambda: {
         "alignment": [f for fs in universality_files("alignment").values() for f in fs],
-        "directions": [f for fs in universality_files("directions").values() for f in fs],
+        "directions": [
+            f for fs in universality_files("directions").values() for f in fs
+        ],
     },
     "params": lambda: {
         "labels": architecture_labels(),
@@ -136,10 +160,17 @@ FIGURES["figS5_universality"] = {
 }
 TABLES["table5_universality"] = {
     "notebook": "notebooks/table5_universality.py",
+    "group": "universality",
     "inputs": lambda: {
         "alignment": [f for fs in universality_files("alignment").values() for f in fs],
-        "directions": [f for fs in universality_files("directions").values() for f in fs],
-        "metrics": [f for e in cfg.universality_experiments(config) for f in experiment_metrics(e)],
+        "directions": [
+            f for fs in universality_files("directions").values() for f in fs
+        ],
+        "metrics": [
+            f
+            for e in cfg.universality_experiments(config)
+            for f in experiment_metrics(e)
+        ],
     },
     "params": lambda: {
         "labels": architecture_labels(),
@@ -153,10 +184,12 @@ KEEP_SWEEP = bool(config["noise"]["keep_sweep"]["keep_probs"])
 if KEEP_SWEEP:
     FIGURES["figS8_keep_sweep"] = {
         "notebook": "notebooks/figS8_keep_sweep.py",
+        "group": "noise",
         "inputs": lambda: {"sweep": keep_sweep_files()},
         "params": lambda: {
-            "trained_keep_prob": cfg.run_spec(config, NOISE_EXPERIMENT,
-                                              cfg.noise_settings(config)[0])["keep_prob"],
+            "trained_keep_prob": cfg.run_spec(
+                config, NOISE_EXPERIMENT, cfg.noise_settings(config)[0]
+            )["keep_prob"],
         },
         "caption": "The dropout noise structure against the keep probability p (including small p) "
         "at a fixed theta*: variance-flatness slope of the gradient data, alignment alpha(H, Sigma_p) "
@@ -180,7 +213,7 @@ TABLES["claims"] = {
 
 rule figure:
     input:
-        unpack(notebook_inputs(FIGURES)),
+        unpack(get_notebook_inputs(FIGURES)),
     output:
         pdf="figures/{name}.pdf",
         png=report(
@@ -189,28 +222,28 @@ rule figure:
             category="Figures",
         ),
         notebook="results/notebooks/{name}.ipynb",
-    wildcard_constraints:
-        name="|".join(FIGURES),
-    params:
-        caption=lambda wc: FIGURES[wc.name]["caption"],
-        code=lambda wc: code("scripts/run_notebook.py", FIGURES[wc.name]["notebook"]),
-        extra=lambda wc: FIGURES[wc.name].get("params", dict)(),
     log:
         "results/logs/figure/{name}.log",
     benchmark:
         "results/benchmarks/figure/{name}.tsv"
+    wildcard_constraints:
+        name=one_of(FIGURES),
+    conda:
+        ENV
     resources:
         runtime=20,
         mem_mb=4000,
-    conda:
-        ENV
+    params:
+        caption=get_notebook_param(FIGURES, "caption"),
+        code=get_notebook_param(FIGURES, "code"),
+        extra=get_notebook_param(FIGURES, "extra"),
     script:
         "../../scripts/run_notebook.py"
 
 
 rule table:
     input:
-        unpack(notebook_inputs(TABLES)),
+        unpack(get_notebook_inputs(TABLES)),
     output:
         csv=report(
             "figures/{name}.csv",
@@ -219,131 +252,42 @@ rule table:
         ),
         md="figures/{name}.md",
         notebook="results/notebooks/{name}.ipynb",
-    wildcard_constraints:
-        name="|".join(TABLES),
-    params:
-        caption=lambda wc: TABLES[wc.name]["caption"],
-        code=lambda wc: code("scripts/run_notebook.py", TABLES[wc.name]["notebook"]),
-        extra=lambda wc: TABLES[wc.name].get("params", dict)(),
     log:
         "results/logs/table/{name}.log",
     benchmark:
         "results/benchmarks/table/{name}.tsv"
+    wildcard_constraints:
+        name=one_of(TABLES),
+    conda:
+        ENV
     resources:
         runtime=20,
         mem_mb=4000,
-    conda:
-        ENV
+    params:
+        caption=get_notebook_param(TABLES, "caption"),
+        code=get_notebook_param(TABLES, "code"),
+        extra=get_notebook_param(TABLES, "extra"),
     script:
         "../../scripts/run_notebook.py"
 
 
-rule figS1:
-    input:
-        expand("figures/figS1_training.{ext}", ext=("pdf", "png")),
+# Named targets, from the registry: one per figure and table (fig2 for fig2_noise_structure),
+# and one per group of them (sme, noise, universality).
+for _name in {**FIGURES, **TABLES}:
+
+    rule:
+        name:
+            alias(_name)
+        input:
+            outputs_of(_name),
+        localrule: True
 
 
-rule table1:
-    input:
-        expand("figures/table1_accuracy.{ext}", ext=("csv", "md")),
+for _group in ("sme", "noise", "universality"):
 
-
-rule fig1:
-    input:
-        expand("figures/fig1_sme.{ext}", ext=("pdf", "png")),
-
-
-rule figS2:
-    input:
-        expand("figures/figS2_sme_weak_order.{ext}", ext=("pdf", "png")),
-
-
-rule figS3:
-    input:
-        expand("figures/figS3_sme_heatmap.{ext}", ext=("pdf", "png")),
-
-
-rule table2:
-    input:
-        expand("figures/table2_sme_order.{ext}", ext=("csv", "md")),
-
-
-rule figS7:
-    input:
-        expand("figures/figS7_activations.{ext}", ext=("pdf", "png")),
-
-
-rule sme:
-    input:
-        rules.fig1.input,
-        rules.figS7.input,
-        rules.figS2.input,
-        rules.figS3.input,
-        rules.table2.input,
-
-
-rule fig2:
-    input:
-        expand("figures/fig2_noise_structure.{ext}", ext=("pdf", "png")),
-
-
-rule fig3:
-    input:
-        expand("figures/fig3_alignment.{ext}", ext=("pdf", "png")),
-
-
-rule figS4:
-    input:
-        expand("figures/figS4_flatness_factor.{ext}", ext=("pdf", "png")),
-
-
-rule table3:
-    input:
-        expand("figures/table3_slopes.{ext}", ext=("csv", "md")),
-
-
-rule table4:
-    input:
-        expand("figures/table4_alignment.{ext}", ext=("csv", "md")),
-
-
-rule figS6:
-    input:
-        expand("figures/figS6_noise_comparison.{ext}", ext=("pdf", "png")),
-
-
-rule figS5:
-    input:
-        expand("figures/figS5_universality.{ext}", ext=("pdf", "png")),
-
-
-rule table5:
-    input:
-        expand("figures/table5_universality.{ext}", ext=("csv", "md")),
-
-
-rule figS8:
-    input:
-        expand("figures/figS8_keep_sweep.{ext}", ext=("pdf", "png")),
-
-
-rule universality:
-    input:
-        rules.figS5.input,
-        rules.table5.input,
-
-
-rule noise:
-    input:
-        rules.fig2.input,
-        rules.figS6.input,
-        rules.fig3.input,
-        rules.figS4.input,
-        rules.table3.input,
-        rules.table4.input,
-        rules.figS8.input if KEEP_SWEEP else [],
-
-
-rule claims:
-    input:
-        expand("figures/claims.{ext}", ext=("csv", "md")),
+    rule:
+        name:
+            _group
+        input:
+            group_outputs(_group),
+        localrule: True

@@ -2,32 +2,32 @@
 # experiment, all its seeds in one process.
 rule noise_setting:
     input:
-        data=lambda wc: dataset_files(config["experiments"][wc.experiment]["dataset"])["npz"],
-        checkpoints=lambda wc: f"{run_dir(wc.experiment, wc.setting)}/checkpoints.pt",
-        trajectory=lambda wc: f"{run_dir(wc.experiment, wc.setting)}/trajectory.npz",
+        data=get_dataset,
+        checkpoints=get_checkpoints,
+        trajectory=get_trajectory,
     output:
         alignment="results/noise/{experiment}/{setting}/alignment.csv",
         directions="results/noise/{experiment}/{setting}/directions.csv",
         nulls="results/noise/{experiment}/{setting}/nulls.csv",
         meta="results/noise/{experiment}/{setting}/meta.json",
-    wildcard_constraints:
-        experiment="|".join(cfg.universality_experiments(config)),
-        setting="|".join(s for _, s in cfg.noise_jobs(config)),
-    params:
-        code=code("scripts/noise.py"),
-        spec=lambda wc: cfg.noise_spec(config, wc.experiment, wc.setting),
-    priority: CHAIN + 1
     log:
         "results/logs/noise/{experiment}/{setting}.log",
     benchmark:
         "results/benchmarks/noise/{experiment}/{setting}.tsv"
+    wildcard_constraints:
+        experiment=one_of(cfg.universality_experiments(config)),
+        setting=one_of({s for _, s in cfg.noise_jobs(config)}),
+    priority: CHAIN + 1
+    conda:
+        ENV
     threads: THREADS
     resources:
         runtime=60,
         mem_mb=6000,
         gpu=config["gpus"],
-    conda:
-        ENV
+    params:
+        code=code("scripts/noise.py"),
+        spec=get_noise_spec,
     script:
         "../../scripts/noise.py"
 
@@ -35,29 +35,29 @@ rule noise_setting:
 # Dropout against SGD and Gaussian noise at dropout's magnitude at theta* (figS6).
 rule noise_compare:
     input:
-        data=lambda wc: dataset_files(config["experiments"][wc.experiment]["dataset"])["npz"],
-        checkpoints=lambda wc: f"{run_dir(wc.experiment, wc.setting)}/checkpoints.pt",
+        data=get_dataset,
+        checkpoints=get_checkpoints,
         alignment="results/noise/{experiment}/{setting}/alignment.csv",
     output:
         compare="results/noise/{experiment}/{setting}/compare.csv",
-    wildcard_constraints:
-        experiment=NOISE_EXPERIMENT,
-        setting="|".join(cfg.noise_settings(config)),
-    params:
-        code=code("scripts/noise_compare.py"),
-        spec=lambda wc: cfg.noise_spec(config, wc.experiment, wc.setting),
-    priority: CHAIN
     log:
         "results/logs/noise_compare/{experiment}/{setting}.log",
     benchmark:
         "results/benchmarks/noise_compare/{experiment}/{setting}.tsv"
+    wildcard_constraints:
+        experiment=one_of([NOISE_EXPERIMENT]),
+        setting=one_of(cfg.noise_settings(config)),
+    priority: CHAIN
+    conda:
+        ENV
     threads: THREADS
     resources:
         runtime=30,
         mem_mb=4000,
         gpu=config["gpus"],
-    conda:
-        ENV
+    params:
+        code=code("scripts/noise_compare.py"),
+        spec=get_noise_spec,
     script:
         "../../scripts/noise_compare.py"
 
@@ -66,28 +66,28 @@ rule noise_compare:
 # seeds of the noise experiment's first dropout setting).
 rule noise_keep:
     input:
-        data=lambda wc: dataset_files(config["experiments"][wc.experiment]["dataset"])["npz"],
-        checkpoints=lambda wc: f"{run_dir(wc.experiment, wc.setting)}/checkpoints.pt",
+        data=get_dataset,
+        checkpoints=get_checkpoints,
     output:
         directions="results/noise/{experiment}/{setting}/keep_sweep/p{keep_prob}.csv",
-    wildcard_constraints:
-        experiment=NOISE_EXPERIMENT,
-        setting=cfg.noise_settings(config)[0],
-        keep_prob="|".join(f"{p:g}" for p in config["noise"]["keep_sweep"]["keep_probs"]) or "none",
-    params:
-        code=code("scripts/noise_keep.py"),
-        spec=lambda wc: {**cfg.keep_sweep_spec(config), "keep_prob": float(wc.keep_prob)},
-    priority: CHAIN
     log:
         "results/logs/noise_keep/{experiment}/{setting}/p{keep_prob}.log",
     benchmark:
         "results/benchmarks/noise_keep/{experiment}/{setting}/p{keep_prob}.tsv"
+    wildcard_constraints:
+        experiment=one_of([NOISE_EXPERIMENT]),
+        setting=one_of(cfg.noise_settings(config)[:1]),
+        keep_prob=one_of(f"{p:g}" for p in config["noise"]["keep_sweep"]["keep_probs"]),
+    priority: CHAIN
+    conda:
+        ENV
     threads: THREADS
     resources:
         runtime=30,
         mem_mb=3000,
         gpu=config["gpus"],
-    conda:
-        ENV
+    params:
+        code=code("scripts/noise_keep.py"),
+        spec=get_keep_spec,
     script:
         "../../scripts/noise_keep.py"

@@ -5,22 +5,22 @@ rule sme_cell:
     output:
         npz="results/sme/{cell}.npz",
         meta="results/sme/{cell}.json",
-    wildcard_constraints:
-        cell="|".join(SME_CELLS),
-    params:
-        code=code("scripts/sme_cell.py"),
-        spec=lambda wc: cfg.sme_spec(config, wc.cell),
-    priority: lambda wc: cfg.sme_cost(config, wc.cell)  # longest first: shortest makespan
     log:
         "results/logs/sme/{cell}.log",
     benchmark:
         "results/benchmarks/sme/{cell}.tsv"
+    wildcard_constraints:
+        cell=one_of(SME_CELLS),
+    priority: get_sme_cost  # longest first: shortest makespan
+    conda:
+        ENV
     threads: THREADS
     resources:
         runtime=60,
         mem_mb=4000,
         gpu=config["gpus"],
-    conda:
-        ENV
+    params:
+        code=code("scripts/sme_cell.py"),
+        spec=get_sme_spec,
     script:
         "../../scripts/sme_cell.py"

@@ -1,29 +1,38 @@
 # One job per (experiment, setting) holding all its seeds (batched in one process).
 rule train_run:
     input:
-        data=lambda wc: dataset_files(config["experiments"][wc.experiment]["dataset"])["npz"],
+        data=get_dataset,
     output:
         metrics="results/runs/{experiment}/{setting}/metrics.csv",
         checkpoints="results/runs/{experiment}/{setting}/checkpoints.pt",
         trajectory="results/runs/{experiment}/{setting}/trajectory.npz",
         meta="results/runs/{experiment}/{setting}/meta.json",
-    params:
-        code=code("scripts/train.py"),
-        run=lambda wc: cfg.run_spec(config, wc.experiment, wc.setting),
-        # Not an output: Snakemake deletes a killed job's outputs, the resume state must survive.
-        resume="results/runs/{experiment}/{setting}/resume.pt",
-    priority: CHAIN + 2
     log:
         "results/logs/train/{experiment}/{setting}.log",
     benchmark:
         "results/benchmarks/train/{experiment}/{setting}.tsv"
+    wildcard_constraints:
+        experiment=one_of(config["experiments"]),
+        setting=one_of(
+            {
+                s["name"]
+                for e in config["experiments"].values()
+                for s in cfg.settings(e)
+            }
+        ),
+    priority: CHAIN + 2
+    conda:
+        ENV
     threads: THREADS
     resources:
         runtime=120,
         mem_mb=4000,
         gpu=config["gpus"],
-    conda:
-        ENV
+    params:
+        code=code("scripts/train.py"),
+        run=get_run_spec,
+        # Not an output: Snakemake deletes a killed job's outputs, the resume state must survive.
+        resume="results/runs/{experiment}/{setting}/resume.pt",
     script:
         "../../scripts/train.py"
 
