@@ -11,7 +11,7 @@ from dropout_sme.sme import twolayer as tl
 
 @pytest.mark.parametrize("mode", ["per_step", "per_sample"])
 def test_mask_gradient_covariance_matches_the_closed_form(mode):
-    """The generic random-gradient Sigma (any model, vmapped masks) against section 1.4."""
+    """The generic random-gradient Sigma (any model, vmapped masks) against docs/spec.md §1.4."""
     g = torch.Generator().manual_seed(0)
     model = {"arch": "two_layer", "width": 3, "activation": "tanh"}
     params = models.init_params(model, 2, 1, g, torch.float64)
@@ -206,7 +206,7 @@ def test_fast_line_loss_matches_the_generic_one(block, loss, chunk):
 
 
 def test_block_all_gradient_covariance_is_the_whole_closed_form_sigma():
-    """Every parameter of the two-layer net at once against section 1.4's Sigma (all of it)."""
+    """Every parameter of the two-layer net at once against docs/spec.md §1.4's Sigma (all of it)."""
     g = torch.Generator().manual_seed(0)
     m, d = 3, 2
     model = {"arch": "two_layer", "width": m, "activation": "tanh"}

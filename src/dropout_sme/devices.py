@@ -88,8 +88,9 @@ def tune_allocator() -> bool:
 
     glibc serves allocations above 128 KiB with mmap and unmaps them on free, so loops over
     medium-sized tensors (the SME simulators, batched training) page-fault on every operation:
-    measured 2-4x slower on the CPU. Raising the mmap and trim thresholds at run time (mallopt)
-    removes that. Returns False where glibc is not available (nothing changes there).
+    several times slower on the CPU (``benchmarks/train_speed.py --no-tune``). Raising the mmap
+    and trim thresholds at run time (mallopt) removes that. Returns False where glibc is not
+    available (nothing changes there).
     """
     import ctypes
     import ctypes.util

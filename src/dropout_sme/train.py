@@ -95,7 +95,7 @@ class Trainer:
 
         if mode == "vmap":
             self.eval_fn = vmap(evaluate)
-        else:       # a loop like the step: no torch.func call, which imports torch._dynamo (~2 s)
+        else:       # a loop like the step: no torch.func call, which imports torch._dynamo (seconds)
             def eval_fn(params):
                 with torch.no_grad():
                     rows = [evaluate({k: v[i] for k, v in params.items()})

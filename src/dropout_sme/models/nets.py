@@ -216,7 +216,7 @@ def sample_masks(model: dict, keep_prob: float, mode: str, n: int, generator: to
     for shape in mask_shapes(model, n_in):
         full = (*batch, *shape) if mode == "per_step" else (*batch, n, *shape)
         u = torch.rand(full, generator=generator, device=device, dtype=torch.float32)
-        masks.append(u.lt_(keep_prob).to(dtype).div_(keep_prob))     # in place: 20% faster
+        masks.append(u.lt_(keep_prob).to(dtype).div_(keep_prob))     # in place: no copies
     return tuple(masks)
 
 

@@ -28,7 +28,7 @@ def covariance(samples: torch.Tensor) -> torch.Tensor:
 def spectrum(M: torch.Tensor, top: int):
     """All eigenvalues (descending) of the symmetric M and the eigenvectors of the top ``top``
     (columns), in float64; two LAPACK calls (values by divide and conquer, a subset by MRRR) are
-    about 3x faster than one full eigendecomposition."""
+    faster than one full eigendecomposition (``benchmarks/hessian_speed.py``)."""
     from scipy.linalg import eigh
 
     A = M.detach().cpu().numpy()

@@ -1,4 +1,4 @@
-"""Interval flatness (spec 1.6): along a unit direction v, the width F = theta^r - theta^l of the
+"""Interval flatness (docs/spec.md §1.6): along a unit direction v, the width F = theta^r - theta^l of the
 interval around theta* where the dropout-free loss stays below factor x L(theta*), by bracketing
 and regula falsi; a side where the loss never reaches the level within the cap is flagged (NaN),
 never given a number. ``line_loss`` evaluates the loss along many directions at once.

@@ -1,5 +1,5 @@
 """Random gradient data: K full-batch dropout gradients of one block at frozen parameters, each
-with fresh masks; their covariance estimates Sigma (spec 1.6).
+with fresh masks; their covariance estimates Sigma (docs/spec.md §1.6).
 
 FNN weight blocks past the first layer take the kernel's fast path (``models.fnn``: the
 mask-independent first layer computed once, masks from random bytes, the block gradient one
@@ -22,7 +22,7 @@ def bernoulli(shape: tuple, keep_prob: float, rng: np.random.Generator,
 
     A byte b is uniform on 0..255; keep when b < w = floor(256 p), and when b = w (probability
     1/256) keep with probability frac(256 p) from a fresh uniform: P(keep) = w/256 + frac/256 = p.
-    Five times faster than comparing float uniforms, the step that dominates K = 25,000 masks.
+    Much faster than comparing float uniforms, the step that dominates K = 25,000 masks.
     With ``device`` the bytes cross to it (a quarter of the float32 mask) and the comparisons run
     there, the ties taking the same uniforms in the same order: the same masks as without, built
     where they are used (on a GPU, the host's comparisons would cost more than the gradients).

@@ -1,4 +1,4 @@
-"""The noise-structure stage (E2-E5, spec 1.5-1.6) of one (experiment, setting), every seed:
+"""The noise-structure stage (E2-E5, docs/spec.md §1.5-1.6) of one (experiment, setting), every seed:
 
 - alpha(theta_t) = alignment of the block Hessian H and the dropout covariance Sigma at every
   checkpoint, from ``alignment_masks`` gradients;

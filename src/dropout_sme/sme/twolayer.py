@@ -1,6 +1,6 @@
 r"""Dropout noise of the theory's two-layer net f(x) = sum_r a_r sigma(w_r . x), in closed form.
 
-Notation of the spec (section 1.4): p = keep probability, s = (1-p)/p, xi_r = eta_r - 1;
+Notation of docs/spec.md §1.4: p = keep probability, s = (1-p)/p, xi_r = eta_r - 1;
 l_{r,i} = a_r sigma(w_r.x_i), e_i = f(x_i) - y_i (dropout-free residual),
 g_{r,i} = grad_{(a_r, w_r)} l_{r,i} = (sigma(w_r.x_i), a_r sigma'(w_r.x_i) x_i).
 Parameters are flattened unit by unit: theta = (a_1, w_1, a_2, w_2, ...), P = m (d + 1).
@@ -179,7 +179,7 @@ def sample_normals(p: float, mode: str, shape, m: int, n: int, generator, dtype,
 
 # ------------------------------------------------------------------ Sigma three ways (one theta)
 def sigma_closed_form(a, w, x, y, p: float, mode: str = "per_step", act: str = "tanh"):
-    """Sigma(theta) = Cov_eta[grad R^drop] from the closed form of the spec (section 1.4), (P, P)."""
+    """Sigma(theta) = Cov_eta[grad R^drop] from the closed form of docs/spec.md §1.4, (P, P)."""
     net = Net(a, w, x, y, act)
     mom = moments(p)
     s, k3, mu4 = mom["s"], mom["kappa3"], mom["mu4"]

@@ -1,0 +1,41 @@
+"""What the notebooks read, and the null bands they draw, each in one place.
+
+- ``read``: the CSVs of several jobs as one frame;
+- ``read_tagged``: the same, each row tagged with what the workflow says its file belongs to (the
+  experiment of a noise job, an activation of E1): never parsed from a path;
+- ``null_bands``: the two null models of alpha as bands, mean +- ``NULL_Z`` standard deviations
+  of the exact moments (the same-spectra null: ``spectra_mean`` / ``spectra_sd``; the centred
+  Wishart null: mean 0, ``wishart_sd``); the upper end is the null's 97.5% point.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+NULL_Z = 1.96          # the two-sided 95% point of a normal distribution
+
+
+def read(files) -> pd.DataFrame:
+    """The CSVs ``files`` concatenated (a single path counts as one file)."""
+    files = [files] if isinstance(files, str) else list(files)
+    return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+
+
+def read_tagged(files, tag_of: dict, column: str = "experiment") -> pd.DataFrame:
+    """The CSVs ``files`` concatenated, each row with ``column`` = ``tag_of[its file]``."""
+    missing = [f for f in files if str(f) not in tag_of]
+    if missing:
+        raise KeyError(f"no {column} given for {', '.join(map(str, missing))}")
+    return pd.concat([pd.read_csv(f).assign(**{column: tag_of[str(f)]}) for f in files],
+                     ignore_index=True)
+
+
+def null_bands(alignment: pd.DataFrame) -> pd.DataFrame:
+    """A copy of alignment rows with the bands of both null models: ``spectra_lo``,
+    ``spectra_hi``, ``wishart_lo``, ``wishart_hi`` (the ``_hi`` columns are the 97.5% points)."""
+    out = alignment.copy()
+    out["spectra_hi"] = out.spectra_mean + NULL_Z * out.spectra_sd
+    out["spectra_lo"] = out.spectra_mean - NULL_Z * out.spectra_sd
+    out["wishart_hi"] = NULL_Z * out.wishart_sd
+    out["wishart_lo"] = -out["wishart_hi"]
+    return out
