@@ -30,23 +30,22 @@ out_png = "figures/fig2_noise_structure.png"
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from dropout_sme.report import plotting, stats
+from dropout_sme.report import plotting, stats, tables
 
 plotting.use_style()
-dirs = pd.concat([pd.read_csv(f) for f in directions], ignore_index=True)
+dirs = tables.read(directions)
 dirs = dirs[np.isclose(dirs.factor, flatness_factor)]
 per_seed = stats.relation_slopes(dirs, flatness_factor)
 settings = sorted({(p, lr) for p, lr in zip(dirs.keep_prob, dirs.lr)}, key=lambda s: (s[1], -s[0]))
 panels = [
-    ("trajectory data", [("trajectory", "width", "variance", stats.RELATIONS[0][3], "C0")],
+    ("trajectory data", [(stats.RELATIONS["vf_trajectory"], "C0")],
      "interval flatness F_i", "PCA variance sigma_i^2"),
-    ("random gradient data", [("gradient", "width", "variance", stats.RELATIONS[1][3], "C2")],
+    ("random gradient data", [(stats.RELATIONS["vf_gradient"], "C2")],
      "interval flatness F_i", "PCA variance sigma_i^2"),
-    ("Hessian-variance", [("hessian", "eigenvalue", "variance", stats.RELATIONS[2][3], "C2"),
-                          ("hessian", "eigenvalue", "traj_variance", stats.RELATIONS[3][3], "C0")],
+    ("Hessian-variance", [(stats.RELATIONS["hv_gradient"], "C2"),
+                          (stats.RELATIONS["hv_trajectory"], "C0")],
      "Hessian eigenvalue lambda_i", "variance along u_i"),
 ]
 
@@ -65,7 +64,7 @@ for i, (p, lr) in enumerate(settings):
     seeds = sorted(d.seed.unique())
     for j, (title, series, xlabel, ylabel) in enumerate(panels):
         ax = axes[i, j]
-        for kind, x, y, relation, color in series:
+        for (kind, x, y, relation), color in series:
             k = d[d.kind == kind]
             for si, seed in enumerate(seeds):
                 ks = k[k.seed == seed]

@@ -29,16 +29,12 @@ out_png = "figures/fig3_alignment.png"
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 
-from dropout_sme.report import plotting, stats
+from dropout_sme.report import plotting, stats, tables
 
 plotting.use_style()
-al = pd.concat([pd.read_csv(f) for f in alignment], ignore_index=True)
-nu = pd.concat([pd.read_csv(f) for f in nulls], ignore_index=True)
-curve = al[~al.theta_star].copy()
-curve["spectra_hi"] = curve.spectra_mean + 1.96 * curve.spectra_sd
-curve["spectra_lo"] = curve.spectra_mean - 1.96 * curve.spectra_sd
+al, nu = tables.read(alignment), tables.read(nulls)
+curve = tables.null_bands(al[~al.theta_star])
 settings = sorted({(p, lr) for p, lr in zip(al.keep_prob, al.lr)}, key=lambda s: (s[1], -s[0]))
 summary = stats.summarize(curve, ["keep_prob", "lr", "step"],
                           ["alpha_debiased", "alpha", "spectra_lo", "spectra_hi"])
@@ -55,7 +51,7 @@ for ax, (p, lr) in zip(axes[0], settings):
             label="alpha, plain sample covariance")
     ax.fill_between(s.step, s.spectra_lo_mean, s.spectra_hi_mean, color="C1", alpha=0.3,
                     linewidth=0, label="null: same spectra, Haar eigenvectors (+-1.96 sd)")
-    w = 1.96 * curve.wishart_sd.iloc[0]
+    w = curve.wishart_hi.iloc[0]
     ax.fill_between(s.step, -w, w, color="0.4", alpha=0.3, linewidth=0,
                     label="null: random PSD (centred Wishart, +-1.96 sd)")
     star = al[al.theta_star & (al.keep_prob == p) & (al.lr == lr)]

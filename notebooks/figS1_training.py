@@ -24,12 +24,11 @@ out_png = "figures/figS1_training.png"
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 
-from dropout_sme.report import plotting, stats
+from dropout_sme.report import plotting, stats, tables
 
 plotting.use_style()
-df = pd.concat([pd.read_csv(f) for f in metrics], ignore_index=True)
+df = tables.read(metrics)
 cols = ["train_loss", "train_loss_dropout", "test_loss", "test_acc"]
 summary = stats.summarize(df, ["keep_prob", "lr", "step"], cols)
 n_seeds = df.groupby(["keep_prob", "lr"]).seed.nunique()

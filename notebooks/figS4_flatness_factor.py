@@ -27,10 +27,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dropout_sme.report import plotting, stats
+from dropout_sme.report import plotting, stats, tables
 
 plotting.use_style()
-dirs = pd.concat([pd.read_csv(f) for f in directions], ignore_index=True)
+dirs = tables.read(directions)
 kinds = ["trajectory", "gradient"]
 factors = sorted(dirs[dirs.kind == "gradient"].factor.unique())
 rows = []

@@ -24,30 +24,24 @@
 alignment = []
 directions = []
 labels = {}
+experiment_of = {}
 flatness_factor = 2.0
 out_pdf = "figures/figS5_universality.pdf"
 out_png = "figures/figS5_universality.png"
 
 # %%
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
-from dropout_sme.report import plotting, stats
+from dropout_sme.report import plotting, stats, tables
 
 plotting.use_style()
 
 
-def read(files):
-    """Concatenate noise CSVs, tagging each row with its experiment (the path's folder)."""
-    return pd.concat([pd.read_csv(f).assign(experiment=Path(f).parts[-3]) for f in files],
-                     ignore_index=True)
-
-
-al, dirs = read(alignment), read(directions)
-experiments = list(dict.fromkeys(Path(f).parts[-3] for f in alignment))
+al = tables.read_tagged(alignment, experiment_of)
+dirs = tables.read_tagged(directions, experiment_of)
+experiments = list(dict.fromkeys(experiment_of[f] for f in alignment))
 first = {e: dirs[dirs.experiment == e].sort_values(["lr", "keep_prob"]).setting.iloc[0]
          for e in experiments}
 
@@ -93,19 +87,17 @@ for j, e in enumerate(experiments):
     ax.set_ylabel("u_i' Sigma u_i")
     ax.set_title(f"Hessian-variance slope {ci_text(s_hess.slope)}")
     ax = axes[2, j]
-    curve = a[~a.theta_star].copy()
-    curve["null_hi"] = curve.spectra_mean + 1.96 * curve.spectra_sd
-    curve["null_lo"] = curve.spectra_mean - 1.96 * curve.spectra_sd
-    summ = stats.summarize(curve, ["step"], ["alpha_debiased", "null_lo", "null_hi"])
+    curve = tables.null_bands(a[~a.theta_star])
+    summ = stats.summarize(curve, ["step"], ["alpha_debiased", "spectra_lo", "spectra_hi"])
     plotting.band(ax, summ.step, summ.alpha_debiased_mean, summ.alpha_debiased_lo,
                   summ.alpha_debiased_hi, color="C0", marker="o", ms=3,
                   label=f"alpha, {int(curve.masks.iloc[0])} masks, debiased")
-    ax.fill_between(summ.step, summ.null_lo_mean, summ.null_hi_mean, color="C1", alpha=0.3,
+    ax.fill_between(summ.step, summ.spectra_lo_mean, summ.spectra_hi_mean, color="C1", alpha=0.3,
                     linewidth=0, label="null: same spectra (+-1.96 sd)")
     star = a[a.theta_star]
     ax.scatter(star.step, star.alpha, marker="*", s=60, color="C3", zorder=5,
                label=f"theta*, K = {int(star.masks.iloc[0])} masks")
-    ax.set_ylim(min(-0.05, float(summ.null_lo_mean.min())), 1.0)
+    ax.set_ylim(min(-0.05, float(summ.spectra_lo_mean.min())), 1.0)
     ax.set_xlabel("GD step")
     ax.set_ylabel("alignment alpha(theta_t)")
     final = curve[curve.step == curve.step.max()].alpha_debiased

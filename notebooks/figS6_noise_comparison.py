@@ -34,12 +34,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dropout_sme.report import plotting, stats
+from dropout_sme.report import plotting, stats, tables
 
 plotting.use_style()
-other = pd.concat([pd.read_csv(f) for f in compare], ignore_index=True)
-al = pd.concat([pd.read_csv(f) for f in alignment], ignore_index=True)
-dirs = pd.concat([pd.read_csv(f) for f in directions], ignore_index=True)
+other = tables.read(compare)
+al = tables.read(alignment)
+dirs = tables.read(directions)
 star = al[al.theta_star].set_index(["setting", "seed"])
 grad_slopes = stats.slopes(dirs, "gradient", flatness_factor).set_index(["setting", "seed"])
 traj_slopes = stats.slopes(dirs, "trajectory", flatness_factor).set_index(["setting", "seed"])

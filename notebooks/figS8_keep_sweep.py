@@ -32,10 +32,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dropout_sme.report import plotting, stats
+from dropout_sme.report import plotting, stats, tables
 
 plotting.use_style()
-d = pd.concat([pd.read_csv(f) for f in sweep], ignore_index=True)
+d = tables.read(sweep)
 factor = float(d.factor.iloc[0])
 rows = []
 for (p, seed), g in d.groupby(["keep_prob", "seed"]):

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from dropout_sme import io
-from dropout_sme.report import stats
+from dropout_sme.report import stats, tables
 
-df = pd.concat([pd.read_csv(f) for f in metrics], ignore_index=True)
+df = tables.read(metrics)
 final = df[df.step == df.groupby(["keep_prob", "lr"]).step.transform("max")]
 rows = []
 for (p, lr), g in final.groupby(["keep_prob", "lr"]):

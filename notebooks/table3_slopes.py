@@ -30,9 +30,9 @@ out_md = "figures/table3_slopes.md"
 import pandas as pd
 
 from dropout_sme import io
-from dropout_sme.report import stats
+from dropout_sme.report import stats, tables
 
-dirs = pd.concat([pd.read_csv(f) for f in directions], ignore_index=True)
+dirs = tables.read(directions)
 per_seed = stats.relation_slopes(dirs, flatness_factor)
 rows = []
 for (p, lr, relation), g in per_seed.groupby(["keep_prob", "lr", "relation"], sort=False):

@@ -35,11 +35,10 @@ import numpy as np
 import pandas as pd
 
 from dropout_sme import io
-from dropout_sme.report import stats
+from dropout_sme.report import stats, tables
 
-al = pd.concat([pd.read_csv(f) for f in alignment], ignore_index=True)
-nu = pd.concat([pd.read_csv(f) for f in nulls], ignore_index=True)
-curve = al[~al.theta_star]
+al, nu = tables.read(alignment), tables.read(nulls)
+curve = tables.null_bands(al[~al.theta_star])
 rows = []
 for (p, lr), g in curve.groupby(["keep_prob", "lr"]):
     final = g[g.step == g.step.max()]
@@ -52,9 +51,9 @@ for (p, lr), g in curve.groupby(["keep_prob", "lr"]):
                          ("alpha_theta_star", star.alpha)):
         row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(values)
     row["spectra_null_mean"] = final.spectra_mean.mean()
-    row["spectra_null_q975"] = (final.spectra_mean + 1.96 * final.spectra_sd).max()
+    row["spectra_null_q975"] = final.spectra_hi.max()
     row["spectra_null_mc_max"] = n[n.null == "same_spectra"].alpha.max()
-    row["wishart_null_q975"] = 1.96 * final.wishart_sd.iloc[0]
+    row["wishart_null_q975"] = final.wishart_hi.iloc[0]
     row["wishart_null_mc_max_abs"] = n[n.null == "centred_wishart"].alpha.abs().max()
     row["null_draws"] = int(n[n.null == "same_spectra"].draw.nunique())
     rows.append(row)

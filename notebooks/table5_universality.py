@@ -26,33 +26,26 @@ alignment = []
 directions = []
 metrics = []
 labels = {}
+experiment_of = {}
 flatness_factor = 2.0
 out_csv = "figures/table5_universality.csv"
 out_md = "figures/table5_universality.md"
 
 # %%
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from dropout_sme import io
-from dropout_sme.report import stats
+from dropout_sme.report import stats, tables
 
 
-def read(files):
-    """Concatenate CSVs of results/<stage>/<experiment>/<setting>/<file> (each has its setting),
-    tagged with the experiment."""
-    return pd.concat([pd.read_csv(f).assign(experiment=Path(f).parts[-3]) for f in files],
-                     ignore_index=True)
-
-
-al, dirs, met = read(alignment), read(directions), read(metrics)
+al, dirs, met = (tables.read_tagged(files, experiment_of)
+                 for files in (alignment, directions, metrics))
 rows = []
 for (e, setting), d in dirs.groupby(["experiment", "setting"], sort=False):
     a = al[(al.experiment == e) & (al.setting == setting)]
     p, lr = float(d.keep_prob.iloc[0]), float(d.lr.iloc[0])
-    final = a[~a.theta_star]
+    final = tables.null_bands(a[~a.theta_star])
     final = final[final.step == final.step.max()]
     star = a[a.theta_star]
     row = {"experiment": e, "architecture": labels.get(e, e), "keep_prob": p, "lr": lr,
@@ -66,8 +59,7 @@ for (e, setting), d in dirs.groupby(["experiment", "setting"], sort=False):
         row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(s.slope)
     for name, values in (("alpha_final", final.alpha_debiased), ("alpha_theta_star", star.alpha)):
         row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(values)
-    row["null_q975_final"] = float(max((final.spectra_mean + 1.96 * final.spectra_sd).max(),
-                                       1.96 * final.wishart_sd.max()))
+    row["null_q975_final"] = float(max(final.spectra_hi.max(), final.wishart_hi.max()))
     for name, run in (("test_acc_dropout", setting), ("test_acc_no_dropout", f"p1_lr{lr:g}")):
         m = met[(met.experiment == e) & (met.setting == run)]
         last = m[m.step == m.step.max()].test_acc if len(m) else pd.Series(dtype=float)

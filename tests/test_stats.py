@@ -63,7 +63,7 @@ def test_relation_slopes_recover_known_power_laws():
                     "width": width, "flagged": np.isnan(width)}))
     dirs = pd.concat(rows, ignore_index=True)
     out = stats.relation_slopes(dirs, 2.0).set_index(["relation", "seed"])
-    expected = dict(zip((r[3] for r in stats.RELATIONS), (-2.0, -2.0, 1.5, 0.7, -0.5)))
+    expected = dict(zip((r.name for r in stats.RELATIONS.values()), (-2.0, -2.0, 1.5, 0.7, -0.5)))
     for name, slope in expected.items():
         assert out.loc[(name, 1), "slope"] == pytest.approx(slope)
     assert (out.used == 19).all() and (out.flagged == 1).all() and len(out) == 10

@@ -113,6 +113,16 @@ def universality_files(kind):
     return {e: noise_files(kind, e) for e in cfg.universality_experiments(config)}
 
 
+def experiment_of(*kinds):
+    """file -> its experiment, for the universality notebooks' CSVs (noise kinds, ``metrics``)."""
+    out = {}
+    for e in cfg.universality_experiments(config):
+        for kind in kinds:
+            files = experiment_metrics(e) if kind == "metrics" else noise_files(kind, e)
+            out.update(dict.fromkeys(files, e))
+    return out
+
+
 def architecture_labels():
     """experiment -> a short label of its network, data and analysed block (figS5, table5)."""
     out = {}

@@ -151,6 +151,7 @@ FIGURES["figS5_universality"] = {
     },
     "params": lambda: {
         "labels": architecture_labels(),
+        "experiment_of": experiment_of("alignment", "directions"),
         "flatness_factor": config["noise"]["flatness_factor"],
     },
     "caption": "Universality of the noise structure (E5): for each architecture, the inverse "
@@ -174,6 +175,7 @@ TABLES["table5_universality"] = {
     },
     "params": lambda: {
         "labels": architecture_labels(),
+        "experiment_of": experiment_of("alignment", "directions", "metrics"),
         "flatness_factor": config["noise"]["flatness_factor"],
     },
     "caption": "Universality (E5): per architecture, the variance-flatness slopes (gradient and "

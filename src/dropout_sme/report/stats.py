@@ -4,6 +4,8 @@ SME's weak order (``weak.order_table``). Free of torch, so the notebooks start w
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -62,21 +64,32 @@ def slopes(directions: pd.DataFrame, kind: str, factor: float, x: str = "width",
     return pd.DataFrame(rows)
 
 
-# (kind of directions, x column, y column, name) of every fitted noise-structure relation
-RELATIONS = (
-    ("trajectory", "width", "variance", "variance-flatness, trajectory data"),
-    ("gradient", "width", "variance", "variance-flatness, gradient data"),
-    ("hessian", "eigenvalue", "variance", "Hessian-variance, gradient data (u'Su)"),
-    ("hessian", "eigenvalue", "traj_variance", "Hessian-variance, trajectory data"),
-    ("hessian", "eigenvalue", "width", "flatness along u against eigenvalue"),
-)
+class Relation(NamedTuple):
+    """A fitted noise-structure relation: log ``y`` against log ``x`` over directions of ``kind``."""
+    kind: str
+    x: str
+    y: str
+    name: str
+
+
+RELATIONS = {
+    "vf_trajectory": Relation("trajectory", "width", "variance",
+                              "variance-flatness, trajectory data"),
+    "vf_gradient": Relation("gradient", "width", "variance", "variance-flatness, gradient data"),
+    "hv_gradient": Relation("hessian", "eigenvalue", "variance",
+                            "Hessian-variance, gradient data (u'Su)"),
+    "hv_trajectory": Relation("hessian", "eigenvalue", "traj_variance",
+                              "Hessian-variance, trajectory data"),
+    "flatness_eigenvalue": Relation("hessian", "eigenvalue", "width",
+                                    "flatness along u against eigenvalue"),
+}
 
 
 def relation_slopes(directions: pd.DataFrame, factor: float,
                     top: int | None = None) -> pd.DataFrame:
     """Per setting, seed and relation (``RELATIONS``): the fitted log-log slope."""
     frames = []
-    for kind, x, y, name in RELATIONS:
+    for kind, x, y, name in RELATIONS.values():
         s = slopes(directions, kind, factor, x=x, y=y, top=top)
         s["relation"] = name
         frames.append(s)
