@@ -2,6 +2,8 @@
 
 Parameters are plain dicts of tensors; ``forward(model, params, x, masks)`` is a pure function, so
 the same code runs one network or, under ``torch.func.vmap``, many seeds / paths / masks at once.
+(One module for the five architectures, a little over 300 lines: their initialisation, masks and
+forward pass are one function each with a branch per architecture, read side by side.)
 
 Dropout follows the paper's convention: each hidden output is multiplied by eta = 1/p with
 probability p (the *keep* probability) and by 0 otherwise (inverted dropout), so E eta = 1 and

@@ -1,4 +1,5 @@
 r"""Simulators of dropout GD and of its stochastic modified equations, vectorised over paths.
+(A little over 300 lines: the five methods share one chunked loop and one recorder, kept together.)
 
 All methods start every path from the same theta_0 and record test functions g(theta) at the times
 t = 0, record_every, 2 record_every, ..., horizon (t = N lr for dropout's N-th step):
