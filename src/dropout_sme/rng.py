@@ -90,19 +90,19 @@ def _fixed(x: float) -> int:
     return round(float(x) * 1e9)
 
 
-def seed_sequence(purpose: str, seed: int, *, run_seed: int = 0, keep_prob: float = 0.0,
-                  lr: float = 0.0, step: int = 0, variant: int = 0,
-                  chunk: int = 0) -> np.random.SeedSequence:
+def seed_sequence(purpose: str, seed: int, **fields) -> np.random.SeedSequence:
     """The SeedSequence of one stream. ``seed`` is the root seed (a run's seed for ``spawn``
-    purposes, the stage's own seed for ``noise`` and ``sme`` ones); the keywords are the fields
-    of the purpose's family (unused ones must stay at their defaults)."""
-    ss = _sequence(_check(purpose), seed, run_seed, keep_prob, lr, step, variant, chunk)
+    purposes, the stage's own seed for ``noise`` and ``sme`` ones); ``fields`` are those of the
+    purpose's family: ``run_seed``, ``keep_prob``, ``lr``, ``step`` (noise), ``variant``,
+    ``chunk`` (sme), each 0 when not given."""
+    ss = _sequence(_check(purpose), seed, **fields)
     if _recording is not None:
         _recording.append((purpose, _identity(ss)))
     return ss
 
 
-def _sequence(p, seed, run_seed, keep_prob, lr, step, variant, chunk):
+def _sequence(p: Purpose, seed, run_seed=0, keep_prob=0.0, lr=0.0, step=0, variant=0,
+              chunk=0) -> np.random.SeedSequence:
     if p.family == "spawn":
         return np.random.SeedSequence(int(seed), spawn_key=(p.code,))
     if p.family == "noise":
@@ -116,10 +116,7 @@ def _sequence(p, seed, run_seed, keep_prob, lr, step, variant, chunk):
 
 def key(purpose: str, seed: int, **fields) -> tuple:
     """The identity of a stream: two streams with equal keys draw the same numbers."""
-    p = _check(purpose)
-    fields = {"run_seed": 0, "keep_prob": 0.0, "lr": 0.0, "step": 0, "variant": 0, "chunk": 0,
-              **fields}
-    return _identity(_sequence(p, seed, **fields))
+    return _identity(_sequence(_check(purpose), seed, **fields))
 
 
 def _identity(ss: np.random.SeedSequence) -> tuple:
