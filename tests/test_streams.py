@@ -55,6 +55,16 @@ def test_the_default_dag_draws_no_stream_twice(root):
     assert rng.collisions(draws) == []
 
 
+def test_the_paper_dag_draws_no_stream_twice(root, tmp_path):
+    """Its FNN and ResNet-20 share a setting (keep_prob 0.8, lr 0.1): the experiment keys them."""
+    config = yaml.safe_load((root / "config/paper.yaml").read_text())
+    config["data_dir"] = str(tmp_path)
+    validate(config, str(root / "workflow/schemas/config.schema.yaml"))
+    draws = dag_draws(config)
+    assert len({job for job, _, _ in draws}) > 60
+    assert rng.collisions(draws) == []
+
+
 def test_the_check_fails_on_the_keep_sweep_collision_that_was(root, monkeypatch):
     """The keep sweep once used the comparisons' SGD stream (purpose code 3)."""
     monkeypatch.setitem(rng.PURPOSES, "keep_sweep_masks", rng.Purpose("noise", 3))
@@ -76,6 +86,9 @@ def test_named_streams_reproduce_the_constructions_they_replace():
     old = np.random.SeedSequence([0, 1, round(0.8e9), round(0.1e9), 40, 1])
     new = rng.seed_sequence("theta_star_masks", 0, run_seed=1, keep_prob=0.8, lr=0.1, step=40)
     assert (new.generate_state(4) == old.generate_state(4)).all()
+    other = rng.seed_sequence("theta_star_masks", 0, run_seed=1, keep_prob=0.8, lr=0.1, step=40,
+                              experiment=2)
+    assert (other.generate_state(4) != old.generate_state(4)).any()
     assert rng.stream("bootstrap", 5).random() == np.random.default_rng(5).random()
     with pytest.raises(ValueError, match="unknown random stream"):
         rng.stream("noise", 0)

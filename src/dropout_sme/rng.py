@@ -11,7 +11,10 @@ Each purpose belongs to a family, the construction its stream has always had (so
 streams reproduce the numbers of earlier runs bitwise):
 
 - ``spawn``: child ``code`` of ``SeedSequence(seed)`` (per-seed streams of training and data);
-- ``noise``: ``SeedSequence([noise seed, run seed, keep_prob 1e9, lr 1e9, step, code])``;
+- ``noise``: ``SeedSequence([noise seed, run seed, keep_prob 1e9, lr 1e9, step, code])``, with
+  the experiment's index among the analysed experiments appended when it is not 0 (the noise
+  experiment is 0, so its streams are those of earlier runs; without the index two experiments
+  with the same (keep_prob, lr) drew the same masks);
 - ``sme``: ``SeedSequence([seed, code, variant, lr 1e9, keep_prob 1e9, chunk])`` (E1's paths);
 - ``plain``: ``SeedSequence(seed)`` for code 0, else ``SeedSequence([seed, code])``.
 """
@@ -93,21 +96,21 @@ def _fixed(x: float) -> int:
 def seed_sequence(purpose: str, seed: int, **fields) -> np.random.SeedSequence:
     """The SeedSequence of one stream. ``seed`` is the root seed (a run's seed for ``spawn``
     purposes, the stage's own seed for ``noise`` and ``sme`` ones); ``fields`` are those of the
-    purpose's family: ``run_seed``, ``keep_prob``, ``lr``, ``step`` (noise), ``variant``,
-    ``chunk`` (sme), each 0 when not given."""
+    purpose's family: ``run_seed``, ``keep_prob``, ``lr``, ``step``, ``experiment`` (noise),
+    ``variant``, ``chunk`` (sme), each 0 when not given."""
     ss = _sequence(_check(purpose), seed, **fields)
     if _recording is not None:
         _recording.append((purpose, _identity(ss)))
     return ss
 
 
-def _sequence(p: Purpose, seed, run_seed=0, keep_prob=0.0, lr=0.0, step=0, variant=0,
-              chunk=0) -> np.random.SeedSequence:
+def _sequence(p: Purpose, seed, run_seed=0, keep_prob=0.0, lr=0.0, step=0, experiment=0,
+              variant=0, chunk=0) -> np.random.SeedSequence:
     if p.family == "spawn":
         return np.random.SeedSequence(int(seed), spawn_key=(p.code,))
     if p.family == "noise":
-        return np.random.SeedSequence([int(seed), int(run_seed), _fixed(keep_prob), _fixed(lr),
-                                       int(step), p.code])
+        entropy = [int(seed), int(run_seed), _fixed(keep_prob), _fixed(lr), int(step), p.code]
+        return np.random.SeedSequence(entropy + ([int(experiment)] if experiment else []))
     if p.family == "sme":
         return np.random.SeedSequence([int(seed), p.code, int(variant), _fixed(lr),
                                        _fixed(keep_prob), int(chunk)])

@@ -120,7 +120,8 @@ def noise_spec(config: dict, experiment: str, setting: str) -> dict:
     keys = ("experiment", "setting", "dataset", "keep_prob", "lr", "model", "loss", "mask",
             "device", "dtype")
     return {**{k: run[k] for k in keys}, **noise,
-            "theta_star": run["trajectory"]["start"], "trajectory": run["trajectory"]}
+            "theta_star": run["trajectory"]["start"], "trajectory": run["trajectory"],
+            "experiment_index": universality_experiments(config).index(experiment)}
 
 
 def keep_sweep_spec(config: dict) -> dict:

@@ -31,9 +31,11 @@ from .problem import Problem, at_checkpoint
 
 def stream_of(spec: dict, purpose: str, run_seed: int, step: int) -> dict:
     """The named stream (``rng`` purpose and fields) of a noise-stage draw: keyed by the noise
-    seed, the training run's seed, the setting's (keep_prob, lr) and the checkpoint's step."""
+    seed, the training run's seed, the setting's (keep_prob, lr), the checkpoint's step and the
+    experiment's index among the analysed ones (``experiment_index``)."""
     return {"purpose": purpose, "seed": spec["seed"], "run_seed": run_seed,
-            "keep_prob": spec["keep_prob"], "lr": spec["lr"], "step": step}
+            "keep_prob": spec["keep_prob"], "lr": spec["lr"], "step": step,
+            "experiment": spec.get("experiment_index", 0)}
 
 
 def stream(spec: dict, purpose: str, run_seed: int, step: int) -> np.random.Generator:
