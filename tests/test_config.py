@@ -153,7 +153,7 @@ def test_sme_cells_merge_the_order_study_and_the_heatmap(default):
                                         "activation": "relu", "paths": 2500}
     assert cfg.sme_spec(default, "relu_p0.8_lr0.4")["model"]["activation"] == "relu"
     assert cfg.sme_spec(default, "p0.8_lr0.4")["model"]["activation"] == "tanh"
-    assert cells["p0.5_lr0.4"]["methods"] == ["sme1", "sme2", "svag"]   # in both
+    assert cells["p0.5_lr0.4"]["methods"] == ["gf2", "sme1", "sme2", "svag"]   # in both
     assert cells["p0.01_lr0.4"]["methods"] == ["sme1"]                  # heatmap only
     assert cfg.sme_cost(default, "p0.5_lr0.05") > cfg.sme_cost(default, "p0.5_lr0.4")
 

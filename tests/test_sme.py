@@ -129,6 +129,19 @@ def test_simulate_is_reproducible_and_chunking_only_regroups():
             np.testing.assert_allclose(row, gf["batch_means"][0, 0], rtol=1e-12)
 
 
+def test_the_order_2_flow_is_deterministic_and_departs_from_gradient_flow_by_order_lr():
+    """gf2 follows the order-2 SME's drift without noise: one path, at distance O(lr) from the
+    gradient flow on L_S (its extra drift is (lr/2) H grad L_S)."""
+    prob = small_problem()
+    gaps = []
+    for lr in (0.1, 0.05):
+        kw = dict(lr=lr, horizon=0.4, record_every=0.2, seed=3, substeps=4, n_paths=8, chunk=4)
+        gf2, gf = simulate.simulate(prob, "gf2", **kw), simulate.simulate(prob, "gf", **kw)
+        assert gf2["batch_means"].shape == (1, 3, 3)
+        gaps.append(abs(gf2["batch_means"][0, -1, 0] - gf["batch_means"][0, -1, 0]))
+    assert gaps[1] > 0 and gaps[0] / gaps[1] == pytest.approx(2.0, rel=0.1)
+
+
 def test_blown_up_paths_stop_the_run_and_mark_the_cell():
     prob = small_problem(p=0.05)
     out = simulate.simulate(prob, "dropout", lr=2.0, horizon=40.0, record_every=2.0, n_paths=200,

@@ -61,7 +61,8 @@ PURPOSES = {
     # E1: one stream per chunk of paths of each method
     **{f"sme_{m}": Purpose("sme", c, "common random numbers: the cells of the activation sweep "
                            "draw the masks and increments of the same (keep_prob, lr) cell")
-       for m, c in (("dropout", 1), ("sme1", 2), ("sme2", 3), ("svag", 4), ("gf", 5))},
+       for m, c in (("dropout", 1), ("sme1", 2), ("sme2", 3), ("svag", 4), ("gf", 5),
+                    ("gf2", 6))},
     # figures: resampling of the paths for the weak-order intervals
     "bootstrap": Purpose("plain", 0, "the figure and the table of one weak-order fit resample "
                          "the same way, so that they show the same interval"),

@@ -42,7 +42,7 @@ def sme_cells(config: dict) -> dict:
     gradient flow always run); a part's ``paths`` (default ``sme.paths``) sets its cells' paths,
     the largest where parts share a cell."""
     cells = {}
-    for part, methods in (("heatmap", ["sme1"]), ("order", ["sme1", "sme2", "svag"])):
+    for part, methods in (("heatmap", ["sme1"]), ("order", ["sme1", "sme2", "svag", "gf2"])):
         grid = config["sme"][part]
         for p in grid["keep_probs"]:
             for lr in grid["lrs"]:
@@ -89,7 +89,8 @@ def sme_cost(config: dict, cell: str) -> int:
     spec = sme_spec(config, cell)
     steps = spec["horizon"] / spec["lr"]
     em = spec["substeps"] * (3 if spec["extrapolate"] else 1)
-    weights = {"sme1": em, "sme2": 2.2 * em, "svag": sum(2 * l for l in spec["svag_l"])}
+    weights = {"sme1": em, "sme2": 2.2 * em, "svag": sum(2 * l for l in spec["svag_l"]),
+               "gf2": 0}
     return round(spec["paths"] / 1000 * steps * (1 + sum(weights[m] for m in spec["methods"])))
 
 

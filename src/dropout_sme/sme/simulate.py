@@ -9,7 +9,9 @@ t = 0, record_every, 2 record_every, ..., horizon (t = N lr for dropout's N-th s
 - ``sme2``: the same with drift -grad(L_S + (lr/4) |grad L_S|^2) = -(grad L_S + (lr/2) H grad L_S);
 - ``svag<l>``: SVAG (Li, Malladi, Arora 2021): step lr/l with c1 grad R^drop(eta1) +
   c2 grad R^drop(eta2), c_{1,2} = (1 +- sqrt(2l - 1))/2 (mean grad L_S, covariance l Sigma);
-- ``gf``: gradient flow on L_S (drift only), the noise-free reference.
+- ``gf``: gradient flow on L_S (drift only), the noise-free reference of the order-1 SME;
+- ``gf2``: the order-2 SME's drift without its diffusion, the noise-free reference of the
+  order-2 SME (the two flows show whether, and where, the diffusion term matters).
 
 The SME noise N(0, Sigma(Theta)) is drawn through the exact factor of ``twolayer`` (no Sigma is
 formed), per path. With ``extrapolate`` (default) the SMEs and the flow are integrated at steps h
@@ -43,6 +45,7 @@ from . import twolayer as tl
 # A path has diverged when a test function is not finite or exceeds BLOWUP * (1 + |g(theta_0)|).
 # A method stops at the first record where one of its paths has: E g does not exist there.
 BLOWUP = 1e6
+FLOWS = ("gf", "gf2")      # deterministic: one path says it all
 
 
 class Problem:
@@ -122,7 +125,7 @@ def streams(spec: dict) -> list[dict]:
         variants = spec["svag_l"] if method == "svag" else [0]
         for variant in variants:
             out += [chunk_stream(spec["seed"], method, variant, spec["lr"], spec["keep_prob"], c)
-                    for c in range(1 if method == "gf" else chunks)]
+                    for c in range(1 if method in FLOWS else chunks)]
     return out
 
 
@@ -157,10 +160,11 @@ def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_ever
                 break
         return torch.stack(out)
 
-    if method not in ("sme1", "sme2", "gf"):
-        raise ValueError(f"unknown method {method!r}; allowed: dropout, sme1, sme2, svag, gf")
-    order = 2 if method == "sme2" else 1
-    noisy = method != "gf"
+    if method not in ("sme1", "sme2", *FLOWS):
+        raise ValueError(f"unknown method {method!r}; allowed: dropout, sme1, sme2, svag, gf, "
+                         f"gf2")
+    order = 2 if method in ("sme2", "gf2") else 1
+    noisy = method not in FLOWS
     return euler_maruyama(
         lambda state, dt, normals: prob.em_step(*state, dt, lr, order, normals),
         (lambda: prob.normals(paths, gen)) if noisy else None,
@@ -220,8 +224,8 @@ def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every
     (groups, records, 3), with the group sizes and the number of diverged paths of each group
     (see BLOWUP); a group with a diverged path has NaN means, since E g is then undefined, and
     the method stops at the end of the chunk where that happened (so the count is a minimum)."""
-    if method == "gf":
-        n_paths, chunk, batch = 1, 1, 1                 # deterministic: one path says it all
+    if method in FLOWS:
+        n_paths, chunk, batch = 1, 1, 1
     batch = batch or chunk
     if chunk % batch:
         raise ValueError(f"chunk ({chunk}) must be a multiple of batch ({batch})")
@@ -282,11 +286,11 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
     prob = Problem(data, theta0["a"], theta0["w"], spec["keep_prob"], spec["mask"],
                    model["activation"], getattr(torch, spec["dtype"]), device)
     runs = [("dropout", None), ("gf", None)]
-    runs += [(m, None) for m in spec["methods"] if m in ("sme1", "sme2")]
+    runs += [(m, None) for m in spec["methods"] if m in ("sme1", "sme2", "gf2")]
     if "svag" in spec["methods"]:
         runs += [("svag", l) for l in spec["svag_l"]]
     arrays, info = {}, {"seconds": {}, "path_steps_per_second": {}}
-    total = sum(1 if m == "gf" else spec["paths"] for m, _ in runs)
+    total = sum(1 if m in FLOWS else spec["paths"] for m, _ in runs)
     bar = tqdm(total=total, disable=not progress, file=sys.stderr, unit="path",
                mininterval=1.0 if sys.stderr.isatty() else 15.0,
                desc=f"sme p={spec['keep_prob']:g} lr={spec['lr']:g}")
@@ -302,9 +306,9 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
         arrays[f"{key}__batch_means"] = out["batch_means"]
         arrays[f"{key}__batch_sizes"] = out["batch_sizes"]
         arrays[f"{key}__batch_diverged"] = out["batch_diverged"]
-        integrator_steps = {"dropout": n_steps, "gf": n_steps * spec["substeps"],
+        integrator_steps = {"dropout": n_steps,
                             "svag": n_steps * (l or 1)}.get(method, n_steps * spec["substeps"])
-        if method in ("sme1", "sme2", "gf") and spec["extrapolate"]:
+        if method in ("sme1", "sme2", *FLOWS) and spec["extrapolate"]:
             integrator_steps *= 3                       # h and two h/2 steps
         paths = out["batch_sizes"].sum()
         info["seconds"][key] = elapsed
