@@ -55,8 +55,9 @@ def test_default_dag(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", cwd=tmp_path).stdout)
     # 17 E1 cells + 9 of the activation sweep (3 activations x 3 lrs); E5: the CNN and the
     # transformer (with and without dropout, one noise job each); the keep_prob sweep (4 p)
-    assert counts == {"prepare_data": 3, "train_run": 8, "sme_cell": 26, "noise_setting": 4,
-                      "noise_compare": 2, "noise_keep": 4, "figure": 11, "table": 6, "all": 1}
+    assert counts == {"prepare_data": 3, "train_run": 8, "sme_cell": 26, "sme_exact": 1,
+                      "noise_setting": 4, "noise_compare": 2, "noise_keep": 4, "figure": 11,
+                      "table": 6, "all": 1}
 
 
 def test_figS1_builds_only_its_upstream(tmp_path):
@@ -73,7 +74,8 @@ def test_fig1_builds_only_the_data_and_sme_upstream(tmp_path):
 
 def test_sme_target(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", "sme", cwd=tmp_path).stdout)
-    assert counts == {"prepare_data": 1, "sme_cell": 26, "figure": 4, "table": 1, "sme": 1}
+    assert counts == {"prepare_data": 1, "sme_cell": 26, "sme_exact": 1, "figure": 4, "table": 1,
+                      "sme": 1}
 
 
 def test_noise_target_and_fig3_build_only_their_upstream(tmp_path):
@@ -148,7 +150,9 @@ def test_tiny_end_to_end_run(tmp_path):
         for ext in ("csv", "md"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
     orders = pd.read_csv(tmp_path / "figures/table2_sme_order.csv")
-    assert set(orders.method) == {"sme1", "sme2", "svag2"}
+    assert set(orders.method) == {"sme1", "sme2", "svag2", "gf", "gf2"}
+    exact = orders[orders.case == "linear regression (exact)"]
+    assert set(exact.method) == {"sme1", "sme2", "gf", "gf2"} and exact.order.notna().all()
     table = pd.read_csv(tmp_path / "figures/table1_accuracy.csv")
     assert table.keep_prob.tolist() == [1.0, 0.8]
     assert table.test_acc_mean.between(0.3, 1).all()  # 60 steps of a small net learn something

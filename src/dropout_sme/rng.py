@@ -66,6 +66,8 @@ PURPOSES = {
     # figures: resampling of the paths for the weak-order intervals
     "bootstrap": Purpose("plain", 0, "the figure and the table of one weak-order fit resample "
                          "the same way, so that they show the same interval"),
+    # E1's exactly solvable reference: its data and initial parameters
+    "exact_data": Purpose("plain", 1),
 }
 
 

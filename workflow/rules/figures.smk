@@ -25,7 +25,11 @@ FIGURES["fig1_sme"] = {
 FIGURES["figS2_sme_weak_order"] = {
     "notebook": "notebooks/figS2_sme_weak_order.py",
     "group": "sme",
-    "inputs": lambda: {"cells": sme_cell_files("order")},
+    "inputs": lambda: {
+        "cells": sme_cell_files("order"),
+        "exact_points": "results/sme/exact/points.csv",
+        "exact_orders": "results/sme/exact/orders.csv",
+    },
     "params": lambda: {
         "resolve_ratio": config["sme"]["resolve_ratio"],
         "bootstrap": config["sme"]["bootstrap"],
@@ -48,7 +52,10 @@ FIGURES["figS3_sme_heatmap"] = {
 TABLES["table2_sme_order"] = {
     "notebook": "notebooks/table2_sme_order.py",
     "group": "sme",
-    "inputs": lambda: {"cells": sme_cell_files("order")},
+    "inputs": lambda: {
+        "cells": sme_cell_files("order"),
+        "exact_orders": "results/sme/exact/orders.csv",
+    },
     "params": lambda: {
         "resolve_ratio": config["sme"]["resolve_ratio"],
         "bootstrap": config["sme"]["bootstrap"],

@@ -24,3 +24,24 @@ rule sme_cell:
         spec=get_sme_spec,
     script:
         "../../scripts/sme_cell.py"
+
+
+# E1's exactly solvable reference (linear regression with input dropout): exact weak errors.
+rule sme_exact:
+    output:
+        points="results/sme/exact/points.csv",
+        orders="results/sme/exact/orders.csv",
+    log:
+        "results/logs/sme/exact.log",
+    benchmark:
+        "results/benchmarks/sme/exact.tsv"
+    conda:
+        ENV
+    resources:
+        runtime=10,
+        mem_mb=2000,
+    params:
+        code=code("scripts/sme_exact.py"),
+        spec=config["sme"]["exact"],
+    script:
+        "../../scripts/sme_exact.py"

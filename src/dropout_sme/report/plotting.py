@@ -49,7 +49,7 @@ def save(fig, pdf, png) -> None:
     fig.savefig(png)
 
 
-def weak_error_curve(ax, points, order, color, label) -> None:
+def weak_error_curve(ax, points, order, color, label, linestyle="-") -> None:
     """One method's weak error against lr (``weak.error_points`` rows of one method, test
     function and keep_prob): bars of 1.96 Monte Carlo standard errors, resolved points filled,
     unresolved ones hollow, the fitted ``order`` row (``weak.order_table``) in the label."""
@@ -57,7 +57,7 @@ def weak_error_curve(ax, points, order, color, label) -> None:
     fit = (f"{order.order:.2f} [{order.order_lo:.2f}, {order.order_hi:.2f}]"
            if np.isfinite(order.order) else "n/a")
     ax.errorbar(sel.lr, sel.error, yerr=1.96 * sel.se, color=color, linewidth=1, capsize=2,
-                label=f"{label}: order {fit}")
+                linestyle=linestyle, label=f"{label}: order {fit}")
     res = sel[sel.resolved]
     ax.plot(res.lr, res.error, "o", color=color)
     unres = sel[~sel.resolved & ~sel.diverged]

@@ -136,6 +136,23 @@ class LinearDropout:
         return out
 
 
+def problem(spec: dict) -> tuple[LinearDropout, np.ndarray]:
+    """The model and theta_0 of ``sme.exact``: X ~ N(0, 1)^(n x d), y = X w* + noise N(0, 1),
+    w* and w_0 ~ N(0, I / d), from the named stream ``exact_data``."""
+    from .. import rng
+
+    gen = rng.stream("exact_data", spec["seed"])
+    n, d = spec["n"], spec["d"]
+    X = gen.standard_normal((n, d))
+    w_star, w0 = gen.standard_normal((2, d)) / np.sqrt(d)
+    y = X @ w_star + spec["noise"] * gen.standard_normal(n)
+    return LinearDropout(X, y, spec["keep_prob"]), w0
+
+
+def streams(spec: dict) -> list[dict]:
+    return [{"purpose": "exact_data", "seed": spec["seed"]}]
+
+
 def order_table(model: LinearDropout, w0, lrs, horizon: float):
     """Weak errors over ``lrs`` and the fitted order (least-squares slope of log error against
     log lr) per method and test function, as a tidy frame (no Monte Carlo: exact)."""
@@ -149,5 +166,7 @@ def order_table(model: LinearDropout, w0, lrs, horizon: float):
     fits = []
     for (method, g), sel in points.groupby(["method", "g"], sort=False):
         slope = float(np.polyfit(np.log(sel.lr), np.log(sel.error), 1)[0])
-        fits.append({"method": method, "g": g, "order": slope, "predicted": ORDERS[method]})
+        fits.append({"method": method, "g": g, "order": slope, "predicted": ORDERS[method],
+                     "points_used": len(sel), "points": len(sel),
+                     "lrs": " ".join(f"{v:g}" for v in sel.lr)})
     return points, pd.DataFrame(fits)

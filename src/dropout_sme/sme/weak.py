@@ -151,3 +151,39 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                              "order_lo": lo, "order_hi": hi, "points_used": int(use.sum()),
                              "points": len(sel), "lrs": " ".join(f"{v:g}" for v in lrs)})
     return pd.DataFrame(rows)
+
+
+MONTE_CARLO, EXACT = "two-layer net (Monte Carlo)", "linear regression (exact)"
+LABELS = {"sme1": "order-1 SME", "sme2": "order-2 SME", "gf": "gradient flow (no noise)",
+          "gf2": "order-2 drift (no noise)"}
+
+
+def predicted(method: str) -> int:
+    """The weak order the theory predicts: 2 for the order-2 SME; 1 for the order-1 SME, SVAG
+    and the noise-free flows (which miss the diffusion's O(lr) contribution)."""
+    return 2 if method == "sme2" else 1
+
+
+def label(method: str) -> str:
+    return f"SVAG, l = {method[4:]}" if method.startswith("svag") else LABELS[method]
+
+
+def methods_of(cells) -> list:
+    """The compared methods present in every cell: the SMEs, SVAG (by l), then the controls."""
+    present = set.intersection(*(set(c["methods"]) for c in cells)) - {"dropout"}
+    svag = sorted((m for m in present if m.startswith("svag")), key=lambda m: int(m[4:]))
+    return [m for m in ("sme1", "sme2") if m in present] + svag + \
+        [m for m in ("gf", "gf2") if m in present]
+
+
+def order_report(cells, exact_orders: pd.DataFrame, n_boot: int, seed: int,
+                 resolve_ratio: float) -> pd.DataFrame:
+    """Table 2: the fitted orders of the two-layer cells (``order_table``) and of the exactly
+    solvable reference (``sme.exact``: no interval, every lr used), each with its prediction."""
+    mc = order_table(cells, methods_of(cells), n_boot, seed, resolve_ratio)
+    ex = exact_orders.assign(order_lo=exact_orders.order, order_hi=exact_orders.order)
+    table = pd.concat([mc.assign(case=MONTE_CARLO), ex.assign(case=EXACT)], ignore_index=True)
+    table["predicted"] = [predicted(m) for m in table.method]
+    first = ["case", "method", "predicted", "g", "keep_prob", "order", "order_lo", "order_hi"]
+    return table[first + [c for c in table.columns if c not in first]]
+
