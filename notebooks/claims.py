@@ -14,11 +14,12 @@
 # # Reproduction report: the paper's claims against this run
 #
 # Written from this run's tables and noise-stage outputs every time the pipeline runs; never
-# edited by hand. Each claim gets the measured evidence with its intervals, the settings where it
-# holds or fails, and a verdict by a fixed rule (stated with each claim): **reproduced** (holds
-# everywhere it was tested), **partly** (holds in some settings or for some data), **not
-# reproduced** (holds nowhere), **not run** (no experiment of this run tests it). The rules are
-# functions of the tables in `dropout_sme.report.claims`, each with tests that must pass and fail.
+# edited by hand. Each claim gets the measured evidence with its intervals, the items where it
+# holds, fails or cannot be decided (with the reason), and a verdict: **reproduced** (every
+# decided item holds), **partly**, **not reproduced** (every decided item fails), **undecided**
+# (the data decide no item), **not run**. The rules are functions of the tables in
+# `dropout_sme.report.claims` (tested on tables that must pass, fail and stay undecided); their
+# margins are the config's `claims:` section, declared before any run (config/README.md).
 
 # %% tags=["parameters"]
 sme_orders = ""
@@ -26,6 +27,8 @@ slopes = ""
 universality_table = ""
 alignment = []
 directions = []
+margins = {}
+reference_factor = 2.0
 out_csv = "figures/claims.csv"
 out_md = "figures/claims.md"
 
@@ -37,7 +40,7 @@ from dropout_sme.report import claims, tables
 
 table = claims.report(pd.read_csv(sme_orders), pd.read_csv(slopes),
                       pd.read_csv(universality_table), tables.read(alignment),
-                      tables.read(directions))
+                      tables.read(directions), reference_factor, margins or claims.DEFAULT_MARGINS)
 io.save_csv(out_csv, table)
 io.save_text(out_md, claims.markdown(table))
 table

@@ -157,7 +157,8 @@ def test_tiny_end_to_end_run(tmp_path):
     assert table.keep_prob.tolist() == [1.0, 0.8]
     assert table.test_acc_mean.between(0.3, 1).all()  # 60 steps of a small net learn something
     claims = pd.read_csv(tmp_path / "figures/claims.csv")
-    assert set(claims.verdict) <= {"reproduced", "partly", "not reproduced", "not run"}
+    assert set(claims.verdict) <= {"reproduced", "partly", "not reproduced", "undecided",
+                                   "not run"}
     assert len(claims) == 6
     universality = pd.read_csv(tmp_path / "figures/table5_universality.csv")
     assert universality.experiment.tolist() == ["fnn", "cnn", "transformer"]

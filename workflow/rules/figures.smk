@@ -215,8 +215,13 @@ TABLES["claims"] = {
         "alignment": noise_files("alignment"),
         "directions": noise_files("directions"),
     },
+    "params": lambda: {
+        "margins": config["claims"],
+        "reference_factor": config["noise"]["flatness_factor"],
+    },
     "caption": "Reproduction report: each claim of the paper, the measured evidence with "
-    "intervals, where it holds or fails, and a verdict by a fixed rule (figures/claims.md).",
+    "intervals, where it holds, fails or cannot be decided, and a verdict by a rule whose "
+    "margins the config declares (figures/claims.md).",
 }
 
 

@@ -1,151 +1,260 @@
-"""The reproduction report: each claim of the paper judged from this run's tables by a fixed rule.
+"""The reproduction report: each claim of the paper judged from this run's tables by a rule whose
+margins are declared in the config (``claims:``, reasons in config/README.md) before any run.
 
-Every rule is a pure function of tables (the figures' CSVs and the noise stage's outputs) that
-returns one row: the claim, where it holds, where it fails, a note and the verdict
-(reproduced / partly / not reproduced / not run). ``report`` gathers them; ``markdown`` writes
-``figures/claims.md``. The notebook ``notebooks/claims.py`` only calls these.
+Every rule is a pure function of tables that judges items (a keep_prob and test function, a
+setting and data kind, an architecture) as ``holds``, ``fails`` or ``undecided`` with its reason:
+a question the data cannot settle (too few resolved points, one seed, an interval that contains
+both answers) is undecided, never "not reproduced". A claim's verdict: ``reproduced`` when every
+decided item holds, ``not reproduced`` when every decided item fails, ``partly`` when both occur,
+``undecided`` when no item is decided, ``not run`` when nothing tests it. ``report`` gathers the
+claims; ``markdown`` writes ``figures/claims.md``. The notebook only renders them.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..sme.weak import MONTE_CARLO
 from . import stats, tables
 
+HOLDS, FAILS, UNDECIDED = "holds", "fails", "undecided"
+DEFAULT_MARGINS = {"min_points": 3, "order1_exclude": [0.5, 2.0], "order2_exclude": [1.0],
+                   "factor_delta": 0.2}
 
-def verdict(holds) -> str:
-    holds = list(holds)
-    if not holds:
+
+def verdict(statuses) -> str:
+    statuses = list(statuses)
+    if not statuses:
         return "not run"
-    return "reproduced" if all(holds) else "partly" if any(holds) else "not reproduced"
+    decided = [s for s in statuses if s != UNDECIDED]
+    if not decided:
+        return "undecided"
+    if all(s == HOLDS for s in decided):
+        return "reproduced"
+    return "not reproduced" if all(s == FAILS for s in decided) else "partly"
 
 
 def interval(m, lo, hi, digits: int = 2) -> str:
+    if not np.isfinite(lo) or not np.isfinite(hi):
+        return f"{m:.{digits}f} [no interval]"
     return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-def _row(claim: str, holds: list, fails: list, note: str, ok) -> dict:
-    return {"claim": claim, "holds": "; ".join(holds) or "—", "fails": "; ".join(fails) or "—",
-            "note": note, "verdict": verdict(ok)}
+def _finite(*values) -> bool:
+    return all(np.isfinite(v) for v in values)
 
 
-def weak_order(orders: pd.DataFrame, method: str, number: str, name: str) -> dict:
-    """Claim 1: for each keep_prob and test function, the fitted weak order's 95% bootstrap
-    interval reaches the predicted order (its upper end >= the prediction: a faster decay is
-    consistent with the bound). Unresolved fits are listed, not judged."""
+def _row(claim: str, items: list, note: str) -> dict:
+    """items: (status, text, reason) -> the claim's row."""
+    def join(status):
+        return "; ".join(t + (f" ({r})" if r and status == UNDECIDED else "")
+                         for s, t, r in items if s == status) or "—"
+    return {"claim": claim, "holds": join(HOLDS), "fails": join(FAILS),
+            "undecided": join(UNDECIDED), "note": note,
+            "verdict": verdict(s for s, _, _ in items)}
+
+
+def order_status(lo, hi, expect: float, exclude, points_used: int, min_points: int):
+    """A fitted weak order's interval against its prediction: holds when it contains ``expect``
+    and none of ``exclude``, fails when it excludes ``expect``; undecided otherwise."""
+    if points_used < min_points:
+        return UNDECIDED, f"{points_used} resolved learning rates, fewer than {min_points}"
+    if not _finite(lo, hi):
+        return UNDECIDED, "no interval"
+    if not lo <= expect <= hi:
+        return FAILS, ""
+    inside = [x for x in exclude if lo <= x <= hi]
+    if inside:
+        return UNDECIDED, "the interval also contains " + ", ".join(f"{x:g}" for x in inside)
+    return HOLDS, ""
+
+
+def sign_status(lo, hi, sign: int):
+    """An interval's sign: holds when entirely of ``sign``, fails when entirely opposite."""
+    if not _finite(lo, hi):
+        return UNDECIDED, "no interval (one seed?)"
+    if (hi < 0) if sign < 0 else (lo > 0):
+        return HOLDS, ""
+    if (lo > 0) if sign < 0 else (hi < 0):
+        return FAILS, ""
+    return UNDECIDED, "the interval contains 0"
+
+
+def above_status(lo, hi, level: float):
+    """An interval against a level: holds above it, fails below it."""
+    if not _finite(lo, hi):
+        return UNDECIDED, "no interval (one seed?)"
+    if lo > level:
+        return HOLDS, ""
+    if hi < level:
+        return FAILS, ""
+    return UNDECIDED, f"the interval contains {level:.3g}"
+
+
+def rise_status(first, last):
+    """alpha strengthens: the final interval above the initial one; fails when below it."""
+    f_lo, f_hi = first.alpha_debiased_lo, first.alpha_debiased_hi
+    l_lo, l_hi = last.alpha_debiased_lo, last.alpha_debiased_hi
+    if not _finite(f_lo, f_hi, l_lo, l_hi):
+        return UNDECIDED, "no interval (one seed?)"
+    if l_lo > f_hi:
+        return HOLDS, ""
+    if l_hi < f_lo:
+        return FAILS, ""
+    return UNDECIDED, "the initial and final intervals overlap"
+
+
+def combine(*results):
+    """Several conditions of one item: fails if any fails, holds if all hold, else undecided."""
+    if any(s == FAILS for s, _ in results):
+        return FAILS, ""
+    reasons = [r for s, r in results if s == UNDECIDED]
+    return (UNDECIDED, "; ".join(reasons)) if reasons else (HOLDS, "")
+
+
+def weak_order(orders: pd.DataFrame, method: str, number: str, name: str,
+               margins: dict = DEFAULT_MARGINS) -> dict:
+    """Claim 1: per keep_prob and test function, the fitted order's 95% interval contains the
+    predicted order and none of its excluded neighbours (``order<k>_exclude``), from at least
+    ``min_points`` resolved learning rates (the two-layer net's Monte Carlo case)."""
     o = orders[orders.method == method]
     if "case" in o:                                 # the exact reference is a check, not evidence
         o = o[o.case == MONTE_CARLO]
-    judged = o[o.order.notna()]
-    ok = list(judged.order_hi >= judged.predicted)
-    text = [f"keep_prob {r.keep_prob:g}, {r.g}: {interval(r.order, r.order_lo, r.order_hi)}"
-            for r in judged.itertuples()]
-    unresolved = [f"keep_prob {r.keep_prob:g}, {r.g}" for r in o[o.order.isna()].itertuples()]
-    note = ("not resolved by the Monte Carlo: " + "; ".join(unresolved)) if unresolved else ""
-    return _row(f"{number}. Dropout is approximated weakly by the SME ({name})",
-                [t for t, g in zip(text, ok) if g], [t for t, g in zip(text, ok) if not g],
-                note, ok)
+    items = []
+    for r in o.itertuples():
+        expect = 2 if method == "sme2" else 1
+        status, reason = order_status(r.order_lo, r.order_hi, expect,
+                                      margins[f"order{expect}_exclude"], r.points_used,
+                                      margins["min_points"])
+        items.append((status, f"keep_prob {r.keep_prob:g}, {r.g}: "
+                      f"{interval(r.order, r.order_lo, r.order_hi)}", reason))
+    return _row(f"{number}. Dropout is approximated weakly by the SME ({name})", items,
+                f"a fit needs {margins['min_points']} resolved learning rates; excluded orders: "
+                + ", ".join(f"{x:g}" for x in margins[f"order{2 if method == 'sme2' else 1}"
+                                                       "_exclude"]))
 
 
 def variance_flatness(slopes: pd.DataFrame) -> dict:
-    """Claim 2: per setting and data kind, the slope of log sigma_i^2 against log F_i has a 95%
-    interval (over seeds) entirely below 0."""
+    """Claim 2: per setting and data kind (gradient and trajectory), the slope of log sigma_i^2
+    against log F_i has a 95% interval over seeds below 0."""
     vf = slopes[slopes.relation.str.startswith("variance-flatness")]
-    ok = list(vf.slope_hi < 0)
-    text = [f"keep_prob {r.keep_prob:g}, lr {r.lr:g}, {r.relation.split(', ')[1]}: "
-            f"{interval(r.slope_mean, r.slope_lo, r.slope_hi)}" for r in vf.itertuples()]
-    return _row("2. Inverse variance-flatness relation (negative log-log slope)",
-                [t for t, g in zip(text, ok) if g], [t for t, g in zip(text, ok) if not g],
-                "measured at theta* (the trajectory window's start), not throughout training", ok)
+    items = []
+    for r in vf.itertuples():
+        status, reason = sign_status(r.slope_lo, r.slope_hi, -1)
+        items.append((status, f"keep_prob {r.keep_prob:g}, lr {r.lr:g}, "
+                      f"{r.relation.split(', ')[1]}: "
+                      f"{interval(r.slope_mean, r.slope_lo, r.slope_hi)}", reason))
+    return _row("2. Inverse variance-flatness relation (negative log-log slope)", items,
+                "measured at theta* (the trajectory window's start), not throughout training")
 
 
 def alignment_rises(alignment: pd.DataFrame) -> dict:
-    """Claim 3: at every checkpoint the lower end of alpha's 95% interval over seeds exceeds the
-    97.5% point of both null models, and the final alpha's interval lies above the initial one."""
+    """Claim 3: per setting, alpha's 95% interval over seeds lies above the larger null model's
+    97.5% point at every checkpoint, and the final alpha's interval above the initial one."""
     curve = tables.null_bands(alignment[~alignment.theta_star])
     summary = stats.summarize(curve, ["keep_prob", "lr", "step"], ["alpha_debiased"])
     nulls = curve.groupby(["keep_prob", "lr", "step"])[["spectra_hi", "wishart_hi"]].max()
-    holds, fails, ok = [], [], []
+    items = []
     for (p, lr), s in summary.groupby(["keep_prob", "lr"]):
         s = s.sort_values("step").set_index("step")
-        null = nulls.loc[(p, lr)].max(axis=1)
-        above = bool((s.alpha_debiased_lo > null.reindex(s.index)).all())
+        null = nulls.loc[(p, lr)].max(axis=1).reindex(s.index)
+        above = combine(*(above_status(lo, hi, level) for lo, hi, level in
+                          zip(s.alpha_debiased_lo, s.alpha_debiased_hi, null)))
         first, last = s.iloc[0], s.iloc[-1]
-        rises = bool(last.alpha_debiased_lo > first.alpha_debiased_hi)
+        status, reason = combine(above, rise_status(first, last))
         start = interval(first.alpha_debiased_mean, first.alpha_debiased_lo,
                          first.alpha_debiased_hi)
         end = interval(last.alpha_debiased_mean, last.alpha_debiased_lo, last.alpha_debiased_hi)
-        text = (f"keep_prob {p:g}, lr {lr:g}: alpha {start} at step {s.index[0]} -> {end} at "
-                f"step {s.index[-1]}; largest null 97.5% point {null.max():.3f}")
-        (holds if above and rises else fails).append(text)
-        ok.append(above and rises)
+        items.append((status, f"keep_prob {p:g}, lr {lr:g}: alpha {start} at step {s.index[0]} "
+                      f"-> {end} at step {s.index[-1]}; largest null 97.5% point "
+                      f"{null.max():.3f}", reason))
     return _row("3. Hessian-noise alignment alpha(theta_t) above random nulls throughout "
-                "training, strengthening after an initial phase", holds, fails,
-                "nulls: random PSD (centred Wishart) and same spectra with Haar eigenvectors", ok)
+                "training, strengthening after an initial phase", items,
+                "nulls: random PSD (centred Wishart) and same spectra with Haar eigenvectors")
 
 
-def factor_independence(directions: pd.DataFrame) -> dict:
-    """Claim 4: per setting and data kind, the slopes' 95% intervals at all flatness factors share
-    a common value (the largest lower end is below the smallest upper end)."""
+def factor_independence(directions: pd.DataFrame, reference: float,
+                        margins: dict = DEFAULT_MARGINS) -> dict:
+    """Claim 4, an equivalence test: per setting, data kind and flatness factor c, the paired
+    (by seed) difference of the variance-flatness slope at c and at the ``reference`` factor has
+    a 95% interval inside (-delta, delta), delta = ``factor_delta``; it fails when the interval
+    lies outside, and is undecided when it straddles a bound."""
+    delta = margins["factor_delta"]
     factors = sorted(directions[directions.kind == "gradient"].factor.unique())
-    holds, fails, ok = [], [], []
+    others = [c for c in factors if not np.isclose(c, reference)]
+    items = []
     for kind in ("trajectory", "gradient"):
-        per = pd.concat([stats.slopes(directions, kind, c) for c in factors], ignore_index=True)
-        for (p, lr), g in per.groupby(["keep_prob", "lr"]):
-            cis = [stats.mean_ci(h.slope) for _, h in g.groupby("factor")]
-            common = max(c[1] for c in cis) <= min(c[2] for c in cis)
-            text = (f"keep_prob {p:g}, lr {lr:g}, {kind} data: slopes "
-                    + ", ".join(f"{c:.3g}: {m:.2f}" for c, (m, _, _) in zip(factors, cis)))
-            (holds if common else fails).append(text)
-            ok.append(common)
-    return _row("4. The variance-flatness slope does not depend on the flatness factor", holds,
-                fails, "factors " + ", ".join(f"{c:.3g}" for c in factors), ok)
+        ref = stats.slopes(directions, kind, reference).set_index(["keep_prob", "lr", "seed"])
+        for c in others:
+            at = stats.slopes(directions, kind, c).set_index(["keep_prob", "lr", "seed"])
+            diff = (at.slope - ref.slope).rename("diff").reset_index()
+            for (p, lr), g in diff.groupby(["keep_prob", "lr"]):
+                m, lo, hi = stats.mean_ci(g["diff"])
+                if not _finite(lo, hi):
+                    status, reason = UNDECIDED, "no interval (one seed?)"
+                elif -delta < lo and hi < delta:
+                    status, reason = HOLDS, ""
+                elif lo >= delta or hi <= -delta:
+                    status, reason = FAILS, ""
+                else:
+                    status, reason = UNDECIDED, f"the interval reaches beyond +-{delta:g}"
+                items.append((status, f"keep_prob {p:g}, lr {lr:g}, {kind} data, factor {c:.3g} "
+                              f"against {reference:g}: slope difference "
+                              f"{interval(m, lo, hi)}", reason))
+    return _row("4. The variance-flatness slope does not depend on the flatness factor", items,
+                f"equivalence margin delta = {delta:g} on the slope; factors "
+                + ", ".join(f"{c:.3g}" for c in factors))
 
 
 def universality(table: pd.DataFrame) -> dict:
-    """Claim 5 (per architecture of table 5, its first dropout setting): the gradient-data
-    variance-flatness slope's 95% interval lies below 0, the Hessian-variance slope's above 0,
-    and the final alpha's above the larger null model's 97.5% point."""
-    holds, fails, ok = [], [], []
+    """Claim 5, per architecture of table 5 (its first dropout setting): the variance-flatness
+    slope's interval below 0 for gradient and trajectory data, the Hessian-variance slope's above
+    0, and the final alpha's above the larger null model's 97.5% point."""
+    items = []
     for r in table.itertuples():
-        good = (r.slope_gradient_hi < 0 and r.slope_hessian_variance_lo > 0
-                and r.alpha_final_lo > r.null_q975_final)
+        status, reason = combine(
+            sign_status(r.slope_gradient_lo, r.slope_gradient_hi, -1),
+            sign_status(r.slope_trajectory_lo, r.slope_trajectory_hi, -1),
+            sign_status(r.slope_hessian_variance_lo, r.slope_hessian_variance_hi, +1),
+            above_status(r.alpha_final_lo, r.alpha_final_hi, r.null_q975_final))
 
         def ci(name, r=r):
             return interval(*(getattr(r, f"{name}_{part}") for part in ("mean", "lo", "hi")))
 
-        text = (f"{r.architecture}, keep_prob {r.keep_prob:g}: variance-flatness "
-                f"{ci('slope_gradient')}, Hessian-variance {ci('slope_hessian_variance')}, "
-                f"final alpha {ci('alpha_final')} (null {r.null_q975_final:.3f})")
-        (holds if good else fails).append(text)
-        ok.append(good)
+        items.append((status, f"{r.architecture}, keep_prob {r.keep_prob:g}: variance-flatness "
+                      f"{ci('slope_gradient')} (gradient), {ci('slope_trajectory')} "
+                      f"(trajectory), Hessian-variance {ci('slope_hessian_variance')}, final "
+                      f"alpha {ci('alpha_final')} (null {r.null_q975_final:.3f})", reason))
     archs = list(dict.fromkeys(table.architecture))
     return _row("5. The relations hold across architectures (the paper's appendix: ResNet-20, "
-                "VGG, transformer)", holds, fails,
+                "VGG, transformer)", items,
                 f"{len(archs)} architectures in this run: " + ", ".join(archs)
                 + " (the paper's ResNet-20, VGG16 and transformer on Multi30k are in "
-                  "config/paper.yaml)", ok)
+                  "config/paper.yaml)")
 
 
-def report(orders, slopes, universality_table, alignment, directions) -> pd.DataFrame:
+def report(orders, slopes, universality_table, alignment, directions, reference_factor: float,
+           margins: dict = DEFAULT_MARGINS) -> pd.DataFrame:
     """Every claim's row, from table 2 (weak orders), table 3 (slopes), table 5 (architectures)
     and the noise stage's alignment and directions."""
     return pd.DataFrame([
-        weak_order(orders, "sme1", "1a", "order-1 SME, weak order 1"),
-        weak_order(orders, "sme2", "1b", "order-2 SME, weak order 2"),
+        weak_order(orders, "sme1", "1a", "order-1 SME, weak order 1", margins),
+        weak_order(orders, "sme2", "1b", "order-2 SME, weak order 2", margins),
         variance_flatness(slopes),
         alignment_rises(alignment),
-        factor_independence(directions),
+        factor_independence(directions, reference_factor, margins),
         universality(universality_table),
     ])
 
 
 def markdown(table: pd.DataFrame) -> str:
     lines = ["# Reproduction report", "",
-             "Written by notebooks/claims.py from this run's tables; regenerated with every run.",
-             ""]
+             "Written by notebooks/claims.py from this run's tables with the rules of "
+             "dropout_sme.report.claims and the margins of the config's `claims:` section; "
+             "regenerated with every run.", ""]
     for r in table.itertuples():
         lines += [f"## {r.claim}", "", f"**Verdict: {r.verdict}**", "", f"- holds: {r.holds}",
-                  f"- fails: {r.fails}"] + ([f"- note: {r.note}"] if r.note else []) + [""]
+                  f"- fails: {r.fails}", f"- undecided: {r.undecided}"] \
+            + ([f"- note: {r.note}"] if r.note else []) + [""]
     return "\n".join(lines)
