@@ -83,9 +83,10 @@ for j, g in enumerate(("train_loss", "sq_norm")):
     lrs = np.array(sorted(ex_points.lr.unique()))
     reference_slopes(ax, lrs, ex_points[ex_points.g == g].error.max())
     plotting.lr_axes(ax, lrs, "weak error (exact)",
-                     f"linear regression, input dropout, keep_prob = {p_exact:g}, {titles[g]}")
+                     f"exact reference, keep_prob = {p_exact:g}, {titles[g]}")
 axes[-1, 2].axis("off")
-axes[-1, 2].text(0, 0.5, "Exactly solvable reference:\nf(x) = sum_j eta_j w_j x_j, MSE;\n"
+axes[-1, 2].text(0, 0.5, "Exact reference: linear regression with\ndropout on its inputs, "
+                 "f(x) = sum_j eta_j w_j x_j, MSE;\n"
                  "moments of dropout GD, the SMEs and the\nflows in closed form (all masks "
                  "enumerated):\nweak errors without Monte Carlo.", va="center", fontsize="small")
 paths = weak.paths_run(loaded[0])

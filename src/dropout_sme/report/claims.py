@@ -36,6 +36,8 @@ def verdict(statuses) -> str:
 
 
 def interval(m, lo, hi, digits: int = 2) -> str:
+    if not np.isfinite(m):
+        return "no estimate"
     if not np.isfinite(lo) or not np.isfinite(hi):
         return f"{m:.{digits}f} [no interval]"
     return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
