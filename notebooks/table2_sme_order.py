@@ -41,7 +41,7 @@ io.save_csv(out_csv, table)
 table
 
 # %%
-gs = {"train_loss": "R_S", "sq_norm": "|θ|²", "test_loss": "test loss"}
+gs = {"train_loss": "R_S", "sq_norm": "‖θ‖²", "test_loss": "test loss"}
 lines = ["| case | method | predicted | g | keep_prob | fitted order [95% CI] | lrs fitted |",
          "|---|---|---|---|---|---|---|"]
 for r in table.itertuples():
