@@ -89,5 +89,6 @@ for i, (p, lr) in enumerate(settings):
         ax.set_ylabel(ylabel)
         ax.set_title(f"{title}\nkeep_prob = {p:g}, lr = {lr:g} ({len(seeds)} seeds)")
         ax.legend(fontsize="x-small", loc="best")
+fig.suptitle(tables.mask_note(dirs))
 fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)

@@ -17,7 +17,8 @@
 # dropout-free loss in the analysed block; Sigma from `alignment_masks` dropout gradients with the
 # unbiased |Sigma|_F), mean and 95% band over seeds, one panel per setting. Grey bands: the two
 # null models, mean +- 1.96 sd: the same spectra with Haar-random eigenvectors (exact moments at
-# each checkpoint) and independent random PSD matrices (centred Wishart, around 0). Markers at
+# each checkpoint) and independent centred Wishart matrices G G'/B - I (symmetric, not PSD;
+# around 0). Markers at
 # theta*: alpha from the K masks of the random gradient data and the Monte Carlo null draws.
 # Symmetric-log y axis: linear within +-1e-3.
 
@@ -53,7 +54,7 @@ for ax, (p, lr) in zip(axes[0], settings):
                     linewidth=0, label="null: same spectra, Haar eigenvectors (+-1.96 sd)")
     w = curve.wishart_hi.iloc[0]
     ax.fill_between(s.step, -w, w, color="0.4", alpha=0.3, linewidth=0,
-                    label="null: random PSD (centred Wishart, +-1.96 sd)")
+                    label="null: centred Wishart GG'/B - I, not PSD (+-1.96 sd)")
     star = al[al.theta_star & (al.keep_prob == p) & (al.lr == lr)]
     ax.scatter(star.step, star.alpha, marker="*", s=60, color="C3", zorder=5,
                label=f"alpha at theta*, K = {int(star.masks.iloc[0])} masks (each seed)")
@@ -69,5 +70,6 @@ axes[0, 0].set_ylabel("alignment alpha(theta_t)")
 handles, labels = axes[0, 0].get_legend_handles_labels()
 fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3,
            fontsize="small")
+fig.suptitle(tables.mask_note(al))
 fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)

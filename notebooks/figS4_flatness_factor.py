@@ -59,6 +59,7 @@ for ax, kind in zip(axes[0], kinds):
     ax.set_ylabel("variance-flatness slope")
     ax.set_title(f"{kind} data")
     ax.legend(fontsize="x-small")
+fig.suptitle(tables.mask_note(dirs))
 fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)
 table

@@ -73,7 +73,7 @@ for j, e in enumerate(experiments):
                                                    transform=ax.transAxes, ha="center")
     ax.set_xlabel(f"interval flatness F_i (factor {flatness_factor:g})")
     ax.set_ylabel("PCA variance sigma_i^2 (gradient data)")
-    ax.set_title(f"{labels.get(e, e)}\nkeep_prob = {p:g}, lr = {lr:g}\n"
+    ax.set_title(f"{labels.get(e, e)}\nkeep_prob = {p:g}, lr = {lr:g}, {d['mask'].iloc[0]} masks\n"
                  f"slope {ci_text(s_grad.slope)} ({len(seeds)} seeds)")
     ax.legend(fontsize="x-small")
     ax = axes[1, j]

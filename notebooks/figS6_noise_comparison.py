@@ -78,6 +78,7 @@ for ax, (col, title) in zip(axes, panels):
     ax.set_title(title)
 axes[0].set_ylabel("value (each seed; mean and 95% interval)")
 axes[0].legend(fontsize="x-small", loc="lower left")
+fig.suptitle(tables.mask_note(other))
 fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)
 frame.groupby(["keep_prob", "lr", "noise"])[["alpha", "slope_gradient", "slope_trajectory"]].mean()

@@ -68,7 +68,7 @@ axes[0].set_ylabel("fitted slope")
 axes[1].set_ylabel("alpha")
 axes[2].set_ylabel("Tr Sigma_p")
 fig.suptitle(f"theta* of the keep_prob = {trained_keep_prob:g} run; block {block}, K = {K} "
-             f"dropout gradients per p and seed", y=1.02)
+             f"dropout gradients per p and seed; {tables.mask_note(d)}", y=1.02)
 for ax in axes:
     ax.legend(fontsize="x-small")
 fig.tight_layout()

@@ -54,6 +54,7 @@ for r in table.itertuples():
                  f"{r.flagged_total} |")
 lines += ["", f"Slope of log y against log x over the top directions of each seed, mean [95% "
           f"t-interval] over seeds; interval flatness at factor {flatness_factor:g} x L(theta*). "
-          "Flagged: directions (all seeds) whose interval did not close within the cap, left out."]
+          "Flagged: directions (all seeds) whose interval did not close within the cap, left out.",
+          "", tables.mask_note(dirs) + "."]
 io.save_text(out_md, "\n".join(lines) + "\n")
 print("\n".join(lines))

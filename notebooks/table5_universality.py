@@ -93,8 +93,8 @@ lines += ["", f"Mean [95% t-interval] over seeds. Slopes: least squares of log v
           f"log interval flatness (factor {flatness_factor:g}) over the top directions, or of log "
           f"u'Sigma u against log lambda; alpha at the final checkpoint with the debiased "
           f"|Sigma|_F, at theta* from K masks; null 97.5%: the larger of the two null models' "
-          f"97.5% points at the final checkpoint (same spectra with Haar eigenvectors; random "
-          f"PSD). Test accuracy at the last step; 'without': keep_prob = 1 at the same lr "
-          f"(n/a: not trained)."]
+          f"97.5% points at the final checkpoint (same spectra with Haar eigenvectors; centred "
+          f"Wishart, not PSD). Test accuracy at the last step; 'without': keep_prob = 1 at the "
+          f"same lr (n/a: not trained).", "", tables.mask_note(dirs) + "."]
 io.save_text(out_md, "\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -162,3 +162,10 @@ def test_default_margins_are_the_schemas(root):
     config = yaml.safe_load((root / "config/config.yaml").read_text())
     validate(config, str(root / "workflow/schemas/config.schema.yaml"))
     assert config["claims"] == claims.DEFAULT_MARGINS
+
+
+def test_mask_note_names_the_convention():
+    assert tables.mask_note(pd.DataFrame({"mask": ["per_sample"] * 2})) == \
+        "Dropout masks: per_sample (one mask per example, as nn.Dropout)"
+    assert "per_step" in tables.mask_note(pd.DataFrame({"mask": ["per_step"]}))
+    assert tables.mask_note(pd.DataFrame({"x": [1]})).endswith("not recorded")

@@ -92,7 +92,7 @@ FIGURES["fig3_alignment"] = {
     },
     "caption": "Alignment alpha(theta_t) = Tr(H Sigma) / (|H|_F |Sigma|_F) over training, mean and "
     "95% band over seeds, against two null models: the same spectra with Haar-random eigenvectors "
-    "and random PSD matrices. Paper Fig. 3.",
+    "and centred Wishart matrices (symmetric, not PSD). Paper Fig. 3.",
 }
 FIGURES["figS4_flatness_factor"] = {
     "notebook": "notebooks/figS4_flatness_factor.py",

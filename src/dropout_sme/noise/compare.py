@@ -137,7 +137,8 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
             var_t, vec_t = pca(samples, top)
             t_slope, t_flag = slope_of(vec_t, var_t)
             rows.append({"setting": spec["setting"], "keep_prob": spec["keep_prob"],
-                         "lr": spec["lr"], "seed": seed, "noise": kind, "trace_dropout": target,
+                         "lr": spec["lr"], "mask": spec["mask"], "seed": seed, "noise": kind,
+                         "trace_dropout": target,
                          **magnitude, "alpha": alpha, "slope_gradient": g_slope,
                          "flagged_gradient": g_flag, "slope_trajectory": t_slope,
                          "flagged_trajectory": t_flag})

@@ -94,7 +94,8 @@ class Stage:
         self.low_rank = spec.get("hessian", "full") == "lanczos"
         first = {k: v[0, 0] for k, v in checkpoints["params"].items()}
         self.B = models.block_vector(first, spec["block"]).numel()
-        self.label = {"setting": spec["setting"], "keep_prob": spec["keep_prob"], "lr": spec["lr"]}
+        self.label = {"setting": spec["setting"], "keep_prob": spec["keep_prob"], "lr": spec["lr"],
+                      "mask": spec["mask"]}
 
     def problem(self, step: int, seed: int) -> Problem:
         return at_checkpoint(self.spec, self.x, self.y, self.checkpoints, step, seed)
@@ -290,7 +291,7 @@ def keep_sweep(spec: dict, x, y, checkpoints: dict, log=print) -> pd.DataFrame:
         variances = variances[:vecs.shape[1]]
         flat = flatness(problem, vecs, [factor], spec["flatness_cap"])[factor]
         rows.append(pd.DataFrame({
-            "keep_prob": p, "seed": seed, "index": np.arange(len(variances)),
+            "keep_prob": p, "mask": spec["mask"], "seed": seed, "index": np.arange(len(variances)),
             "variance": variances, "width": flat["width"],
             "flagged": flat["flagged"], "factor": factor, "alpha": alignment(H, S),
             "trace_s": float(S.trace()), "masks": spec["masks"], "block": spec["block"]}))

@@ -173,7 +173,8 @@ def alignment_rises(alignment: pd.DataFrame) -> dict:
                       f"{null.max():.3f}", reason))
     return _row("3. Hessian-noise alignment alpha(theta_t) above random nulls throughout "
                 "training, strengthening after an initial phase", items,
-                "nulls: random PSD (centred Wishart) and same spectra with Haar eigenvectors")
+                "nulls: centred Wishart G G'/B - I (symmetric, not PSD) and same spectra with Haar "
+                "eigenvectors")
 
 
 def factor_independence(directions: pd.DataFrame, reference: float,

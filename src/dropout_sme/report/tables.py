@@ -3,6 +3,8 @@
 - ``read``: the CSVs of several jobs as one frame;
 - ``read_tagged``: the same, each row tagged with what the workflow says its file belongs to (the
   experiment of a noise job, an activation of E1): never parsed from a path;
+- ``mask_note``: which dropout mask convention produced a frame, in words, for every E2-E5
+  figure and table;
 - ``null_bands``: the two null models of alpha as bands, mean +- ``NULL_Z`` standard deviations
   of the exact moments (the same-spectra null: ``spectra_mean`` / ``spectra_sd``; the centred
   Wishart null: mean 0, ``wishart_sd``); the upper end is the null's 97.5% point.
@@ -39,3 +41,14 @@ def null_bands(alignment: pd.DataFrame) -> pd.DataFrame:
     out["wishart_hi"] = NULL_Z * out.wishart_sd
     out["wishart_lo"] = -out["wishart_hi"]
     return out
+
+
+MASKS = {"per_sample": "per_sample (one mask per example, as nn.Dropout)",
+         "per_step": "per_step (one mask per step shared by the batch, the theory's)"}
+
+
+def mask_note(frame: pd.DataFrame) -> str:
+    """'Dropout masks: ...' for the mask conventions in ``frame`` (its ``mask`` column)."""
+    found = sorted(set(frame["mask"])) if "mask" in frame else []
+    return "Dropout masks: " + (", ".join(MASKS.get(m, m) for m in found) or "not recorded")
+
