@@ -184,8 +184,9 @@ def test_tiny_end_to_end_run(tmp_path):
     assert (tmp_path / "results/data/digits.json").exists()
     # nothing left to do, and the report renders every figure and table
     assert "Nothing to be done" in smk("-n", "--configfile", TEST_CONFIG, cwd=tmp_path).stdout
-    smk("--configfile", TEST_CONFIG, "--report", str(tmp_path / "report.html"), cwd=tmp_path)
+    out = smk("--configfile", TEST_CONFIG, "--report", str(tmp_path / "report.html"), cwd=tmp_path)
     assert (tmp_path / "report.html").stat().st_size > 10_000
+    assert "substitution" not in out.stdout + out.stderr      # captions render as reST
 
 
 def test_an_edited_method_reruns_exactly_the_jobs_that_run_it(tmp_path):
