@@ -27,6 +27,7 @@ slopes = ""
 universality_table = ""
 alignment = []
 directions = []
+compare = []
 margins = {}
 reference_factor = 2.0
 out_csv = "figures/claims.csv"
@@ -40,7 +41,8 @@ from dropout_sme.report import claims, tables
 
 table = claims.report(pd.read_csv(sme_orders), pd.read_csv(slopes),
                       pd.read_csv(universality_table), tables.read(alignment),
-                      tables.read(directions), reference_factor, margins or claims.DEFAULT_MARGINS)
+                      tables.read(directions), reference_factor, margins or claims.DEFAULT_MARGINS,
+                      tables.read(compare) if compare else None)
 io.save_csv(out_csv, table)
 io.save_text(out_md, claims.markdown(table))
 table

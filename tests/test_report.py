@@ -169,3 +169,20 @@ def test_mask_note_names_the_convention():
         "Dropout masks: per_sample (one mask per example, as nn.Dropout)"
     assert "per_step" in tables.mask_note(pd.DataFrame({"mask": ["per_step"]}))
     assert tables.mask_note(pd.DataFrame({"x": [1]})).endswith("not recorded")
+
+
+def test_alignment_controls_rule():
+    """Claim 6: dropout's alpha at theta* against the references', paired by seed."""
+    star = pd.DataFrame({"keep_prob": 0.9, "lr": 0.05, "seed": [0, 1, 2], "theta_star": True,
+                         "alpha": [0.90, 0.92, 0.91]})
+
+    def compare(sgd):
+        return pd.DataFrame({"keep_prob": 0.9, "lr": 0.05, "seed": [0, 1, 2] * 2,
+                             "noise": ["sgd"] * 3 + ["gaussian"] * 3,
+                             "alpha": list(sgd) + [0.10, 0.10, 0.10]})
+
+    assert claims.alignment_controls(star, compare([0.60, 0.70, 0.65]))["verdict"] == "reproduced"
+    above = claims.alignment_controls(star, compare([0.95, 0.97, 0.96]))
+    assert above["verdict"] == "partly" and "SGD" in above["fails"]
+    close = claims.alignment_controls(star, compare([0.80, 1.0, 0.91]))
+    assert "contains 0" in close["undecided"]

@@ -159,7 +159,7 @@ def test_tiny_end_to_end_run(tmp_path):
     claims = pd.read_csv(tmp_path / "figures/claims.csv")
     assert set(claims.verdict) <= {"reproduced", "partly", "not reproduced", "undecided",
                                    "not run"}
-    assert len(claims) == 6
+    assert len(claims) == 7
     universality = pd.read_csv(tmp_path / "figures/table5_universality.csv")
     assert universality.experiment.tolist() == ["fnn", "cnn", "transformer"]
     assert universality.test_acc_no_dropout_mean.notna().all()      # the keep_prob = 1 runs

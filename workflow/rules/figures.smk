@@ -214,6 +214,7 @@ TABLES["claims"] = {
         "universality_table": "figures/table5_universality.csv",
         "alignment": noise_files("alignment"),
         "directions": noise_files("directions"),
+        "compare": noise_files("compare"),
     },
     "params": lambda: {
         "margins": config["claims"],
