@@ -159,6 +159,16 @@ def test_the_fnn_kernel_pieces_are_written_once(root):
     def where(text):
         return [p.name for p, s in sources.items() if text in s]
 
-    assert where('@ params[f"w{i}"].T + params[f"b{i}"]') == ["fnn.py"]
+    assert where('@ params[f"w{i}"].T') == ["fnn.py"]            # fnn.linear
     assert where("value=-torch.inf") == ["fnn.py"]
     assert where("1 - h * h") == ["activations.py"]
+
+
+def test_an_fnn_without_biases_has_weights_only():
+    from dropout_sme.architectures import param_names
+
+    model = {"arch": "fnn", "hidden": [4, 3], "activation": "relu", "bias": False}
+    params = models.init_params(model, 5, 2, torch.Generator().manual_seed(0))
+    assert list(params) == param_names(model) == ["w1", "w2", "w3"]
+    out = models.forward(model, params, torch.zeros(2, 5))
+    assert torch.equal(out, torch.zeros(2, 2))               # no bias: zero in, zero out

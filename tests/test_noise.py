@@ -358,3 +358,32 @@ def test_lanczos_stage_agrees_with_the_full_stage():
         np.testing.assert_allclose(vb.variance[top], va.variance[top], rtol=1e-3)
         np.testing.assert_allclose(vb.width[top], va.width[top], rtol=1e-3)
     assert low["nulls"].empty and set(b.hessian) == {"lanczos top-29"}
+
+
+@pytest.mark.parametrize("block,loss", [("w2", "cross_entropy"), ("w3", "cross_entropy"),
+                                        ("w2", "mse")])
+def test_fnn_without_biases_fast_paths_match_autograd(block, loss):
+    """model.bias: false (Feng & Tu's FNN): no b_i at all; the kernel's mask gradients, line loss
+    and closed-form Hessian against autograd on the generic functions."""
+    g = torch.Generator().manual_seed(4)
+    model = {"arch": "fnn", "hidden": [5, 4], "activation": "relu", "bias": False}
+    params = models.init_params(model, 3, 2, g, torch.float64)
+    assert sorted(params) == ["w1", "w2", "w3"]
+    x = torch.randn(7, 3, generator=g, dtype=torch.float64)
+    y = (torch.randint(0, 2, (7,), generator=g) if loss == "cross_entropy"
+         else torch.randn(7, 2, generator=g, dtype=torch.float64))
+    task = noise.Problem.of(model, params, x, y, loss, block)
+    fast = noise.mask_gradients(task, 0.7, "per_sample", 20, np.random.default_rng(3), batch=8)
+    slow = noise.vmapped_gradients(task, 0.7)
+    rng = np.random.default_rng(3)
+    ref = torch.cat([slow([noise.bernoulli((size, 7, w), 0.7, rng).double() for w in (5, 4)])
+                     for size in (8, 8, 4)])
+    torch.testing.assert_close(fast, ref, rtol=1e-9, atol=1e-12)
+    V = torch.linalg.qr(torch.randn(params[block].numel(), 2, dtype=torch.float64))[0]
+    t = torch.linspace(-1, 1, 5, dtype=torch.float64)[None]
+    f = task.loss_fn()
+    expected = torch.stack([torch.stack([f(task.theta + s * V[:, d]) for s in t[0]])
+                            for d in range(2)])
+    torch.testing.assert_close(noise.line_loss(task, V)(t), expected)
+    auto = hessian.full_hessian(f, task.theta)
+    torch.testing.assert_close(hessian.block_hessian(task), auto, rtol=1e-8, atol=1e-10)

@@ -54,4 +54,5 @@ def param_names(model: dict) -> list[str]:
                             for b in range(1, resnet_blocks(model) + 1) for k in (1, 2)]
         names += [f"{u}_{p}" for u in units for p in "wgs"]
     layers = len(model["hidden"]) + 1
-    return names + [f"{p}{i}" for i in range(1, layers + 1) for p in "wb"]
+    kinds = "wb" if model.get("bias", True) else "w"
+    return names + [f"{p}{i}" for i in range(1, layers + 1) for p in kinds]

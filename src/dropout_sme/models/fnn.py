@@ -24,11 +24,24 @@ from .losses import loss_value
 BLAS_COLUMNS = 16
 
 
+def linear(h, params: dict, i: int):
+    """h W_i^T + b_i (no b_i in a network without biases, ``model.bias: false``)."""
+    z = h @ params[f"w{i}"].T
+    b = params.get(f"b{i}")
+    return z if b is None else z + b
+
+
+def bias(params: dict, i: int):
+    """b_i, or zeros where the network has no biases (for products that take a bias)."""
+    w = params[f"w{i}"]
+    return params.get(f"b{i}", torch.zeros(w.shape[0], dtype=w.dtype, device=w.device))
+
+
 def layers(model: dict, params: dict, h, start: int, stop: int, masks=None):
     """h through hidden layers start..stop-1 (1-based), each followed by its mask if given."""
     act = ACTIVATIONS[model["activation"]]
     for i in range(start, stop):
-        h = act(h @ params[f"w{i}"].T + params[f"b{i}"])
+        h = act(linear(h, params, i))
         if masks is not None:
             h = h * masks[i - 1]
     return h
@@ -63,12 +76,12 @@ def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: floa
     backward_w = {i: (params[f"w{i}"] / keep_prob).contiguous() for i in range(2, last + 1)}
     forward_w = {i: w.T.contiguous() for i, w in backward_w.items()}
     rows = params[f"w{layer}"].shape[0]                 # the block's rows (the output unpadded)
-    bias = {i: params[f"b{i}"] for i in range(2, last + 1)}
+    biases = {i: bias(params, i) for i in range(2, last + 1)}
     h1 = layers(model, params, x, 1, 2)
     if loss == "cross_entropy":             # d/d out of the mean cross-entropy, in closed form
-        backward_w[last], bias[last] = padded_output(backward_w[last], bias[last])
+        backward_w[last], biases[last] = padded_output(backward_w[last], biases[last])
         forward_w[last] = backward_w[last].T
-        onehot = torch.nn.functional.one_hot(y, bias[last].shape[0]).to(x.dtype) / n
+        onehot = torch.nn.functional.one_hot(y, biases[last].shape[0]).to(x.dtype) / n
 
         def dloss(out):
             return torch.softmax(out, -1).div_(n).sub_(onehot)
@@ -80,7 +93,7 @@ def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: floa
         a = h1 * masks[0]                   # a_1, with the 1/p left to the next layer's weights
         inputs, derivs = {2: a}, {}
         for i in range(2, last + 1):
-            z = torch.addmm(bias[i], a.reshape(M * n, -1), forward_w[i]).reshape(M, n, -1)
+            z = torch.addmm(biases[i], a.reshape(M * n, -1), forward_w[i]).reshape(M, n, -1)
             if i == last:
                 break
             if relu:                        # in place: z is not needed again
@@ -112,12 +125,12 @@ def line_loss(model: dict, params: dict, x, y, loss: str, layer: int, V, chunk: 
     last = len(model["hidden"]) + 1
     w = params[f"w{layer}"]
     a = layers(model, params, x, 1, layer)
-    z0 = a @ w.T + params[f"b{layer}"]                               # (n, width)
+    z0 = linear(a, params, layer)                                   # (n, width)
     dz = a @ V.reshape(-1, *w.shape).transpose(1, 2)                 # (D, n, width)
-    above = {i: (params[f"w{i}"].T, params[f"b{i}"]) for i in range(layer + 1, last + 1)}
+    above = {i: (params[f"w{i}"].T, bias(params, i)) for i in range(layer + 1, last + 1)}
     classes = params[f"w{last}"].shape[0]
     if loss == "cross_entropy" and last > layer:
-        wp, bp = padded_output(params[f"w{last}"], params[f"b{last}"])
+        wp, bp = padded_output(params[f"w{last}"], bias(params, last))
         above[last] = (wp.T.contiguous(), bp)           # the pads are sliced off before softmax
 
     def losses(z):                                              # (..., n, width) -> (...)
@@ -156,8 +169,8 @@ def last_hidden_hessian(model: dict, params: dict, x, y, loss: str) -> torch.Ten
     act = ACTIVATIONS[model["activation"]]
     h = layers(model, params, x, 1, last - 1)
     W, V = params[f"w{last - 1}"], params[f"w{last}"]
-    z = h @ W.T + params[f"b{last - 1}"]
-    out = act(z) @ V.T + params[f"b{last}"]
+    z = linear(h, params, last - 1)
+    out = linear(act(z), params, last)
     n = x.shape[0]
 
     if loss == "cross_entropy":                             # A_i = (diag s - s s^T) / n

@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from ..architectures import (ALL, ARCHS, HEADED, MASK_MODES, RESNET_WIDTHS, conv_stages,
                              head_layer, resnet_blocks)
 from .activations import ACTIVATIONS
+from . import fnn
 from .fnn import layers
 from .losses import IGNORE, accuracy, loss_value  # noqa: F401  (the models' face)
 
@@ -72,7 +73,8 @@ def head(model: dict, params: dict, x, block: str):
     of the noise stage; any other model or block comes back unchanged."""
     if model["arch"] not in ("cnn", "resnet") or head_layer(block) is None:
         return model, params, x
-    head_model = {"arch": "fnn", "hidden": model["hidden"], "activation": model["activation"]}
+    head_model = {"arch": "fnn", "hidden": model["hidden"], "activation": model["activation"],
+                  "bias": model.get("bias", True)}
     head_params = {k: v for k, v in params.items() if head_layer(k) is not None}
     return head_model, head_params, trunk(model, params, x)
 
@@ -176,7 +178,7 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
                 c_in = c_out
         fan_in = c_in
     for i, width in enumerate([*model["hidden"], n_out], start=1):
-        linear(params, f"w{i}", f"b{i}", width, fan_in)
+        linear(params, f"w{i}", f"b{i}" if model.get("bias", True) else None, width, fan_in)
         fan_in = width
     return params
 
@@ -280,7 +282,7 @@ def forward(model: dict, params: dict, x: torch.Tensor, masks=None) -> torch.Ten
     last = len(model["hidden"]) + 1
     h = x if model["arch"] == "fnn" else trunk(model, params, x)
     h = layers(model, params, h, 1, last, masks)
-    return h @ params[f"w{last}"].T + params[f"b{last}"]
+    return fnn.linear(h, params, last)
 
 
 def _transformer(model, params, x, masks, act):
