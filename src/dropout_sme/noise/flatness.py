@@ -38,7 +38,7 @@ def line_loss(problem, directions: torch.Tensor, chunk: int | None = None):
 
 def flatness(problem, directions: torch.Tensor, factors, cap: float) -> dict:
     """``interval_flatness`` of the problem along the columns of ``directions``."""
-    return interval_flatness(line_loss(problem, directions), problem.loss0(), factors, cap)
+    return interval_flatness(line_loss(problem, directions), problem.loss0, factors, cap)
 
 
 def interval_flatness(line_loss, loss0: float, factors, cap: float, grid: int = 18,

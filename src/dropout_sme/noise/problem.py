@@ -10,6 +10,7 @@ comparisons and the keep sweep set up a checkpoint of a training run (theta* amo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -44,8 +45,9 @@ class Problem:
 
         return f
 
+    @cached_property
     def loss0(self) -> float:
-        """The dropout-free training loss at the parameters."""
+        """The dropout-free training loss at the parameters (computed once per problem)."""
         return float(self.loss_fn()(self.theta))
 
 

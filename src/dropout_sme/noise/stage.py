@@ -194,7 +194,7 @@ class Stage:
         var_t, vec_t = pca(traj, top)
         found = {"gradient": (gradient[0][:top], gradient[1]), "trajectory": (var_t, vec_t),
                  "hessian": (hess[0][:top], hess[1])}
-        loss0 = problem.loss0()
+        loss0 = problem.loss0
         frames = []
         for kind, (values, vecs) in found.items():
             wanted = [float(spec["flatness_factor"])] if kind == "hessian" else factors

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..sme.weak import MONTE_CARLO
+from ..sme.weak import MONTE_CARLO, predicted
 from . import stats, tables
 
 HOLDS, FAILS, UNDECIDED = "holds", "fails", "undecided"
@@ -123,18 +123,17 @@ def weak_order(orders: pd.DataFrame, method: str, number: str, name: str,
     o = orders[orders.method == method]
     if "case" in o:                                 # the exact reference is a check, not evidence
         o = o[o.case == MONTE_CARLO]
+    expect = predicted(method)
+    exclude = margins[f"order{expect}_exclude"]
     items = []
     for r in o.itertuples():
-        expect = 2 if method == "sme2" else 1
-        status, reason = order_status(r.order_lo, r.order_hi, expect,
-                                      margins[f"order{expect}_exclude"], r.points_used,
+        status, reason = order_status(r.order_lo, r.order_hi, expect, exclude, r.points_used,
                                       margins["min_points"])
         items.append((status, f"keep_prob {r.keep_prob:g}, {r.g}: "
                       f"{interval(r.order, r.order_lo, r.order_hi)}", reason))
     return _row(f"{number}. Dropout is approximated weakly by the SME ({name})", items,
                 f"a fit needs {margins['min_points']} resolved learning rates; excluded orders: "
-                + ", ".join(f"{x:g}" for x in margins[f"order{2 if method == 'sme2' else 1}"
-                                                       "_exclude"]))
+                + ", ".join(f"{x:g}" for x in exclude))
 
 
 def variance_flatness(slopes: pd.DataFrame) -> dict:

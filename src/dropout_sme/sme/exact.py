@@ -31,8 +31,9 @@ import itertools
 import numpy as np
 from scipy.linalg import expm
 
+from .weak import predicted
+
 METHODS = ("sme1", "sme2", "gf", "gf2")      # the two SMEs, gradient flow, order-2 drift flow
-ORDERS = {"sme1": 1, "sme2": 2, "gf": 1, "gf2": 1}
 
 
 class LinearDropout:
@@ -166,7 +167,7 @@ def order_table(model: LinearDropout, w0, lrs, horizon: float):
     fits = []
     for (method, g), sel in points.groupby(["method", "g"], sort=False):
         slope = float(np.polyfit(np.log(sel.lr), np.log(sel.error), 1)[0])
-        fits.append({"method": method, "g": g, "order": slope, "predicted": ORDERS[method],
+        fits.append({"method": method, "g": g, "order": slope, "predicted": predicted(method),
                      "points_used": len(sel), "points": len(sel),
                      "lrs": " ".join(f"{v:g}" for v in sel.lr)})
     return points, pd.DataFrame(fits)
