@@ -28,8 +28,12 @@ universality_table = ""
 alignment = []
 directions = []
 compare = []
+diagnosis = []
+sharpness = []
 margins = {}
 reference_factor = 2.0
+drift = "exclude_pc1"
+exploration = {"min_train_acc": 0.99, "max_loss_change": 0.5}
 out_csv = "figures/claims.csv"
 out_md = "figures/claims.md"
 
@@ -37,12 +41,16 @@ out_md = "figures/claims.md"
 import pandas as pd
 
 from dropout_sme import io
-from dropout_sme.report import claims, tables
+from dropout_sme.report import claims, stats, tables
 
+windows = tables.read(diagnosis) if diagnosis else None
+if windows is not None:
+    windows["exploration"] = stats.exploration(windows, exploration)
 table = claims.report(pd.read_csv(sme_orders), pd.read_csv(slopes),
                       pd.read_csv(universality_table), tables.read(alignment),
                       tables.read(directions), reference_factor, margins or claims.DEFAULT_MARGINS,
-                      tables.read(compare) if compare else None)
+                      tables.read(compare) if compare else None, windows, drift,
+                      tables.read(sharpness) if sharpness else None)
 io.save_csv(out_csv, table)
 io.save_text(out_md, claims.markdown(table))
 table

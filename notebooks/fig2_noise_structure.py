@@ -19,11 +19,14 @@
 # (K fresh masks at theta*). Right: along the Hessian's top eigenvectors u_i, the gradient
 # noise variance u_i' Sigma u_i and the trajectory variance against the eigenvalue lambda_i.
 # Points: every direction of every seed (one shade per seed); lines: least-squares fits with the
-# mean slope over seeds, its 95% t-interval in the legend.
+# mean slope over seeds, its 95% t-interval and psi = -slope in the legend. Trajectory data follow
+# Feng & Tu's protocol with the drift handled by `drift` (exclude_pc1: the first principal
+# component, drawn hollow, is the drift and left out of the fit).
 
 # %% tags=["parameters"]
 directions = []
 flatness_factor = 2.0
+drift = "exclude_pc1"
 out_pdf = "figures/fig2_noise_structure.pdf"
 out_png = "figures/fig2_noise_structure.png"
 
@@ -37,15 +40,15 @@ from dropout_sme.report import plotting, stats, tables
 plotting.use_style()
 dirs = tables.read(directions)
 dirs = dirs[np.isclose(dirs.factor, flatness_factor)]
-per_seed = stats.relation_slopes(dirs, flatness_factor)
+per_seed = stats.relation_slopes(dirs, flatness_factor, drift=drift)
+fits = stats.relations(drift)
 settings = sorted({(p, lr) for p, lr in zip(dirs.keep_prob, dirs.lr)}, key=lambda s: (s[1], -s[0]))
 panels = [
-    ("trajectory data", [(stats.RELATIONS["vf_trajectory"], "C0")],
+    (f"trajectory data (drift: {drift})", [(fits["vf_trajectory"], "C0")],
      "interval flatness F_i", "PCA variance sigma_i^2"),
-    ("random gradient data", [(stats.RELATIONS["vf_gradient"], "C2")],
+    ("random gradient data", [(fits["vf_gradient"], "C2")],
      "interval flatness F_i", "PCA variance sigma_i^2"),
-    ("Hessian-variance", [(stats.RELATIONS["hv_gradient"], "C2"),
-                          (stats.RELATIONS["hv_trajectory"], "C0")],
+    ("Hessian-variance", [(fits["hv_gradient"], "C2"), (fits["hv_trajectory"], "C0")],
      "Hessian eigenvalue lambda_i", "variance along u_i"),
 ]
 
@@ -64,21 +67,27 @@ for i, (p, lr) in enumerate(settings):
     seeds = sorted(d.seed.unique())
     for j, (title, series, xlabel, ylabel) in enumerate(panels):
         ax = axes[i, j]
-        for (kind, x, y, relation), color in series:
-            k = d[d.kind == kind]
+        for (kind, x, y, relation, first), color in series:
+            everything = d[d.kind == kind]
+            k = everything[everything["index"] >= first]
+            left_out = everything[everything["index"] < first]
             for si, seed in enumerate(seeds):
                 ks = k[k.seed == seed]
                 ax.scatter(ks[x], ks[y], s=7, color=color, alpha=0.25 + 0.5 * si / max(len(seeds), 1),
                            linewidths=0)
+            if len(left_out):
+                ax.scatter(left_out[x], left_out[y], s=22, facecolors="none", edgecolors=color,
+                           linewidths=0.8, label="PC1 (drift), not fitted")
             sl = per_seed[(per_seed.keep_prob == p) & (per_seed.lr == lr)
                           & (per_seed.relation == relation)].slope
             m, lo, hi = stats.mean_ci(sl)
             flagged = int(k.flagged.sum()) if x == "width" else 0
             note = f", {flagged} flagged" if flagged else ""
             what = "u'Su (gradient)" if y == "variance" and kind == "hessian" else \
-                "trajectory" if y == "traj_variance" else "fit"
+                "trajectory" if y.startswith("traj_variance") else "fit"
+            psi = f", psi {-m:.2f}" if x == "width" else ""
             fit_line(ax, k[x].to_numpy(), k[y].to_numpy(), m, color,
-                     f"{what}: slope {m:.2f} [{lo:.2f}, {hi:.2f}]{note}")
+                     f"{what}: slope {m:.2f} [{lo:.2f}, {hi:.2f}]{psi}{note}")
         ax.set_xscale("log")
         ax.set_yscale("log")
         for axis in (ax.xaxis, ax.yaxis):
@@ -89,6 +98,7 @@ for i, (p, lr) in enumerate(settings):
         ax.set_ylabel(ylabel)
         ax.set_title(f"{title}\nkeep_prob = {p:g}, lr = {lr:g} ({len(seeds)} seeds)")
         ax.legend(fontsize="x-small", loc="best")
-fig.suptitle(tables.mask_note(dirs))
+fig.suptitle(tables.mask_note(dirs) + ". Anchor (Feng & Tu, SGD): psi ~ 4 on trajectory data, "
+             "psi_D ~ 2 for the noise's own variance")
 fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)

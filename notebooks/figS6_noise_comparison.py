@@ -19,13 +19,15 @@
 # alpha(H, Sigma) at theta* (dropout: K masks; isotropic noise: Tr H / (|H|_F sqrt B)). Middle:
 # variance-flatness slope of the gradient data (undefined for isotropic noise: every direction has
 # variance sigma^2). Right: the slope of the trajectory data, each noise run over the same window
-# from theta*. Points: seeds; bars: mean and 95% t-interval.
+# from theta*, through the same protocol (Feng & Tu's, the drift handled by `drift`). Points:
+# seeds; bars: mean and 95% t-interval.
 
 # %% tags=["parameters"]
 compare = []
 alignment = []
 directions = []
 flatness_factor = 2.0
+drift = "exclude_pc1"
 out_pdf = "figures/figS6_noise_comparison.pdf"
 out_png = "figures/figS6_noise_comparison.png"
 
@@ -42,7 +44,10 @@ al = tables.read(alignment)
 dirs = tables.read(directions)
 star = al[al.theta_star].set_index(["setting", "seed"])
 grad_slopes = stats.slopes(dirs, "gradient", flatness_factor).set_index(["setting", "seed"])
-traj_slopes = stats.slopes(dirs, "trajectory", flatness_factor).set_index(["setting", "seed"])
+fit = stats.trajectory_fit(drift)
+traj_slopes = stats.slopes(dirs, fit.kind, flatness_factor, first=fit.first).set_index(
+    ["setting", "seed"])
+other["slope_trajectory"] = other[f"slope_trajectory_{drift}"]
 drop = other[other.noise == "sgd"][["setting", "keep_prob", "lr", "seed"]].copy()
 drop["noise"] = "dropout"
 keys = list(zip(drop.setting, drop.seed))
@@ -54,7 +59,8 @@ names = {"dropout": "dropout", "sgd": "mini-batch\nSGD", "gaussian": "isotropic\
 settings = sorted({(p, lr) for p, lr in zip(frame.keep_prob, frame.lr)}, key=lambda s: (s[1], -s[0]))
 panels = [("alpha", "alignment alpha(H, Sigma) at theta*"),
           ("slope_gradient", "variance-flatness slope, gradient data"),
-          ("slope_trajectory", "variance-flatness slope, trajectory data")]
+          ("slope_trajectory", f"variance-flatness slope, trajectory data\n(Feng & Tu's protocol, "
+           f"drift: {drift})")]
 
 batch = other[other.noise == "sgd"].groupby(["keep_prob", "lr"]).batch.median()
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))

@@ -19,10 +19,29 @@
 # slope); Hessian-variance: the variance along the Hessian's eigenvector u_i against its eigenvalue
 # (predicted positive). Directions whose flatness interval was not closed within the cap are
 # left out of the fit and counted.
+#
+# Trajectory data follow Feng & Tu's protocol (docs/spec.md §1.6): the drift direction is handled
+# by `drift` (the main rows); the other two handlings are robustness rows. psi = -slope, beside
+# Feng & Tu's psi ~ 4 for SGD's trajectory data and psi_D ~ 2 for the noise's own variance (the
+# gradient data's relation).
+#
+# Below the slopes, each setting's trajectory window: is it stationary, and in Feng & Tu's
+# exploration phase (training loss small and flat, every weight vector along it a valid
+# solution)? Mean [95% t-interval] over seeds: the fraction of the window's variance a linear
+# trend in time explains, the first component's share of the variance and |cos| between it and
+# the net displacement, the dropout-free training loss's relative change and the training accuracy
+# over the window, the norm of the block's gradient at theta*, and the seeds whose window passes
+# the declared exploration rule (`exploration`). The SGD and isotropic runs of the noise
+# comparison (same window from theta*) get the same diagnosis; the trajectory rows of the CSV
+# carry their setting's.
 
 # %% tags=["parameters"]
 directions = []
 flatness_factor = 2.0
+drift = "exclude_pc1"
+diagnosis = []
+compare = []
+exploration = {"min_train_acc": 0.99, "max_loss_change": 0.5}
 out_csv = "figures/table3_slopes.csv"
 out_md = "figures/table3_slopes.md"
 
@@ -33,28 +52,96 @@ from dropout_sme import io
 from dropout_sme.report import stats, tables
 
 dirs = tables.read(directions)
-per_seed = stats.relation_slopes(dirs, flatness_factor)
+main = stats.relation_slopes(dirs, flatness_factor, drift=drift).assign(drift="", role="main")
+main.loc[main.relation == stats.trajectory_fit(drift).name, "drift"] = drift
+robust = []
+for other in (d for d in stats.DRIFTS if d != drift):
+    fit = stats.trajectory_fit(other)
+    s = stats.slopes(dirs, fit.kind, flatness_factor, first=fit.first)
+    robust.append(s.assign(relation=fit.name, drift=other, role="robustness"))
+per_seed = pd.concat([main, *robust], ignore_index=True)
 rows = []
-for (p, lr, relation), g in per_seed.groupby(["keep_prob", "lr", "relation"], sort=False):
+for (p, lr, relation, d, role), g in per_seed.groupby(["keep_prob", "lr", "relation", "drift",
+                                                      "role"], sort=False):
     m, lo, hi = stats.mean_ci(g.slope)
-    rows.append({"keep_prob": p, "lr": lr, "relation": relation, "slope_mean": m, "slope_lo": lo,
-                 "slope_hi": hi, "seeds": int(g.slope.notna().sum()),
+    rows.append({"keep_prob": p, "lr": lr, "relation": relation, "drift": d, "role": role,
+                 "slope_mean": m, "slope_lo": lo, "slope_hi": hi,
+                 "seeds": int(g.slope.notna().sum()),
                  "directions_per_seed": int(g.used.max() + g.flagged.max()),
                  "flagged_total": int(g.flagged.sum()), "flatness_factor": flatness_factor})
 table = pd.DataFrame(rows).sort_values(["lr", "keep_prob"], ascending=[True, False], kind="stable")
+
+diag = tables.read(diagnosis).assign(noise="dropout")
+diag["exploration"] = stats.exploration(diag, exploration)
+other = tables.read(compare) if compare else pd.DataFrame()
+columns = ["trend_fraction", "pc1_fraction", "pc1_displacement_cos"]
+frame = pd.concat([diag, other[["keep_prob", "lr", "seed", "noise", *columns]]]
+                  if len(other) else [diag], ignore_index=True)
+window_rows = []
+for (p, lr, noise), g in frame.groupby(["keep_prob", "lr", "noise"], sort=False):
+    row = {"keep_prob": p, "lr": lr, "noise": noise, "seeds": len(g)}
+    for c in columns + (["loss_change", "acc_start", "acc_end", "grad_norm_block"]
+                        if noise == "dropout" else []):
+        row[f"{c}_mean"], row[f"{c}_lo"], row[f"{c}_hi"] = stats.mean_ci(g[c])
+    if noise == "dropout":
+        row["window"] = f"{int(g.window_start.iloc[0])}-{int(g.window_end.iloc[0])}"
+        row["samples"] = int(g.samples.iloc[0])
+        row["exploration_seeds"] = int(g.exploration.sum())
+    window_rows.append(row)
+windows = pd.DataFrame(window_rows)
+own = windows[windows.noise == "dropout"].drop(columns=["noise", "seeds"])
+trajectory_rows = table.relation == stats.trajectory_fit(drift).name
+table = pd.concat([table[trajectory_rows].merge(own, on=["keep_prob", "lr"], how="left"),
+                   table[~trajectory_rows]], ignore_index=True)
+table = table.sort_values(["lr", "keep_prob"], ascending=[True, False], kind="stable")
 io.save_csv(out_csv, table)
 table
 
 # %%
-lines = ["| keep_prob | lr | relation | slope [95% interval] | seeds | directions | flagged |",
-         "|---|---|---|---|---|---|---|"]
+def ci(r, name, digits=2):
+    m, lo, hi = (getattr(r, f"{name}_{s}", float("nan")) for s in ("mean", "lo", "hi"))
+    if m != m:
+        return ""
+    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" if lo == lo else f"{m:.{digits}f}"
+
+
+lines = ["| keep_prob | lr | relation | drift | slope [95% interval] | psi = -slope | seeds | "
+         "directions | flagged |", "|---|---|---|---|---|---|---|---|---|"]
 for r in table.itertuples():
-    lines.append(f"| {r.keep_prob:g} | {r.lr:g} | {r.relation} | {r.slope_mean:.2f} "
-                 f"[{r.slope_lo:.2f}, {r.slope_hi:.2f}] | {r.seeds} | {r.directions_per_seed} | "
-                 f"{r.flagged_total} |")
+    vf = r.relation.startswith("variance-flatness")
+    psi = f"{-r.slope_mean:.2f} [{-r.slope_hi:.2f}, {-r.slope_lo:.2f}]" if vf else ""
+    what = f"{r.drift} ({r.role})" if r.drift else ""
+    lines.append(f"| {r.keep_prob:g} | {r.lr:g} | {r.relation} | {what} | {r.slope_mean:.2f} "
+                 f"[{r.slope_lo:.2f}, {r.slope_hi:.2f}] | {psi} | {r.seeds} | "
+                 f"{r.directions_per_seed} | {r.flagged_total} |")
 lines += ["", f"Slope of log y against log x over the top directions of each seed, mean [95% "
           f"t-interval] over seeds; interval flatness at factor {flatness_factor:g} x L(theta*). "
           "Flagged: directions (all seeds) whose interval did not close within the cap, left out.",
-          "", tables.mask_note(dirs) + "."]
+          "", "Trajectory data: Feng & Tu's protocol. Drift handling exclude_pc1: the window's "
+          "first principal component is the drift and the fit uses components i >= 2; detrend: "
+          "each coordinate minus its linear trend in time, all components; none: the raw window, "
+          f"all components. Main rows use {drift}; the others are robustness rows. Anchor "
+          "(Feng & Tu, SGD on MNIST): psi ~ 4 on trajectory data = psi_D ~ 2 from the noise's "
+          "own variance (what gradient data measure) + psi_tau ~ 1.8 from the correlation time; "
+          "the paper reports no value for dropout.", "", "Trajectory windows:", "",
+          "| keep_prob | lr | noise | window (samples) | trend share of variance | PC1 share | "
+          "\\|cos(PC1, displacement)\\| | training loss change | train acc. (start, end) | "
+          "\\|grad\\| at theta* | exploration phase |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+for r in windows.itertuples():
+    drop = r.noise == "dropout"
+    lines.append(
+        f"| {r.keep_prob:g} | {r.lr:g} | {r.noise} | "
+        + (f"{r.window} ({int(r.samples)})" if drop else "same") + " | "
+        f"{ci(r, 'trend_fraction')} | {ci(r, 'pc1_fraction')} | {ci(r, 'pc1_displacement_cos', 3)} | "
+        f"{ci(r, 'loss_change')} | "
+        + (f"{ci(r, 'acc_start', 3)}, {ci(r, 'acc_end', 3)}" if drop else "") + " | "
+        f"{ci(r, 'grad_norm_block', 4)} | "
+        + (f"{int(r.exploration_seeds)} of {r.seeds} seeds" if drop else "") + " |")
+lines += ["", "Trend share: 1 - (variance left after removing each coordinate's least-squares line "
+          "in time) / (window variance). Training loss: the dropout-free loss at the evaluations "
+          "nearest the window's ends, |change| / start. Exploration phase (declared rule): train "
+          f"accuracy >= {exploration['min_train_acc']:g} at both ends and loss change <= "
+          f"{exploration['max_loss_change']:g}. SGD and isotropic: the noise comparison's runs "
+          "over the same window from theta*.", "", tables.mask_note(dirs) + "."]
 io.save_text(out_md, "\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -28,6 +28,7 @@ metrics = []
 labels = {}
 experiment_of = {}
 flatness_factor = 2.0
+drift = "exclude_pc1"
 out_csv = "figures/table5_universality.csv"
 out_md = "figures/table5_universality.md"
 
@@ -52,10 +53,11 @@ for (e, setting), d in dirs.groupby(["experiment", "setting"], sort=False):
            "seeds": int(d.seed.nunique()), "block": a.block.iloc[0],
            "block_size": int(a.block_size.iloc[0]), "theta_star_masks": int(star.masks.iloc[0]),
            "final_step": int(final.step.max())}
-    for name, kind, x, y in (("slope_gradient", "gradient", "width", "variance"),
-                             ("slope_trajectory", "trajectory", "width", "variance"),
-                             ("slope_hessian_variance", "hessian", "eigenvalue", "variance")):
-        s = stats.slopes(d, kind, flatness_factor, x=x, y=y)
+    fits = stats.relations(drift)
+    for name, fit in (("slope_gradient", fits["vf_gradient"]),
+                      ("slope_trajectory", fits["vf_trajectory"]),
+                      ("slope_hessian_variance", fits["hv_gradient"])):
+        s = stats.slopes(d, fit.kind, flatness_factor, x=fit.x, y=fit.y, first=fit.first)
         row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(s.slope)
     for name, values in (("alpha_final", final.alpha_debiased), ("alpha_theta_star", star.alpha)):
         row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(values)
@@ -91,7 +93,8 @@ for r in table.itertuples():
                  f"{ci(r, 'test_acc_no_dropout', 3)} |")
 lines += ["", f"Mean [95% t-interval] over seeds. Slopes: least squares of log variance against "
           f"log interval flatness (factor {flatness_factor:g}) over the top directions, or of log "
-          f"u'Sigma u against log lambda; alpha at the final checkpoint with the debiased "
+          f"u'Sigma u against log lambda; trajectory data by Feng & Tu's protocol (drift: "
+          f"{drift}); alpha at the final checkpoint with the debiased "
           f"|Sigma|_F, at theta* from K masks; null 97.5%: the larger of the two null models' "
           f"97.5% points at the final checkpoint (same spectra with Haar eigenvectors; centred "
           f"Wishart, not PSD). Test accuracy at the last step; 'without': keep_prob = 1 at the "

@@ -4,6 +4,7 @@ import logging
 import time
 
 import numpy as np
+import pandas as pd
 
 from dropout_sme import io
 from dropout_sme.noise import analyse, load_inputs
@@ -16,8 +17,8 @@ with io.rule_log(sm.log[0]), compute_job(sm.params.spec["device"], sm.threads) a
     x, y, ckpt = load_inputs(sm.input.data, sm.input.checkpoints, spec["dtype"], device)
     traj = dict(np.load(sm.input.trajectory))
     started = time.perf_counter()
-    result = analyse(spec, x, y, ckpt, traj, log=log)
-    for name in ("alignment", "directions", "nulls"):
+    result = analyse(spec, x, y, ckpt, traj, log=log, metrics=pd.read_csv(sm.input.metrics))
+    for name in ("alignment", "directions", "nulls", "diagnosis"):
         io.save_csv(sm.output[name], result[name])
     io.save_json(sm.output.meta, io.provenance(
         spec, device=str(device), seconds=time.perf_counter() - started,

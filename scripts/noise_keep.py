@@ -4,12 +4,12 @@ import logging
 
 
 from dropout_sme import io
-from dropout_sme.noise import keep_sweep, load_inputs
+from dropout_sme.noise import load_inputs, theta_star_noise
 from dropout_sme.devices import compute_job
 
 sm = snakemake  # noqa: F821
 with io.rule_log(sm.log[0]), compute_job(sm.params.spec["device"], sm.threads) as device:
     spec = sm.params.spec
     x, y, ckpt = load_inputs(sm.input.data, sm.input.checkpoints, spec["dtype"], device)
-    frame = keep_sweep(spec, x, y, ckpt, log=logging.getLogger("noise_keep").info)
+    frame = theta_star_noise(spec, x, y, ckpt, log=logging.getLogger("noise_keep").info)
     io.save_csv(sm.output.directions, frame)

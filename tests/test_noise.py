@@ -243,12 +243,19 @@ def test_the_stage_on_a_tiny_run(block):
             "null_draws": 2, "batch": 32, "seed": 0, "theta_star": 20}
     x = torch.as_tensor(digits["x_train"], dtype=torch.float64)
     y = torch.as_tensor(digits["y_train"])
-    res = noise.analyse(spec, x, y, out["checkpoints"], out["trajectory"], log=lambda *_: None)
+    res = noise.analyse(spec, x, y, out["checkpoints"], out["trajectory"], log=lambda *_: None,
+                        metrics=out["metrics"])
     al, dirs = res["alignment"], res["directions"]
     assert sorted(set(al.step)) == [0, 10, 20, 30] and len(al) == 2 * 4 + 2
     assert al.alpha.between(-1, 1).all() and al.theta_star.sum() == 2
-    assert set(dirs.kind) == {"gradient", "trajectory", "hessian"}
+    assert set(dirs.kind) == {"gradient", "trajectory", "trajectory_detrended", "hessian"}
     assert len(dirs[(dirs.kind == "gradient") & (dirs.factor == 4.0)]) == 2 * 4
+    assert len(dirs[(dirs.kind == "trajectory_detrended")]) == 2 * 4     # the main factor only
+    diag = res["diagnosis"]
+    assert list(diag.seed) == [0, 1] and (diag.window_start == 20).all()
+    assert diag.trend_fraction.between(0, 1).all() and diag.pc1_displacement_cos.between(0, 1).all()
+    assert (diag.loss_start == out["metrics"].query("step == 20").train_loss.to_numpy()).all()
+    assert (diag.grad_norm_block > 0).all()
     assert (dirs.width[~dirs.flagged] > 0).all()
     hess = dirs[dirs.kind == "hessian"]
     assert (np.diff(hess[hess.seed == 0].eigenvalue) <= 0).all()       # descending
@@ -284,7 +291,7 @@ def test_keep_sweep_sigma_follows_the_closed_form_at_each_keep_prob():
             "flatness_cap": 100.0, "batch": 4000, "seed": 0, "lr": 0.1}
     H = hessian.block_hessian(noise.Problem.of(model, params, x, y, "mse", "a"))
     for p in (0.1, 0.5, 0.9):
-        out = noise.keep_sweep({**spec, "keep_prob": p}, x, y, checkpoints, log=lambda *_: None)
+        out = noise.theta_star_noise({**spec, "keep_prob": p}, x, y, checkpoints, log=lambda *_: None)
         exact = tl.sigma_closed_form(params["a"], params["w"], x, y, p, "per_step")[0::4, 0::4]
         trace = float(exact.trace())
         se = float((2 * (exact ** 2).sum()) ** 0.5) / 40_000 ** 0.5     # sd of the trace estimate

@@ -72,6 +72,27 @@ def test_variance_flatness_rule():
     assert claims.variance_flatness(one_seed)["verdict"] == "undecided"
 
 
+def test_variance_flatness_judges_trajectory_data_only_in_the_exploration_phase():
+    """A window outside the exploration phase leaves the trajectory item undecided (Feng & Tu's
+    protocol does not apply), whatever its slope; robustness rows are not judged; the note gives
+    the reference noises' trajectory slopes under the same protocol."""
+    windows = pd.DataFrame({"keep_prob": 0.9, "lr": 0.05, "seed": [0, 1],
+                            "exploration": [True, False]})
+    failing = claims.variance_flatness(slope_rows([2.0, -0.2]), windows)
+    assert failing["verdict"] == "reproduced" and failing["fails"] == "—"
+    assert "outside the exploration phase for 1 of 2 seeds" in failing["undecided"]
+    inside = claims.variance_flatness(slope_rows([2.0, -0.2]), windows.assign(exploration=True))
+    assert inside["verdict"] == "partly"
+    robust = pd.concat([slope_rows([-0.1, -0.2]).assign(role="main"),
+                        slope_rows([3.0, 3.0]).assign(role="robustness")])
+    assert claims.variance_flatness(robust)["verdict"] == "reproduced"
+    compare = pd.DataFrame({"keep_prob": 0.9, "lr": 0.05, "seed": [0, 1, 0, 1],
+                            "noise": ["sgd", "sgd", "gaussian", "gaussian"],
+                            "slope_trajectory_detrend": [-2.0, -2.2, -3.0, -3.2]})
+    note = claims.variance_flatness(slope_rows([-0.1, -0.2]), None, compare, "detrend")["note"]
+    assert "isotropic noise -3.10" in note and "SGD -2.10" in note and "drift: detrend" in note
+
+
 def alignment_rows(values_by_step, null_mean=0.1):
     rows = []
     for step, values in values_by_step.items():
@@ -124,6 +145,17 @@ def test_factor_independence_is_an_equivalence_test():
     tight = claims.factor_independence(drift, 2.0, {**claims.DEFAULT_MARGINS,
                                                     "factor_delta": 0.1})
     assert tight["verdict"] == "not reproduced"
+    # trajectory data are judged over i >= 2 (exclude_pc1): a first component that breaks the
+    # factor independence does not count, with ``none`` it does
+    same_rest = directions_rows({2.0: [-2.0, -2.01, -1.99], 4.0: [-2.0, -2.01, -1.99]},
+                                kinds=("gradient",))
+    traj = directions_rows({2.0: [-2.0, -2.01, -1.99], 4.0: [-2.0, -2.01, -1.99]},
+                           kinds=("trajectory",))
+    first_at_4 = (traj["index"] == 0) & (traj.factor == 4.0)
+    traj.loc[first_at_4, "variance"] *= 1e3
+    both = pd.concat([same_rest, traj], ignore_index=True)
+    assert claims.factor_independence(both, 2.0)["verdict"] == "reproduced"
+    assert "trajectory" in claims.factor_independence(both, 2.0, drift="none")["fails"]
 
 
 def universality_rows(gradient_hi, trajectory_hi, hessian_lo, alpha_lo):

@@ -69,7 +69,7 @@ def test_slurm_run_matches_the_local_run(cluster, tmp_path):
     out = snakemake(local, "--configfile", str(TEST_CONFIG), "--cores", "2", env=cluster)
     assert out.returncode == 0, out.stderr[-3000:]
     produced = sorted(p.name for p in (local / "figures").iterdir())
-    assert len(produced) == 34     # 11 figures (pdf, png), 5 tables and the claims (csv, md)
+    assert len(produced) == 40     # 12 figures (pdf, png), 7 tables and the claims (csv, md)
     for name in produced:
         a, b = (on_slurm / "figures" / name).read_bytes(), (local / "figures" / name).read_bytes()
         assert a == b, f"{name} differs between the SLURM and the local run"

@@ -47,28 +47,50 @@ def test_fit_slope_recovers_a_power_law():
 
 def test_relation_slopes_recover_known_power_laws():
     """Directions of two seeds built from power laws: every relation gets its exponent back, a
-    flagged direction (NaN width) is left out and counted, and the factor selects the rows."""
+    flagged direction (NaN width) is left out and counted, and the factor selects the rows. The
+    trajectory's first component breaks the law (a drift): Feng & Tu's exclude_pc1 leaves it out
+    and recovers the exponent, ``none`` keeps it and does not."""
     ev = np.geomspace(1e-3, 1.0, 20)
     rows = []
     for seed in (0, 1):
-        for kind in ("trajectory", "gradient", "hessian"):
+        for kind in ("trajectory", "trajectory_detrended", "gradient", "hessian"):
             for factor in (2.0, 4.0):
                 width = 5 * ev ** -0.5 * factor
                 width[3] = np.nan
+                variance = 2 * ev ** 1.5 if kind == "hessian" else 0.1 * width ** -2.0
+                if kind == "trajectory":
+                    variance[0] = 1e6                  # the drift: huge variance, flat direction
                 rows.append(pd.DataFrame({
                     "setting": "p0.8_lr0.1", "keep_prob": 0.8, "lr": 0.1, "seed": seed,
                     "kind": kind, "index": np.arange(20), "factor": factor,
-                    "eigenvalue": ev, "variance": 2 * ev ** 1.5 if kind == "hessian"
-                    else 0.1 * width ** -2.0, "traj_variance": 3 * ev ** 0.7,
+                    "eigenvalue": ev, "variance": variance, "traj_variance": 3 * ev ** 0.9,
+                    "traj_variance_no_pc1": 3 * ev ** 0.7, "traj_variance_detrended": ev ** 0.6,
                     "width": width, "flagged": np.isnan(width)}))
     dirs = pd.concat(rows, ignore_index=True)
-    out = stats.relation_slopes(dirs, 2.0).set_index(["relation", "seed"])
-    expected = dict(zip((r.name for r in stats.RELATIONS.values()), (-2.0, -2.0, 1.5, 0.7, -0.5)))
-    for name, slope in expected.items():
-        assert out.loc[(name, 1), "slope"] == pytest.approx(slope)
-    assert (out.used == 19).all() and (out.flagged == 1).all() and len(out) == 10
+    expected = {"exclude_pc1": (-2.0, -2.0, 1.5, 0.7, -0.5), "detrend": (-2.0, -2.0, 1.5, 0.6, -0.5)}
+    for drift, slopes in expected.items():
+        out = stats.relation_slopes(dirs, 2.0, drift=drift).set_index(["relation", "seed"])
+        names = [r.name for r in stats.relations(drift).values()]
+        for name, slope in zip(names, slopes):
+            assert out.loc[(name, 1), "slope"] == pytest.approx(slope)
+        assert len(out) == 10
+    out = stats.relation_slopes(dirs, 2.0, drift="exclude_pc1").set_index(["relation", "seed"])
+    assert out.loc[("variance-flatness, trajectory data", 0), "used"] == 18     # PC1 and NaN out
+    assert out.loc[("variance-flatness, gradient data", 0), "used"] == 19
+    raw = stats.relation_slopes(dirs, 2.0, drift="none").set_index(["relation", "seed"])
+    assert raw.loc[("variance-flatness, trajectory data", 0), "slope"] > -1.0     # the drift wins
     top = stats.slopes(dirs, "hessian", 4.0, x="eigenvalue", y="width", top=10)
     assert (top.used == 9).all() and top.slope.to_numpy() == pytest.approx([-0.5, -0.5])
+    with pytest.raises(ValueError, match="unknown drift handling"):
+        stats.relations("pc1")
+
+
+def test_exploration_rule_passes_and_fails():
+    """The declared exploration rule: accuracy at both ends and the loss's relative change."""
+    rule = {"min_train_acc": 0.99, "max_loss_change": 0.5}
+    d = pd.DataFrame({"acc_start": [1.0, 0.95, 1.0, np.nan], "acc_end": [1.0, 1.0, 1.0, np.nan],
+                      "loss_change": [0.2, 0.2, 0.8, 0.1]})
+    assert stats.exploration(d, rule).tolist() == [True, False, False, True]
 
 
 def test_notebooks_data_jobs_and_the_dag_start_without_torch(root):

@@ -35,6 +35,16 @@ def dag_draws(config):
         if exp == config["noise"]["experiment"]:
             add(f"noise_compare {exp}/{setting}", noise.streams(spec, run["seeds"], steps,
                                                                 "compare"))
+    exp = config["noise"]["experiment"]
+    for setting in cfg.noise_settings(config):
+        if config["noise"]["mask_sensitivity"]["seeds"]:
+            add(f"noise_mask {setting}", noise.streams(cfg.mask_sensitivity_spec(config, setting),
+                                                       [], [], "mask_sensitivity"))
+        if config["experiments"][exp].get("baseline", True):
+            run = cfg.run_spec(config, exp, setting)
+            last = max(train.schedule(run)["checkpoint"])
+            add(f"noise_sharpness {setting}", noise.streams(cfg.sharpness_spec(config, setting),
+                                                            run["seeds"], [last], "sharpness"))
     sweep = cfg.keep_sweep_spec(config)
     for p in config["noise"]["keep_sweep"]["keep_probs"]:
         add(f"noise_keep p{p:g}", noise.streams({**sweep, "keep_prob": p}, [], [], "keep_sweep"))
@@ -118,14 +128,20 @@ def test_the_stages_draw_only_the_streams_they_declare():
     quiet = dict(log=lambda *_: None)
     jobs = {
         "stage": lambda: noise.analyse(spec, x, y, out["checkpoints"], out["trajectory"], **quiet),
-        "keep_sweep": lambda: noise.keep_sweep({**spec, "keep_prob": 0.5}, x, y,
-                                               out["checkpoints"], **quiet),
+        "keep_sweep": lambda: noise.theta_star_noise({**spec, "keep_prob": 0.5}, x, y,
+                                                     out["checkpoints"], **quiet),
+        "mask_sensitivity": lambda: noise.theta_star_noise(
+            {**spec, "mask": "per_step"}, x, y, out["checkpoints"], "mask_sensitivity", **quiet),
+        "sharpness": lambda: noise.sharpness.analyse(
+            {**spec, "sharpness": {"probes": 3, "directions": 1, "radius": 1.0, "points": 3}},
+            x, y, out["checkpoints"], out["checkpoints"], **quiet),
     }
     for kind, job in jobs.items():
         sweep = {**spec, "keep_prob": 0.5} if kind == "keep_sweep" else spec
+        job_steps = steps[-1:] if kind == "sharpness" else steps
         with rng.recording() as drawn:
             job()
-        declared = {rng.key(**s) for s in noise.streams(sweep, [0, 1], steps, kind)}
+        declared = {rng.key(**s) for s in noise.streams(sweep, [0, 1], job_steps, kind)}
         assert drawn and {k for _, k in drawn} <= declared, kind
 
 

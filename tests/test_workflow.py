@@ -46,7 +46,8 @@ def test_every_figure_and_table_has_its_named_target(tmp_path):
     """The aliases come from the figure registry: one per figure and table, and the groups."""
     out = smk("--list-rules", cwd=tmp_path).stdout.split()
     for name in ("fig1", "fig2", "fig3", "figS1", "figS2", "figS3", "figS4", "figS5", "figS6",
-                 "figS7", "figS8", "table1", "table2", "table3", "table4", "table5", "claims",
+                 "figS7", "figS8", "figS9", "table1", "table2", "table3", "table4", "table5",
+                 "table7", "table8", "claims",
                  "sme", "noise", "universality", "data", "train"):
         assert name in out, name
 
@@ -54,10 +55,11 @@ def test_every_figure_and_table_has_its_named_target(tmp_path):
 def test_default_dag(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", cwd=tmp_path).stdout)
     # 17 E1 cells + 9 of the activation sweep (3 activations x 3 lrs); E5: the CNN and the
-    # transformer (with and without dropout, one noise job each); the keep_prob sweep (4 p)
+    # transformer (with and without dropout, one noise job each); the keep_prob sweep (4 p); the
+    # other mask convention and the flatness against no dropout per fnn dropout setting
     assert counts == {"prepare_data": 3, "train_run": 8, "sme_cell": 26, "sme_exact": 1,
-                      "noise_setting": 4, "noise_compare": 2, "noise_keep": 4, "figure": 11,
-                      "table": 6, "all": 1}
+                      "noise_setting": 4, "noise_compare": 2, "noise_keep": 4, "noise_mask": 2,
+                      "noise_sharpness": 2, "figure": 12, "table": 8, "all": 1}
 
 
 def test_figS1_builds_only_its_upstream(tmp_path):
@@ -80,9 +82,11 @@ def test_sme_target(tmp_path):
 
 def test_noise_target_and_fig3_build_only_their_upstream(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", "noise", cwd=tmp_path).stdout)
-    # digits, the two dropout settings (their baselines are not analysed), 5 figures, 2 tables
-    assert counts == {"prepare_data": 1, "train_run": 2, "noise_setting": 2, "noise_compare": 2,
-                      "noise_keep": 4, "figure": 5, "table": 2, "noise": 1}
+    # digits, the two dropout settings and their baselines (the flatness comparison), 6 figures,
+    # 4 tables
+    assert counts == {"prepare_data": 1, "train_run": 4, "noise_setting": 2, "noise_compare": 2,
+                      "noise_keep": 4, "noise_mask": 2, "noise_sharpness": 2, "figure": 6,
+                      "table": 4, "noise": 1}
     counts = job_counts(smk("-n", "--cores", "1", "fig3", cwd=tmp_path).stdout)
     assert counts == {"prepare_data": 1, "train_run": 2, "noise_setting": 2, "figure": 1, "fig3": 1}
 
@@ -116,9 +120,11 @@ def test_paper_config_with_idx_fixtures(tmp_path):
     jobs = out.split("\nrule ")[1:]
     assert counts["noise_setting"] == 5 and counts["noise_compare"] == 2
     assert counts["noise_keep"] == 6
+    assert counts["noise_mask"] == 2 and counts["noise_sharpness"] == 2
     compute = [j for j in jobs if j.startswith(("train_run:", "sme_cell:", "noise_setting:",
-                                                "noise_compare:", "noise_keep:"))]
-    assert len(compute) == 66 and all("gpu=1" in j and "runtime=" in j for j in compute)
+                                                "noise_compare:", "noise_keep:", "noise_mask:",
+                                                "noise_sharpness:"))]
+    assert len(compute) == 70 and all("gpu=1" in j and "runtime=" in j for j in compute)
 
 
 def test_paper_config_without_data_dir_names_the_key(tmp_path):
@@ -142,11 +148,11 @@ def test_tiny_end_to_end_run(tmp_path):
     for name in ("figS1_training", "fig1_sme", "figS2_sme_weak_order", "figS3_sme_heatmap",
                  "fig2_noise_structure", "fig3_alignment", "figS4_flatness_factor",
                  "figS6_noise_comparison", "figS7_activations", "figS5_universality",
-                 "figS8_keep_sweep"):
+                 "figS8_keep_sweep", "figS9_sharpness"):
         for ext in ("pdf", "png"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
     for name in ("table1_accuracy", "table2_sme_order", "table3_slopes", "table4_alignment",
-                 "table5_universality", "claims"):
+                 "table5_universality", "table7_mask_convention", "table8_sharpness", "claims"):
         for ext in ("csv", "md"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
     orders = pd.read_csv(tmp_path / "figures/table2_sme_order.csv")
@@ -159,14 +165,17 @@ def test_tiny_end_to_end_run(tmp_path):
     claims = pd.read_csv(tmp_path / "figures/claims.csv")
     assert set(claims.verdict) <= {"reproduced", "partly", "not reproduced", "undecided",
                                    "not run"}
-    assert len(claims) == 7
+    assert len(claims) == 8
     universality = pd.read_csv(tmp_path / "figures/table5_universality.csv")
     assert universality.experiment.tolist() == ["fnn", "cnn", "transformer"]
     assert universality.test_acc_no_dropout_mean.notna().all()      # the keep_prob = 1 runs
     sweep = pd.read_csv(tmp_path / "results/noise/fnn/p0.8_lr0.1/keep_sweep/p0.5.csv")
     assert set(sweep.seed) == {0, 1} and (sweep.keep_prob == 0.5).all() and sweep.masks.eq(200).all()
     slopes = pd.read_csv(tmp_path / "figures/table3_slopes.csv")
-    assert len(slopes) == 5 and slopes.seeds.eq(2).all()      # 5 relations, 2 seeds each
+    # 5 relations and 2 robustness rows of the trajectory data, 2 seeds each; the window's
+    # diagnosis on the three trajectory rows
+    assert len(slopes) == 7 and slopes.seeds.eq(2).all()
+    assert slopes.trend_fraction_mean.notna().sum() == 3
     align = pd.read_csv(tmp_path / "results/noise/fnn/p0.8_lr0.1/alignment.csv")
     # checkpoints 0, 30, 40 (theta*, the trajectory start), 60 for both seeds, + theta* with K
     assert sorted(set(align.step)) == [0, 30, 40, 60] and len(align) == 10
@@ -226,12 +235,21 @@ def test_an_edited_method_reruns_exactly_the_jobs_that_run_it(tmp_path):
     counts = job_counts(run("-n"))
     assert counts.pop("noise_setting") == 3 and counts.pop("noise_compare") == 1
     assert counts.pop("noise_keep") == 2
+    assert counts.pop("noise_mask") == 1 and counts.pop("noise_sharpness") == 1
     assert set(counts) <= {"figure", "table", "all"}           # what reads them, nothing else
     edited.write_text(original)
     assert "Nothing to be done" in run("-n")
 
     # the weak errors are the figures' analysis: E1's simulations stay
     weak = repo / "src/dropout_sme/sme/weak.py"
-    weak.write_text(weak.read_text() + "\n# an edit of the analysis\n")
+    original = weak.read_text()
+    weak.write_text(original + "\n# an edit of the analysis\n")
     counts = job_counts(run("-n"))
     assert set(counts) == {"figure", "table", "all"} and counts["table"] == 2    # table2, claims
+    weak.write_text(original)
+
+    # the statistics over seeds are the figures' too: no noise job reruns
+    summaries = repo / "src/dropout_sme/report/stats.py"
+    summaries.write_text(summaries.read_text() + "\n# an edit of the summaries\n")
+    assert set(job_counts(run("-n"))) == {"figure", "table", "all"}
+

@@ -58,6 +58,8 @@ PURPOSES = {
     "compare_sgd": Purpose("noise", 3),
     "compare_gaussian": Purpose("noise", 4),
     "keep_sweep_masks": Purpose("noise", 5),
+    "mask_sensitivity_masks": Purpose("noise", 6),
+    "sharpness_probes": Purpose("noise", 7),
     # E1: one stream per chunk of paths of each method
     **{f"sme_{m}": Purpose("sme", c, "common random numbers: the cells of the activation sweep "
                            "draw the masks and increments of the same (keep_prob, lr) cell")

@@ -167,6 +167,10 @@ def get_trajectory(wc):
     return f"{run_dir(wc.experiment, wc.setting)}/trajectory.npz"
 
 
+def get_metrics(wc):
+    return f"{run_dir(wc.experiment, wc.setting)}/metrics.csv"
+
+
 def get_dataset_spec(wc):
     return config["datasets"][wc.dataset]
 
@@ -185,6 +189,37 @@ def get_sme_cost(wc):
 
 def get_noise_spec(wc):
     return cfg.noise_spec(config, wc.experiment, wc.setting)
+
+
+def get_mask_spec(wc):
+    return cfg.mask_sensitivity_spec(config, wc.setting)
+
+
+def mask_sensitivity_files():
+    """table7's inputs: each dropout setting's other-mask noise at theta* (none when off)."""
+    if not config["noise"]["mask_sensitivity"]["seeds"]:
+        return []
+    return [
+        f"results/noise/{NOISE_EXPERIMENT}/{s}/mask_{cfg.mask_sensitivity_spec(config, s)['mask']}.csv"
+        for s in cfg.noise_settings(config)
+    ]
+
+
+def get_sharpness_spec(wc):
+    return cfg.sharpness_spec(config, wc.setting)
+
+
+def get_baseline_checkpoints(wc):
+    return (
+        f"{run_dir(wc.experiment, get_sharpness_spec(wc)['baseline'])}/checkpoints.pt"
+    )
+
+
+def sharpness_files(kind):
+    """figS9 / table8's inputs (``sharpness`` or ``landscape``): none without baselines."""
+    if not config["experiments"][NOISE_EXPERIMENT].get("baseline", True):
+        return []
+    return noise_files(kind)
 
 
 def get_keep_spec(wc):

@@ -77,11 +77,15 @@ FIGURES["fig2_noise_structure"] = {
     "notebook": "notebooks/fig2_noise_structure.py",
     "group": "noise",
     "inputs": lambda: {"directions": noise_files("directions")},
-    "params": lambda: {"flatness_factor": config["noise"]["flatness_factor"]},
+    "params": lambda: {
+        "flatness_factor": config["noise"]["flatness_factor"],
+        "drift": config["noise"]["drift"],
+    },
     "caption": "Noise structure of dropout at theta* (FNN, hidden-to-hidden block): PCA variance "
-    "against interval flatness for trajectory and random gradient data, and the variance along the "
-    "Hessian's eigenvectors against the eigenvalue, with fitted log-log slopes (mean and 95% "
-    "interval over seeds). Paper Fig. 2.",
+    "against interval flatness for trajectory data (Feng & Tu's protocol: the drift direction "
+    "left out) and random gradient data, and the variance along the Hessian's eigenvectors "
+    "against the eigenvalue, with fitted log-log slopes and psi = -slope (mean and 95% interval "
+    "over seeds). Paper Fig. 2.",
 }
 FIGURES["fig3_alignment"] = {
     "notebook": "notebooks/fig3_alignment.py",
@@ -98,16 +102,28 @@ FIGURES["figS4_flatness_factor"] = {
     "notebook": "notebooks/figS4_flatness_factor.py",
     "group": "noise",
     "inputs": lambda: {"directions": noise_files("directions")},
+    "params": lambda: {"drift": config["noise"]["drift"]},
     "caption": "Variance-flatness slope against the flatness factor (1.5, 2, e, 4): the paper says "
     "the factor does not matter.",
 }
 TABLES["table3_slopes"] = {
     "notebook": "notebooks/table3_slopes.py",
     "group": "noise",
-    "inputs": lambda: {"directions": noise_files("directions")},
-    "params": lambda: {"flatness_factor": config["noise"]["flatness_factor"]},
+    "inputs": lambda: {
+        "directions": noise_files("directions"),
+        "diagnosis": noise_files("diagnosis"),
+        "compare": noise_files("compare"),
+    },
+    "params": lambda: {
+        "flatness_factor": config["noise"]["flatness_factor"],
+        "drift": config["noise"]["drift"],
+        "exploration": config["noise"]["exploration"],
+    },
     "caption": "Fitted slopes of the variance-flatness and Hessian-variance relations per setting "
-    "and data kind, mean and 95% interval over seeds.",
+    "and data kind, mean and 95% interval over seeds, psi = -slope beside Feng & Tu's anchor; "
+    "trajectory data under every drift handling (the configured one first), and each "
+    "trajectory window's diagnosis (trend, drift direction, training loss and accuracy, "
+    "exploration phase by the declared rule), also for the SGD and isotropic runs.",
 }
 TABLES["table4_alignment"] = {
     "notebook": "notebooks/table4_alignment.py",
@@ -127,7 +143,10 @@ FIGURES["figS6_noise_comparison"] = {
         "alignment": noise_files("alignment"),
         "directions": noise_files("directions"),
     },
-    "params": lambda: {"flatness_factor": config["noise"]["flatness_factor"]},
+    "params": lambda: {
+        "flatness_factor": config["noise"]["flatness_factor"],
+        "drift": config["noise"]["drift"],
+    },
     "caption": "Dropout against mini-batch SGD and isotropic Gaussian noise of the same magnitude "
     "(Tr Sigma at theta*): alignment alpha with the Hessian and the variance-flatness slopes of "
     "gradient and trajectory data, each seed and the mean with its 95% interval (a reviewers' "
@@ -184,11 +203,47 @@ TABLES["table5_universality"] = {
         "labels": architecture_labels(),
         "experiment_of": experiment_of("alignment", "directions", "metrics"),
         "flatness_factor": config["noise"]["flatness_factor"],
+        "drift": config["noise"]["drift"],
     },
     "caption": "Universality (E5): per architecture, the variance-flatness slopes (gradient and "
     "trajectory data), the Hessian-variance slope, alpha at the final checkpoint and at theta*, "
     "and the test accuracy with and without dropout, mean and 95% interval over seeds.",
 }
+if config["noise"]["mask_sensitivity"]["seeds"]:
+    TABLES["table7_mask_convention"] = {
+        "notebook": "notebooks/table7_mask_convention.py",
+        "group": "noise",
+        "inputs": lambda: {
+            "sensitivity": mask_sensitivity_files(),
+            "alignment": noise_files("alignment"),
+            "directions": noise_files("directions"),
+        },
+        "params": lambda: {"flatness_factor": config["noise"]["flatness_factor"]},
+        "caption": "The mask convention at theta*: the runs' convention against the other one "
+        "(per_step: one mask shared by the batch, the theory's; per_sample: torch's) on the "
+        "same seeds and K: Tr Sigma, alpha(H, Sigma) and the gradient data's variance-flatness "
+        "slope, mean and 95% interval over seeds.",
+    }
+if sharpness_files("sharpness"):
+    TABLES["table8_sharpness"] = {
+        "notebook": "notebooks/table8_sharpness.py",
+        "group": "noise",
+        "inputs": lambda: {"sharpness": sharpness_files("sharpness")},
+        "caption": "Flatness at the end of training with and without dropout at the same lr: "
+        "the whole network's top Hessian eigenvalue (Lanczos), its trace (Hutchinson) and the "
+        "training loss, mean and 95% interval over seeds and the paired difference.",
+    }
+    FIGURES["figS9_sharpness"] = {
+        "notebook": "notebooks/figS9_sharpness.py",
+        "group": "noise",
+        "inputs": lambda: {
+            "sharpness": sharpness_files("sharpness"),
+            "landscape": sharpness_files("landscape"),
+        },
+        "caption": "Flatness with and without dropout at the end of training: the loss along "
+        "random filter-normalised directions (1-D landscape, mean and 95% band over seeds) and "
+        "the whole network's top Hessian eigenvalue and trace, each seed.",
+    }
 KEEP_SWEEP = bool(config["noise"]["keep_sweep"]["keep_probs"])
 if KEEP_SWEEP:
     FIGURES["figS8_keep_sweep"] = {
@@ -215,10 +270,14 @@ TABLES["claims"] = {
         "alignment": noise_files("alignment"),
         "directions": noise_files("directions"),
         "compare": noise_files("compare"),
+        "diagnosis": noise_files("diagnosis"),
+        "sharpness": sharpness_files("sharpness"),
     },
     "params": lambda: {
         "margins": config["claims"],
         "reference_factor": config["noise"]["flatness_factor"],
+        "drift": config["noise"]["drift"],
+        "exploration": config["noise"]["exploration"],
     },
     "caption": "Reproduction report: each claim of the paper, the measured evidence with "
     "intervals, where it holds, fails or cannot be decided, and a verdict by a rule whose "

@@ -5,10 +5,12 @@ rule noise_setting:
         data=get_dataset,
         checkpoints=get_checkpoints,
         trajectory=get_trajectory,
+        metrics=get_metrics,
     output:
         alignment="results/noise/{experiment}/{setting}/alignment.csv",
         directions="results/noise/{experiment}/{setting}/directions.csv",
         nulls="results/noise/{experiment}/{setting}/nulls.csv",
+        diagnosis="results/noise/{experiment}/{setting}/diagnosis.csv",
         meta="results/noise/{experiment}/{setting}/meta.json",
     log:
         "results/logs/noise/{experiment}/{setting}.log",
@@ -91,3 +93,71 @@ rule noise_keep:
         spec=get_keep_spec,
     script:
         "../../scripts/noise_keep.py"
+
+
+# Table 7: the other mask convention at theta* of a dropout setting (the stage's K masks, the
+# first noise.mask_sensitivity.seeds seeds).
+rule noise_mask:
+    input:
+        data=get_dataset,
+        checkpoints=get_checkpoints,
+    output:
+        directions="results/noise/{experiment}/{setting}/mask_{mask}.csv",
+    log:
+        "results/logs/noise_mask/{experiment}/{setting}/{mask}.log",
+    benchmark:
+        "results/benchmarks/noise_mask/{experiment}/{setting}/{mask}.tsv"
+    wildcard_constraints:
+        experiment=one_of([NOISE_EXPERIMENT]),
+        setting=one_of(cfg.noise_settings(config)),
+        mask=one_of(
+            {
+                cfg.mask_sensitivity_spec(config, s)["mask"]
+                for s in cfg.noise_settings(config)
+            }
+        ),
+    priority: CHAIN
+    conda:
+        ENV
+    threads: THREADS
+    resources:
+        runtime=30,
+        mem_mb=3000,
+        gpu=config["gpus"],
+    params:
+        code=code("scripts/noise_mask.py"),
+        spec=get_mask_spec,
+    script:
+        "../../scripts/noise_mask.py"
+
+
+# Table 8, figS9: flatness at the end of training, each dropout setting against its no-dropout
+# baseline at the same lr, every seed (needs the experiment's baseline: true).
+rule noise_sharpness:
+    input:
+        data=get_dataset,
+        checkpoints=get_checkpoints,
+        baseline=get_baseline_checkpoints,
+    output:
+        summary="results/noise/{experiment}/{setting}/sharpness.csv",
+        landscape="results/noise/{experiment}/{setting}/landscape.csv",
+    log:
+        "results/logs/noise_sharpness/{experiment}/{setting}.log",
+    benchmark:
+        "results/benchmarks/noise_sharpness/{experiment}/{setting}.tsv"
+    wildcard_constraints:
+        experiment=one_of([NOISE_EXPERIMENT]),
+        setting=one_of(cfg.noise_settings(config)),
+    priority: CHAIN
+    conda:
+        ENV
+    threads: THREADS
+    resources:
+        runtime=30,
+        mem_mb=3000,
+        gpu=config["gpus"],
+    params:
+        code=code("scripts/noise_sharpness.py"),
+        spec=get_sharpness_spec,
+    script:
+        "../../scripts/noise_sharpness.py"

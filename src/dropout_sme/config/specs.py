@@ -115,7 +115,10 @@ def noise_jobs(config: dict) -> list[tuple[str, str]]:
 def noise_spec(config: dict, experiment: str, setting: str) -> dict:
     """Everything one noise job needs (the rule's params): the noise keys, with the
     experiment's own ``universality`` overrides."""
-    noise = {k: v for k, v in config["noise"].items() if k not in ("experiment", "keep_sweep")}
+    # (drift and exploration are reporting choices: the figures read them, the jobs compute all)
+    noise = {k: v for k, v in config["noise"].items()
+             if k not in ("experiment", "keep_sweep", "mask_sensitivity", "sharpness", "drift",
+                          "exploration")}
     noise.update(config.get("universality", {}).get("experiments", {}).get(experiment) or {})
     run = run_spec(config, experiment, setting)
     keys = ("experiment", "setting", "dataset", "keep_prob", "lr", "model", "loss", "mask",
@@ -133,6 +136,30 @@ def keep_sweep_spec(config: dict) -> dict:
     seeds = config["experiments"][spec["experiment"]]["seeds"][:sweep["seeds"]]
     return {**spec, "block": sweep["block"], "masks": sweep["masks"],
             "keep_probs": sweep["keep_probs"], "seeds": seeds}
+
+
+def sharpness_spec(config: dict, setting: str) -> dict:
+    """Table 8, figS9: the noise experiment's dropout ``setting`` and its no-dropout baseline
+    at the same lr (``baseline``: the baseline's setting name), every seed."""
+    spec = noise_spec(config, config["noise"]["experiment"], setting)
+    return {**spec, "sharpness": config["noise"]["sharpness"],
+            "baseline": setting_name(1.0, spec["lr"])}
+
+
+MASKS = ("per_sample", "per_step")
+
+
+def mask_sensitivity_spec(config: dict, setting: str) -> dict:
+    """Table 7: the noise experiment's ``setting`` at theta* with the other mask convention, the
+    stage's K, on the first ``noise.mask_sensitivity.seeds`` seeds."""
+    spec = noise_spec(config, config["noise"]["experiment"], setting)
+    seeds = config["experiments"][spec["experiment"]]["seeds"]
+    n = config["noise"]["mask_sensitivity"]["seeds"]
+    return {**spec, "mask": other_mask(spec["mask"]), "seeds": seeds[:n]}
+
+
+def other_mask(mask: str) -> str:
+    return MASKS[1 - MASKS.index(mask)]
 
 
 def datasets_used(config: dict) -> list[str]:

@@ -4,11 +4,13 @@
 ``problem``: the analysed (model, params, x, y, loss, block) with a head applied once, at a
 checkpoint; ``masks``: random gradient data; ``hessian``: block Hessians; ``estimators``:
 covariance, spectra, PCA, alignment; ``nulls``: the null models of alpha; ``flatness``: interval
-flatness; ``stage``: the stage of one setting and the keep sweep; ``compare``: dropout against
-SGD and Gaussian noise of the same magnitude.
+flatness; ``trajectory``: trajectory data by Feng & Tu's protocol; ``stage``: the stage of one
+setting; ``sweep``: the keep sweep and the mask convention; ``compare``: dropout against SGD and
+Gaussian noise of the same magnitude; ``sharpness``: flatness at the end of training with and
+without dropout.
 """
 
-from . import compare, hessian
+from . import compare, hessian, sharpness, trajectory
 from .estimators import (alignment, covariance, low_rank_stats, pca, sigma_fro_sq, sketched_pca,
                          spectrum)
 from .flatness import flatness, interval_flatness, line_loss
@@ -16,11 +18,13 @@ from .masks import bernoulli, mask_gradient_batches, mask_gradients, vmapped_gra
 from .nulls import (haar, null_centred_wishart, null_same_spectra, same_spectra_moments,
                     wishart_null_sd)
 from .problem import Problem, at_checkpoint
-from .stage import analyse, keep_sweep, load_inputs, stream, streams
+from .stage import analyse, load_inputs, stream, streams
+from .sweep import theta_star_noise
 
-__all__ = ["compare", "hessian", "alignment", "covariance", "low_rank_stats", "pca",
-           "sigma_fro_sq", "sketched_pca", "spectrum", "flatness", "interval_flatness",
+__all__ = ["compare", "hessian", "sharpness", "trajectory", "alignment", "covariance",
+           "low_rank_stats", "pca", "sigma_fro_sq", "sketched_pca", "spectrum", "flatness",
+           "interval_flatness",
            "line_loss", "bernoulli", "mask_gradient_batches", "mask_gradients",
            "vmapped_gradients", "haar", "null_centred_wishart", "null_same_spectra",
            "same_spectra_moments", "wishart_null_sd", "Problem", "at_checkpoint", "analyse",
-           "keep_sweep", "load_inputs", "stream", "streams"]
+           "theta_star_noise", "load_inputs", "stream", "streams"]

@@ -12,7 +12,8 @@ Tr Sigma of the analysed block:
 For each: alpha(H, Sigma) at theta* (isotropic: Tr H / (|H|_F sqrt B) exactly), the
 variance-flatness slope of its gradient data (PCA of Sigma; undefined for isotropic noise, whose
 variances are all equal), and of its trajectory data: the same window as dropout's, run from
-theta* with that noise instead of dropout.
+theta* with that noise instead of dropout, through the same protocol (``trajectory``: the
+window's diagnosis and the slope under every drift handling).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import torch
 from torch.func import grad, vmap
 
 from .. import models
-from ..report import stats
-from . import hessian
-from .estimators import alignment, covariance, pca, spectrum
+from ..report import fits
+from . import hessian, trajectory
+from .estimators import alignment, covariance, spectrum
 from .flatness import flatness
 from .problem import Problem, at_checkpoint
 from .stage import stream
@@ -90,6 +91,24 @@ def continue_run(problem: Problem, lr: float, steps: int, rng: np.random.Generat
     return torch.stack(out)
 
 
+def trajectory_slopes(problem: Problem, samples: torch.Tensor, top: int, factor: float,
+                      cap: float) -> dict:
+    """A window's diagnosis and the variance-flatness slope of its trajectory data under every
+    drift handling (``slope_trajectory_<drift>``, flagged directions
+    ``flagged_trajectory_<drift>``)."""
+    window = trajectory.Window(samples, top)
+    found = window.components
+    width = {kind: flatness(problem, vecs, [factor], cap)[factor]["width"]
+             for kind, (_, vecs) in found.items()}
+    out = {}
+    for drift in fits.DRIFTS:
+        kind, _, _, _, first = fits.trajectory_fit(drift)
+        w, var = np.asarray(width[kind])[first:], np.asarray(found[kind][0])[first:]
+        out[f"slope_trajectory_{drift}"] = fits.fit_slope(w, var)
+        out[f"flagged_trajectory_{drift}"] = int(np.isnan(w).sum())
+    return {**window.diagnose(), **out}
+
+
 def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print) -> pd.DataFrame:
     """Rows per seed and noise (sgd, gaussian): the matched magnitude, alpha at theta* and the
     variance-flatness slopes of gradient and trajectory data (at ``flatness_factor``)."""
@@ -115,7 +134,7 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
 
         def slope_of(vectors, variances):
             width = flatness(problem, vectors, [factor], spec["flatness_cap"])[factor]
-            return stats.fit_slope(width["width"], variances), int(width["flagged"].sum())
+            return fits.fit_slope(width["width"], variances), int(width["flagged"].sum())
 
         for kind in NOISES:
             rng = stream(spec, f"compare_{kind}", seed, spec["theta_star"])
@@ -134,14 +153,12 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
                 magnitude = {"batch": np.nan, "batch_exact": np.nan, "sigma": sigma,
                              "trace": sigma ** 2 * B}
             samples = run[::traj["stride"]][:window].double()
-            var_t, vec_t = pca(samples, top)
-            t_slope, t_flag = slope_of(vec_t, var_t)
+            t_slopes = trajectory_slopes(problem, samples, top, factor, spec["flatness_cap"])
             rows.append({"setting": spec["setting"], "keep_prob": spec["keep_prob"],
                          "lr": spec["lr"], "mask": spec["mask"], "seed": seed, "noise": kind,
                          "trace_dropout": target,
                          **magnitude, "alpha": alpha, "slope_gradient": g_slope,
-                         "flagged_gradient": g_flag, "slope_trajectory": t_slope,
-                         "flagged_trajectory": t_flag})
+                         "flagged_gradient": g_flag, **t_slopes})
         log(f"seed {seed}: SGD (batch {b_int}) and Gaussian (sigma {sigma:.2e}) noise at theta* "
             f"{time.perf_counter() - t0:.1f} s")
     return pd.DataFrame(rows)

@@ -5,9 +5,10 @@
 - at theta* (the trajectory's start): Sigma from K gradients, the spectra of H and Sigma, the
   trajectory's PCA, and the interval flatness of the top directions of each (random gradient
   data, trajectory data, Hessian eigenvectors) for every flatness factor;
-- the Monte Carlo draws of both null models of alpha at theta*.
+- the Monte Carlo draws of both null models of alpha at theta*;
+- the trajectory window's diagnosis (``trajectory.Window``, ``trajectory.training_window``) and
+  the PCA of the window raw and detrended, for Feng & Tu's drift handlings (``noise.trajectory``).
 
-``keep_sweep`` measures the noise of other keep probabilities at the same theta* (figS8).
 Every random draw comes from the named streams of ``streams``.
 """
 
@@ -20,8 +21,8 @@ import pandas as pd
 import torch
 
 from .. import models, rng
-from . import hessian
-from .estimators import (alignment, covariance, low_rank_stats, pca, sigma_fro_sq, sketched_pca,
+from . import hessian, trajectory
+from .estimators import (covariance, low_rank_stats, sigma_fro_sq, sketched_pca,
                          spectrum)
 from .flatness import flatness
 from .masks import mask_gradient_batches, mask_gradients
@@ -43,14 +44,18 @@ def stream(spec: dict, purpose: str, run_seed: int, step: int) -> np.random.Gene
 
 
 def streams(spec: dict, seeds, steps, kind: str = "stage") -> list[dict]:
-    """Every stream one job of the noise stage draws (``kind``: ``stage``, ``compare`` or
-    ``keep_sweep``) for the run's ``seeds`` and checkpoint ``steps``."""
+    """Every stream one job of the noise stage draws (``kind``: ``stage``, ``compare``,
+    ``keep_sweep``, ``mask_sensitivity`` or ``sharpness``, whose ``steps`` is the last
+    checkpoint's) for the run's ``seeds`` and checkpoint ``steps``."""
     star = spec["theta_star"]
     if kind == "compare":
         return [stream_of(spec, p, s, star) for s in seeds for p in ("compare_sgd",
                                                                      "compare_gaussian")]
-    if kind == "keep_sweep":
-        return [stream_of(spec, "keep_sweep_masks", s, star) for s in spec["seeds"]]
+    if kind == "sharpness":
+        return [stream_of(spec, "sharpness_probes", s, t) for s in seeds for t in steps] + [
+            {"purpose": "lanczos_start", "seed": s} for s in seeds]
+    if kind in ("keep_sweep", "mask_sensitivity"):
+        return [stream_of(spec, f"{kind}_masks", s, star) for s in spec["seeds"]]
     out = [stream_of(spec, "alignment_masks", s, t) for s in seeds for t in steps if t != star]
     out += [stream_of(spec, "theta_star_masks", s, star) for s in seeds]
     if spec.get("hessian", "full") == "lanczos":
@@ -83,9 +88,11 @@ def dense_stats(H, S) -> dict:
 class Stage:
     """One setting's analysis; ``run`` returns its tidy frames."""
 
-    def __init__(self, spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print):
+    def __init__(self, spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print,
+                 metrics: pd.DataFrame | None = None):
         self.spec, self.x, self.y, self.checkpoints, self.trajectory = (spec, x, y, checkpoints,
                                                                         trajectory)
+        self.metrics = metrics
         self.log = log
         self.steps = [int(s) for s in checkpoints["steps"]]
         self.seeds = [int(s) for s in checkpoints["seeds"]]
@@ -183,28 +190,47 @@ class Stage:
         rows.append({**self.align_row(st, np.nan, self.star, seed, K), "theta_star": True})
         return rows, (sk["variances"], sk["directions"]), (eig_h, vec_h), sk["extra_var"]
 
-    def directions(self, problem: Problem, seed: int, si: int, gradient, hess, u_var) -> list:
-        """Per kind of direction (gradient PCA, trajectory PCA, Hessian eigenvector): variance,
-        eigenvalue and the interval flatness at every factor."""
+    def window(self, si: int) -> trajectory.Window:
+        """Seed number ``si``'s recorded trajectory window of the block, analysed."""
+        samples = torch.as_tensor(self.trajectory["params"][:, si]).reshape(-1, self.B)
+        return trajectory.Window(samples, self.top)
+
+    def diagnosis(self, problem: Problem, seed: int, window: trajectory.Window) -> dict:
+        """Is the window stationary and in the exploration phase? (docs/spec.md §1.6)"""
+        steps = self.trajectory["steps"]
+        theta = problem.theta.detach().clone().requires_grad_()
+        grad_norm = float(torch.autograd.grad(problem.loss_fn()(theta), theta)[0].norm())
+        row = {**self.label, "seed": seed, "window_start": int(steps[0]),
+               "window_end": int(steps[-1]), "samples": int(window.centred.shape[0]),
+               **window.diagnose(), "loss_theta_star": problem.loss0,
+               "grad_norm_block": grad_norm}
+        if self.metrics is not None:
+            row.update(trajectory.training_window(self.metrics, seed, int(steps[0]),
+                                                  int(steps[-1])))
+        return row
+
+    def directions(self, problem: Problem, seed: int, window: trajectory.Window, gradient, hess,
+                   u_var) -> list:
+        """Per kind of direction (gradient PCA, trajectory PCA raw and detrended, Hessian
+        eigenvector): variance, eigenvalue and the interval flatness at every factor (the
+        detrended trajectory's at ``flatness_factor`` only: a robustness row)."""
         spec, top = self.spec, self.top
-        factors = sorted(set(map(float, spec["flatness_factors"]))
-                         | {float(spec["flatness_factor"])})
-        traj = torch.as_tensor(self.trajectory["params"][:, si]).reshape(-1, self.B).double()
-        traj_centred = traj - traj.mean(0)
-        var_t, vec_t = pca(traj, top)
-        found = {"gradient": (gradient[0][:top], gradient[1]), "trajectory": (var_t, vec_t),
+        main = float(spec["flatness_factor"])
+        factors = sorted(set(map(float, spec["flatness_factors"])) | {main})
+        found = {"gradient": (gradient[0][:top], gradient[1]), **window.components,
                  "hessian": (hess[0][:top], hess[1])}
         loss0 = problem.loss0
         frames = []
         for kind, (values, vecs) in found.items():
-            wanted = [float(spec["flatness_factor"])] if kind == "hessian" else factors
+            wanted = factors if kind in ("gradient", trajectory.RAW) else [main]
             flat = flatness(problem, vecs, wanted, spec["flatness_cap"])
+            nan = np.full(len(values), np.nan)
             if kind == "hessian":
-                traj_var = ((traj_centred @ vecs) ** 2).sum(0).numpy() / (traj.shape[0] - 1)
-                extra = {"eigenvalue": values, "variance": u_var, "traj_variance": traj_var}
+                extra = {"eigenvalue": values, "variance": u_var,
+                         **window.variance_along(vecs)}
             else:
-                extra = {"eigenvalue": np.full(len(values), np.nan), "variance": values,
-                         "traj_variance": np.full(len(values), np.nan)}
+                extra = {"eigenvalue": nan, "variance": values, "traj_variance": nan,
+                         "traj_variance_detrended": nan, "traj_variance_no_pc1": nan}
             for c, res in flat.items():
                 frames.append(pd.DataFrame({
                     **self.label, "seed": seed, "kind": kind, "index": np.arange(len(values)),
@@ -213,7 +239,7 @@ class Stage:
         return frames
 
     def run(self) -> dict:
-        align, dirs, spectra = [], [], []
+        align, dirs, spectra, diagnosis = [], [], [], []
         for si, seed in enumerate(self.seeds):
             t0 = time.perf_counter()
             align += self.along_training(seed)
@@ -226,15 +252,17 @@ class Stage:
                 spectra.append((seed, hess[0], gradient[0]))
             t_mats = time.perf_counter() - t0
             t0 = time.perf_counter()
-            dirs += self.directions(problem, seed, si, gradient, hess, u_var)
+            window = self.window(si)
+            diagnosis.append(self.diagnosis(problem, seed, window))
+            dirs += self.directions(problem, seed, window, gradient, hess, u_var)
             self.log(f"seed {seed}: alignment at {len(self.steps)} checkpoints {t_align:.1f} s; "
                      f"theta* (step {self.star}: Hessian, K = {self.spec['masks']} gradients, "
                      f"spectra) {t_mats:.1f} s; PCA and flatness {time.perf_counter() - t0:.1f} s")
         if self.low_rank:
             self.log("hessian: lanczos: no Monte Carlo null draws (they need B x B matrices); the "
                      "null bands use the exact moments")
-            return frames(align, dirs, [])
-        return frames(align, dirs, self.null_draws(spectra))
+            return frames(align, dirs, [], diagnosis)
+        return frames(align, dirs, self.null_draws(spectra), diagnosis)
 
     def null_draws(self, spectra) -> list[dict]:
         """Monte Carlo nulls at theta*: each Haar matrix drawn once and used for every seed's
@@ -253,48 +281,24 @@ class Stage:
         return nulls
 
 
-def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print) -> dict:
+def analyse(spec: dict, x, y, checkpoints: dict, trajectory: dict, log=print,
+            metrics: pd.DataFrame | None = None) -> dict:
     """Alignment over checkpoints, PCA, flatness and the relations for every seed of a setting.
 
     ``checkpoints``: {"steps", "seeds", "params"} as written by training; ``trajectory``: the
-    recorded block over the window that starts at theta* (``spec["theta_star"]``).
+    recorded block over the window that starts at theta* (``spec["theta_star"]``); ``metrics``:
+    the training run's evaluations (the window's training loss and accuracy in the diagnosis).
     Returns tidy frames: alignment (per seed and checkpoint, and at theta* with K masks),
-    directions (per seed, kind, direction and flatness factor) and nulls (Monte Carlo at theta*).
+    directions (per seed, kind, direction and flatness factor), nulls (Monte Carlo at theta*)
+    and diagnosis (per seed: the trajectory window's stationarity and phase).
     """
-    return Stage(spec, x, y, checkpoints, trajectory, log).run()
+    return Stage(spec, x, y, checkpoints, trajectory, log, metrics).run()
 
 
-def frames(align, dirs, nulls) -> dict:
+def frames(align, dirs, nulls, diagnosis) -> dict:
     alignment_frame = pd.DataFrame(align)
     alignment_frame["theta_star"] = alignment_frame.get("theta_star", False)
     alignment_frame["theta_star"] = alignment_frame["theta_star"].fillna(False).astype(bool)
     columns = ["setting", "keep_prob", "lr", "seed", "null", "draw", "alpha"]
     return {"alignment": alignment_frame, "directions": pd.concat(dirs, ignore_index=True),
-            "nulls": pd.DataFrame(nulls, columns=columns)}
-
-
-def keep_sweep(spec: dict, x, y, checkpoints: dict, log=print) -> pd.DataFrame:
-    """figS8: at theta* of each of ``spec["seeds"]``, dropout noise of keep probability
-    ``spec["keep_prob"]`` (the landscape fixed, the noise's p varied): K gradients of the block,
-    their top PCA directions with their interval flatness (``flatness_factor``) and alpha(H, Sigma).
-    Returns one row per (seed, direction), with ``alpha`` repeated on the seed's rows."""
-    p, star = spec["keep_prob"], spec["theta_star"]
-    factor = float(spec["flatness_factor"])
-    rows = []
-    for seed in spec["seeds"]:
-        problem = at_checkpoint(spec, x, y, checkpoints, star, seed)
-        G = mask_gradients(problem, p, spec["mask"], spec["masks"],
-                           stream(spec, "keep_sweep_masks", seed, star), batch=spec["batch"])
-        S = covariance(G).double()
-        H = hessian.block_hessian(problem).double()
-        variances, vecs = spectrum(S.float(), spec["directions"])
-        variances = variances[:vecs.shape[1]]
-        flat = flatness(problem, vecs, [factor], spec["flatness_cap"])[factor]
-        rows.append(pd.DataFrame({
-            "keep_prob": p, "mask": spec["mask"], "seed": seed, "index": np.arange(len(variances)),
-            "variance": variances, "width": flat["width"],
-            "flagged": flat["flagged"], "factor": factor, "alpha": alignment(H, S),
-            "trace_s": float(S.trace()), "masks": spec["masks"], "block": spec["block"]}))
-        log(f"seed {seed}: keep_prob {p:g}, K = {spec['masks']} gradients of {spec['block']}")
-    return pd.concat(rows, ignore_index=True)
-
+            "nulls": pd.DataFrame(nulls, columns=columns), "diagnosis": pd.DataFrame(diagnosis)}

@@ -136,18 +136,40 @@ def weak_order(orders: pd.DataFrame, method: str, number: str, name: str,
                 + ", ".join(f"{x:g}" for x in exclude))
 
 
-def variance_flatness(slopes: pd.DataFrame) -> dict:
+def variance_flatness(slopes: pd.DataFrame, windows: pd.DataFrame | None = None,
+                      compare: pd.DataFrame | None = None, drift: str = "exclude_pc1") -> dict:
     """Claim 2: per setting and data kind (gradient and trajectory), the slope of log sigma_i^2
-    against log F_i has a 95% interval over seeds below 0."""
+    against log F_i has a 95% interval over seeds below 0 (table 3's main rows). Trajectory data
+    are judged only where Feng & Tu's protocol applies: a setting whose window is not in the
+    exploration phase for every seed (``windows``: the diagnosis with its ``exploration`` column)
+    is undecided. The note gives the SGD and isotropic runs' trajectory slopes under the same
+    protocol (``compare``): a negative slope alone does not single out dropout."""
     vf = slopes[slopes.relation.str.startswith("variance-flatness")]
+    if "role" in vf:
+        vf = vf[vf.role == "main"]
     items = []
     for r in vf.itertuples():
         status, reason = sign_status(r.slope_lo, r.slope_hi, -1)
-        items.append((status, f"keep_prob {r.keep_prob:g}, lr {r.lr:g}, "
-                      f"{r.relation.split(', ')[1]}: "
+        kind = r.relation.split(", ")[1]
+        if kind == "trajectory data" and windows is not None:
+            w = windows[(windows.keep_prob == r.keep_prob) & (windows.lr == r.lr)]
+            if len(w) and not w.exploration.all():
+                status, reason = UNDECIDED, (f"the window is outside the exploration phase for "
+                                             f"{int((~w.exploration).sum())} of {len(w)} seeds")
+        items.append((status, f"keep_prob {r.keep_prob:g}, lr {r.lr:g}, {kind}: "
                       f"{interval(r.slope_mean, r.slope_lo, r.slope_hi)}", reason))
-    return _row("2. Inverse variance-flatness relation (negative log-log slope)", items,
-                "measured at theta* (the trajectory window's start), not throughout training")
+    note = (f"measured at theta* (the trajectory window's start); trajectory data by Feng & Tu's "
+            f"protocol, drift: {drift} (table 3: the other handlings and the windows' diagnosis)")
+    column = f"slope_trajectory_{drift}"
+    if compare is not None and column in compare:
+        others = [f"{name} {interval(*stats.mean_ci(g[column]))} (keep_prob {p:g}, lr {lr:g})"
+                  for (p, lr, noise), g in compare.groupby(["keep_prob", "lr", "noise"])
+                  for name in [{"sgd": "SGD", "gaussian": "isotropic noise"}.get(noise, noise)]]
+        note += ("; under the same protocol at dropout's magnitude the trajectory slope is "
+                 + ", ".join(others) + ": a negative trajectory slope does not single out "
+                 "dropout; what does is judged in claim 6 (alignment) and by the Hessian-variance "
+                 "slope of table 3")
+    return _row("2. Inverse variance-flatness relation (negative log-log slope)", items, note)
 
 
 def alignment_rises(alignment: pd.DataFrame) -> dict:
@@ -177,19 +199,23 @@ def alignment_rises(alignment: pd.DataFrame) -> dict:
 
 
 def factor_independence(directions: pd.DataFrame, reference: float,
-                        margins: dict = DEFAULT_MARGINS) -> dict:
+                        margins: dict = DEFAULT_MARGINS, drift: str = "exclude_pc1") -> dict:
     """Claim 4, an equivalence test: per setting, data kind and flatness factor c, the paired
     (by seed) difference of the variance-flatness slope at c and at the ``reference`` factor has
     a 95% interval inside (-delta, delta), delta = ``factor_delta``; it fails when the interval
-    lies outside, and is undecided when it straddles a bound."""
+    lies outside, and is undecided when it straddles a bound. Trajectory data under the drift
+    handling ``drift``."""
     delta = margins["factor_delta"]
     factors = sorted(directions[directions.kind == "gradient"].factor.unique())
     others = [c for c in factors if not np.isclose(c, reference)]
     items = []
-    for kind in ("trajectory", "gradient"):
-        ref = stats.slopes(directions, kind, reference).set_index(["keep_prob", "lr", "seed"])
+    fits = {"trajectory": stats.trajectory_fit(drift), "gradient": stats.relations()["vf_gradient"]}
+    for kind, fit in fits.items():
+        ref = stats.slopes(directions, fit.kind, reference, first=fit.first).set_index(
+            ["keep_prob", "lr", "seed"])
         for c in others:
-            at = stats.slopes(directions, kind, c).set_index(["keep_prob", "lr", "seed"])
+            at = stats.slopes(directions, fit.kind, c, first=fit.first).set_index(
+                ["keep_prob", "lr", "seed"])
             diff = (at.slope - ref.slope).rename("diff").reset_index()
             for (p, lr), g in diff.groupby(["keep_prob", "lr"]):
                 m, lo, hi = stats.mean_ci(g["diff"])
@@ -259,20 +285,48 @@ def alignment_controls(alignment: pd.DataFrame, compare: pd.DataFrame) -> dict:
                 "the alignment is structural; this claim asks what dropout adds")
 
 
+def flatter_minima(sharpness: pd.DataFrame) -> dict:
+    """Claim 7: per setting, the whole network's top Hessian eigenvalue and trace at the end of
+    training are lower with dropout than without at the same lr: the paired (by seed) difference
+    has a 95% interval below 0 (holds), above 0 (fails) or containing 0 (undecided, "no
+    difference")."""
+    diffs = stats.paired_differences(sharpness, ["top_eigenvalue", "trace", "loss"])
+    items = []
+    for r in diffs.itertuples():
+        for name, col in (("top eigenvalue", "top_eigenvalue"), ("trace", "trace")):
+            m, lo, hi = (getattr(r, f"diff_{col}_{s}") for s in ("mean", "lo", "hi"))
+            status, reason = sign_status(lo, hi, -1)
+            items.append((status, f"keep_prob {r.keep_prob:g}, lr {r.lr:g}, {name}: dropout "
+                          f"minus no dropout {interval(m, lo, hi, 3)}", reason))
+    losses = "; ".join(f"keep_prob {r.keep_prob:g}, lr {r.lr:g}: "
+                       f"{interval(r.diff_loss_mean, r.diff_loss_lo, r.diff_loss_hi, 4)}"
+                       for r in diffs.itertuples())
+    return _row("7. Dropout finds flatter minima (whole-network Hessian at the end of training, "
+                "against no dropout at the same lr)", items,
+                "the paper's conclusion, not one of its measurements; training loss difference "
+                f"(dropout minus no dropout) {losses}: with cross-entropy the Hessian shrinks with "
+                "the loss, so the curvature compares minima of different depth")
+
+
 def report(orders, slopes, universality_table, alignment, directions, reference_factor: float,
-           margins: dict = DEFAULT_MARGINS, compare: pd.DataFrame | None = None) -> pd.DataFrame:
+           margins: dict = DEFAULT_MARGINS, compare: pd.DataFrame | None = None,
+           windows: pd.DataFrame | None = None, drift: str = "exclude_pc1",
+           sharpness: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every claim's row, from table 2 (weak orders), table 3 (slopes), table 5 (architectures)
-    and the noise stage's alignment, directions and comparisons."""
+    and the noise stage's alignment, directions, comparisons, trajectory windows (the
+    diagnosis with its ``exploration`` column) and flatness with and without dropout."""
     rows = [
         weak_order(orders, "sme1", "1a", "order-1 SME, weak order 1", margins),
         weak_order(orders, "sme2", "1b", "order-2 SME, weak order 2", margins),
-        variance_flatness(slopes),
+        variance_flatness(slopes, windows, compare, drift),
         alignment_rises(alignment),
-        factor_independence(directions, reference_factor, margins),
+        factor_independence(directions, reference_factor, margins, drift),
         universality(universality_table),
     ]
     if compare is not None:
         rows.append(alignment_controls(alignment, compare))
+    if sharpness is not None:
+        rows.append(flatter_minima(sharpness))
     return pd.DataFrame(rows)
 
 

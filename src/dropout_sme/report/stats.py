@@ -1,14 +1,20 @@
 """Summaries over seeds (mean and a 95% Student-t interval) and fitted log-log slopes: the
-noise-structure relations of the directions tables (``slopes``, ``relation_slopes``) and the
-SME's weak order (``weak.order_table``). Free of torch, so the notebooks start without it."""
+noise-structure relations of the directions tables (``slopes``, ``relation_slopes``), the paired
+differences and the exploration rule of the trajectory windows. Free of torch, so the notebooks
+start without it. The fit itself and the drift handlings are in ``fits``, which the noise jobs
+and the weak orders import without this module (an edit here reruns the figures only)."""
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .fits import DETRENDED, DRIFTS, RAW, Relation, fit_slope, trajectory_fit
+
+__all__ = ["DETRENDED", "DRIFTS", "RAW", "Relation", "fit_slope", "trajectory_fit", "mean_ci",
+           "summarize", "paired_differences", "slopes", "relations", "relation_slopes",
+           "exploration"]
 
 
 def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
@@ -38,21 +44,29 @@ def summarize(frame: pd.DataFrame, by: list[str], columns: list[str],
     return pd.DataFrame(rows)
 
 
-def fit_slope(x, y, min_points: int = 3) -> float:
-    """Least-squares slope of log y against log x over the finite, positive pairs; NaN when
-    fewer than ``min_points`` remain."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    if ok.sum() < min_points:
-        return float("nan")
-    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
+def paired_differences(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Per (keep_prob, lr): the difference dropout minus no dropout of each column, paired by
+    seed (``run`` is "dropout" or "no dropout"), as diff_<column>_mean, _lo, _hi and the
+    number of ``pairs``."""
+    rows = []
+    for (p, lr), g in frame.groupby(["keep_prob", "lr"]):
+        wide = g.pivot_table(index="seed", columns="run", values=list(columns))
+        row = {"keep_prob": p, "lr": lr}
+        for c in columns:
+            diff = (wide[(c, "dropout")] - wide[(c, "no dropout")]).dropna()
+            row[f"diff_{c}_mean"], row[f"diff_{c}_lo"], row[f"diff_{c}_hi"] = mean_ci(diff)
+            row["pairs"] = len(diff)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def slopes(directions: pd.DataFrame, kind: str, factor: float, x: str = "width",
-           y: str = "variance", top: int | None = None) -> pd.DataFrame:
-    """Per seed and setting: the least-squares slope of log y against log x over the top
-    directions of one kind (flagged directions, whose width is NaN, left out), with the count."""
+           y: str = "variance", top: int | None = None, first: int = 0) -> pd.DataFrame:
+    """Per seed and setting: the least-squares slope of log y against log x over the directions
+    ``first`` to ``top`` - 1 of one kind (flagged directions, whose width is NaN, left out), with
+    the count."""
     d = directions[(directions["kind"] == kind) & np.isclose(directions["factor"], factor)]
+    d = d[d["index"] >= first]
     if top is not None:
         d = d[d["index"] < top]
     rows = []
@@ -64,33 +78,42 @@ def slopes(directions: pd.DataFrame, kind: str, factor: float, x: str = "width",
     return pd.DataFrame(rows)
 
 
-class Relation(NamedTuple):
-    """A fitted noise-structure relation: log ``y`` against log ``x`` over directions of ``kind``."""
-    kind: str
-    x: str
-    y: str
-    name: str
+def relations(drift: str = "exclude_pc1") -> dict[str, Relation]:
+    """The fitted relations, the trajectory data's under the drift handling ``drift`` (the
+    Hessian-variance relation of trajectory data takes the window's variance along u_i after the
+    same handling)."""
+    vf_trajectory = trajectory_fit(drift)
+    along = {"exclude_pc1": "traj_variance_no_pc1", "detrend": "traj_variance_detrended",
+             "none": "traj_variance"}[drift]
+    return {
+        "vf_trajectory": vf_trajectory,
+        "vf_gradient": Relation("gradient", "width", "variance",
+                                "variance-flatness, gradient data"),
+        "hv_gradient": Relation("hessian", "eigenvalue", "variance",
+                                "Hessian-variance, gradient data (u'Su)"),
+        "hv_trajectory": Relation("hessian", "eigenvalue", along,
+                                  "Hessian-variance, trajectory data"),
+        "flatness_eigenvalue": Relation("hessian", "eigenvalue", "width",
+                                        "flatness along u against eigenvalue"),
+    }
 
 
-RELATIONS = {
-    "vf_trajectory": Relation("trajectory", "width", "variance",
-                              "variance-flatness, trajectory data"),
-    "vf_gradient": Relation("gradient", "width", "variance", "variance-flatness, gradient data"),
-    "hv_gradient": Relation("hessian", "eigenvalue", "variance",
-                            "Hessian-variance, gradient data (u'Su)"),
-    "hv_trajectory": Relation("hessian", "eigenvalue", "traj_variance",
-                              "Hessian-variance, trajectory data"),
-    "flatness_eigenvalue": Relation("hessian", "eigenvalue", "width",
-                                    "flatness along u against eigenvalue"),
-}
-
-
-def relation_slopes(directions: pd.DataFrame, factor: float,
-                    top: int | None = None) -> pd.DataFrame:
-    """Per setting, seed and relation (``RELATIONS``): the fitted log-log slope."""
+def relation_slopes(directions: pd.DataFrame, factor: float, top: int | None = None,
+                    drift: str = "exclude_pc1") -> pd.DataFrame:
+    """Per setting, seed and relation (``relations(drift)``): the fitted log-log slope."""
     frames = []
-    for kind, x, y, name in RELATIONS.values():
-        s = slopes(directions, kind, factor, x=x, y=y, top=top)
+    for kind, x, y, name, first in relations(drift).values():
+        s = slopes(directions, kind, factor, x=x, y=y, top=top, first=first)
         s["relation"] = name
         frames.append(s)
     return pd.concat(frames, ignore_index=True)
+
+
+def exploration(diagnosis: pd.DataFrame, rule: dict) -> pd.Series:
+    """Feng & Tu's exploration phase by the declared ``rule`` (``noise.trajectory.exploration``):
+    the dropout-free training accuracy at least ``min_train_acc`` at both ends of the window (NaN
+    for regression: no condition) and the training loss's relative change over the window at
+    most ``max_loss_change``."""
+    acc = np.minimum(diagnosis["acc_start"], diagnosis["acc_end"])
+    return ((acc >= rule["min_train_acc"]) | acc.isna()) & (
+        diagnosis["loss_change"] <= rule["max_loss_change"])

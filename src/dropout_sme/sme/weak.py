@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import rng as streams
-from ..report import stats
+from ..report import fits
 
 # The test functions g that the simulators record (sme.Problem.test_functions), in column order;
 # here, not in sme, so that the notebooks read the cells without importing torch.
@@ -134,7 +134,7 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                 sel = pts[pts.g == g].sort_values("lr")
                 use = sel.resolved.to_numpy()
                 lrs = sel.lr.to_numpy()[use]
-                slope = stats.fit_slope(lrs, sel.error.to_numpy()[use], min_points=2)
+                slope = fits.fit_slope(lrs, sel.error.to_numpy()[use], min_points=2)
                 boots = []
                 if use.sum() >= 2:
                     chosen = [c for c, u in zip(group, use) if u]
