@@ -253,3 +253,52 @@ def test_an_edited_method_reruns_exactly_the_jobs_that_run_it(tmp_path):
     summaries.write_text(summaries.read_text() + "\n# an edit of the summaries\n")
     assert set(job_counts(run("-n"))) == {"figure", "table", "all"}
 
+
+
+def test_a_shared_cache_serves_a_second_checkout(tmp_path):
+    """Two clean copies share SNAKEMAKE_OUTPUT_CACHE: the second trains and simulates nothing;
+    after an edit of the noise stage it recomputes the noise job only (the cache key holds the
+    code hash of the package modules each rule runs)."""
+    import shutil
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
+
+    def checkout(name):
+        repo = tmp_path / name
+        for part in ("workflow", "scripts", "src", "notebooks", "config", "tests/config"):
+            shutil.copytree(ROOT / part, repo / part, ignore=skip)
+        shutil.copy(ROOT / "Snakefile", repo / "Snakefile")
+        return repo
+
+    def run(repo):
+        cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d",
+               str(repo / "work"), "--configfile", str(repo / "tests/config/test.yaml"),
+               "--cores", "2", "fig3", "fig1", "--cache"]
+        env = {**os.environ, "PYTHONPATH": str(repo / "src"), "MPLBACKEND": "Agg",
+               "SNAKEMAKE_OUTPUT_CACHE": str(cache)}
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    def computed(repo, kind):
+        """Jobs of a kind that ran here: a job taken from the cache leaves an empty log, one
+        that ran ends its log with its time and memory."""
+        return [p for p in (repo / "work/results/logs" / kind).rglob("*.log")
+                if p.stat().st_size]
+
+    first = checkout("a")
+    run(first)
+    assert computed(first, "train") and computed(first, "sme") and computed(first, "noise")
+    second = checkout("b")
+    run(second)
+    assert not computed(second, "train") and not computed(second, "sme")
+    assert not computed(second, "noise")
+    assert (second / "work/results/runs/fnn/p0.8_lr0.1/checkpoints.pt").is_symlink()  # the cache's
+    assert (second / "work/figures/fig3_alignment.png").stat().st_size > 0
+    edited = second / "src/dropout_sme/noise/flatness.py"
+    edited.write_text(edited.read_text() + "\n# an edit of the method\n")
+    shutil.rmtree(second / "work")
+    run(second)
+    assert not computed(second, "train") and not computed(second, "sme")
+    assert computed(second, "noise")                              # the edit misses the cache

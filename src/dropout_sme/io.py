@@ -136,11 +136,20 @@ def provenance(config_fragment, **extra) -> dict:
 
 @contextlib.contextmanager
 def rule_log(log_path):
-    """Send stdout and stderr (progress bars included) of a rule's script to its log file."""
+    """Send stdout and stderr (progress bars included) of a rule's script to its log file, and
+    end it with the job's wall time and peak memory (the compute rules carry no Snakemake
+    ``benchmark``, which cannot coexist with the between-workflow cache)."""
     if log_path is None:
         yield
         return
+    import resource
+    import time
+
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     with open(log_path, "w", buffering=1) as fh, contextlib.redirect_stdout(fh), \
             contextlib.redirect_stderr(fh):
         yield
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
+        print(f"job: {time.perf_counter() - started:.1f} s wall time, peak memory "
+              f"{peak:.0f} MiB")

@@ -4,10 +4,9 @@ rule prepare_data:
         meta="results/data/{dataset}.json",
     log:
         "results/logs/prepare_data/{dataset}.log",
-    benchmark:
-        "results/benchmarks/prepare_data/{dataset}.tsv"
     wildcard_constraints:
         dataset=one_of(config["datasets"]),
+    cache: True
     priority: CHAIN + 3
     conda:
         ENV

@@ -14,11 +14,10 @@ rule noise_setting:
         meta="results/noise/{experiment}/{setting}/meta.json",
     log:
         "results/logs/noise/{experiment}/{setting}.log",
-    benchmark:
-        "results/benchmarks/noise/{experiment}/{setting}.tsv"
     wildcard_constraints:
         experiment=one_of(cfg.universality_experiments(config)),
         setting=one_of({s for _, s in cfg.noise_jobs(config)}),
+    cache: True
     priority: CHAIN + 1
     conda:
         ENV
@@ -44,11 +43,10 @@ rule noise_compare:
         compare="results/noise/{experiment}/{setting}/compare.csv",
     log:
         "results/logs/noise_compare/{experiment}/{setting}.log",
-    benchmark:
-        "results/benchmarks/noise_compare/{experiment}/{setting}.tsv"
     wildcard_constraints:
         experiment=one_of([NOISE_EXPERIMENT]),
         setting=one_of(cfg.noise_settings(config)),
+    cache: True
     priority: CHAIN
     conda:
         ENV
@@ -74,12 +72,11 @@ rule noise_keep:
         directions="results/noise/{experiment}/{setting}/keep_sweep/p{keep_prob}.csv",
     log:
         "results/logs/noise_keep/{experiment}/{setting}/p{keep_prob}.log",
-    benchmark:
-        "results/benchmarks/noise_keep/{experiment}/{setting}/p{keep_prob}.tsv"
     wildcard_constraints:
         experiment=one_of([NOISE_EXPERIMENT]),
         setting=one_of(cfg.noise_settings(config)[:1]),
         keep_prob=one_of(f"{p:g}" for p in config["noise"]["keep_sweep"]["keep_probs"]),
+    cache: True
     priority: CHAIN
     conda:
         ENV
@@ -105,8 +102,6 @@ rule noise_mask:
         directions="results/noise/{experiment}/{setting}/mask_{mask}.csv",
     log:
         "results/logs/noise_mask/{experiment}/{setting}/{mask}.log",
-    benchmark:
-        "results/benchmarks/noise_mask/{experiment}/{setting}/{mask}.tsv"
     wildcard_constraints:
         experiment=one_of([NOISE_EXPERIMENT]),
         setting=one_of(cfg.noise_settings(config)),
@@ -116,6 +111,7 @@ rule noise_mask:
                 for s in cfg.noise_settings(config)
             }
         ),
+    cache: True
     priority: CHAIN
     conda:
         ENV
@@ -143,11 +139,10 @@ rule noise_sharpness:
         landscape="results/noise/{experiment}/{setting}/landscape.csv",
     log:
         "results/logs/noise_sharpness/{experiment}/{setting}.log",
-    benchmark:
-        "results/benchmarks/noise_sharpness/{experiment}/{setting}.tsv"
     wildcard_constraints:
         experiment=one_of([NOISE_EXPERIMENT]),
         setting=one_of(cfg.noise_settings(config)),
+    cache: True
     priority: CHAIN
     conda:
         ENV

@@ -7,10 +7,9 @@ rule sme_cell:
         meta="results/sme/{cell}.json",
     log:
         "results/logs/sme/{cell}.log",
-    benchmark:
-        "results/benchmarks/sme/{cell}.tsv"
     wildcard_constraints:
         cell=one_of(SME_CELLS),
+    cache: True
     priority: get_sme_cost  # longest first: shortest makespan
     conda:
         ENV
@@ -33,8 +32,7 @@ rule sme_exact:
         orders="results/sme/exact/orders.csv",
     log:
         "results/logs/sme/exact.log",
-    benchmark:
-        "results/benchmarks/sme/exact.tsv"
+    cache: True
     conda:
         ENV
     resources:

@@ -9,8 +9,6 @@ rule train_run:
         meta="results/runs/{experiment}/{setting}/meta.json",
     log:
         "results/logs/train/{experiment}/{setting}.log",
-    benchmark:
-        "results/benchmarks/train/{experiment}/{setting}.tsv"
     wildcard_constraints:
         experiment=one_of(config["experiments"]),
         setting=one_of(
@@ -20,6 +18,7 @@ rule train_run:
                 for s in cfg.settings(e)
             }
         ),
+    cache: True
     priority: CHAIN + 2
     conda:
         ENV
