@@ -11,6 +11,7 @@ sys.path.insert(
     0, str(Path(workflow.basedir) / "src")
 )  # this checkout's package, installed or not
 from dropout_sme import config as cfg
+from dropout_sme import plan
 from dropout_sme.codehash import code_hash
 
 try:
@@ -32,6 +33,43 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "src"), _inherited) if p)
 )
 THREADS = config["threads"]
+# Every compute job's estimated cost (python -m dropout_sme.plan prints it): its runtime and
+# mem_mb resources, so that scheduler limits fit the jobs.
+PLAN = {(j.rule, j.name): j for j in plan.jobs(config)}
+PLAN_DEVICE = "cuda" if config["gpus"] else "cpu"
+
+
+def planned(rule, name, floor_minutes, floor_mb):
+    """(runtime, mem_mb) resource functions of a rule's jobs: the plan's limits of the job named
+    ``name(wildcards)``, never below the floors."""
+
+    def get(key):
+        return lambda wc: plan.limits(
+            PLAN[(rule, name(wc))], PLAN_DEVICE, floor_minutes, floor_mb
+        )[key]
+
+    return get("runtime"), get("mem_mb")
+
+
+def _experiment_setting(wc):
+    return f"{wc.experiment}/{wc.setting}"
+
+
+# rule -> (runtime, mem_mb); the floors are the limits the rules had before the plan
+PLANNED = {
+    "train_run": planned("train_run", _experiment_setting, 120, 4000),
+    "sme_cell": planned("sme_cell", lambda wc: wc.cell, 60, 4000),
+    "noise_setting": planned("noise_setting", _experiment_setting, 60, 6000),
+    "noise_compare": planned("noise_compare", _experiment_setting, 30, 4000),
+    "noise_keep": planned(
+        "noise_keep", lambda wc: f"{wc.experiment}/p{wc.keep_prob}", 30, 3000
+    ),
+    "noise_mask": planned(
+        "noise_mask", lambda wc: f"{wc.experiment}/{wc.setting}/{wc.mask}", 30, 3000
+    ),
+    "noise_sharpness": planned("noise_sharpness", _experiment_setting, 30, 3000),
+}
+
 SME_CELLS = cfg.sme_cells(config)
 NOISE_EXPERIMENT = config["noise"]["experiment"]
 # Scheduling (job priorities; Snakemake does not pass them upstream): the data, every training

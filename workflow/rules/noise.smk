@@ -23,8 +23,8 @@ rule noise_setting:
         ENV
     threads: THREADS
     resources:
-        runtime=60,
-        mem_mb=6000,
+        runtime=PLANNED["noise_setting"][0],
+        mem_mb=PLANNED["noise_setting"][1],
         gpu=config["gpus"],
     params:
         code=code("scripts/noise.py"),
@@ -52,8 +52,8 @@ rule noise_compare:
         ENV
     threads: THREADS
     resources:
-        runtime=30,
-        mem_mb=4000,
+        runtime=PLANNED["noise_compare"][0],
+        mem_mb=PLANNED["noise_compare"][1],
         gpu=config["gpus"],
     params:
         code=code("scripts/noise_compare.py"),
@@ -82,8 +82,8 @@ rule noise_keep:
         ENV
     threads: THREADS
     resources:
-        runtime=30,
-        mem_mb=3000,
+        runtime=PLANNED["noise_keep"][0],
+        mem_mb=PLANNED["noise_keep"][1],
         gpu=config["gpus"],
     params:
         code=code("scripts/noise_keep.py"),
@@ -117,8 +117,8 @@ rule noise_mask:
         ENV
     threads: THREADS
     resources:
-        runtime=30,
-        mem_mb=3000,
+        runtime=PLANNED["noise_mask"][0],
+        mem_mb=PLANNED["noise_mask"][1],
         gpu=config["gpus"],
     params:
         code=code("scripts/noise_mask.py"),
@@ -148,8 +148,8 @@ rule noise_sharpness:
         ENV
     threads: THREADS
     resources:
-        runtime=30,
-        mem_mb=3000,
+        runtime=PLANNED["noise_sharpness"][0],
+        mem_mb=PLANNED["noise_sharpness"][1],
         gpu=config["gpus"],
     params:
         code=code("scripts/noise_sharpness.py"),

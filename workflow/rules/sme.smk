@@ -15,8 +15,8 @@ rule sme_cell:
         ENV
     threads: THREADS
     resources:
-        runtime=60,
-        mem_mb=4000,
+        runtime=PLANNED["sme_cell"][0],
+        mem_mb=PLANNED["sme_cell"][1],
         gpu=config["gpus"],
     params:
         code=code("scripts/sme_cell.py"),

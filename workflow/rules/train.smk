@@ -24,8 +24,8 @@ rule train_run:
         ENV
     threads: THREADS
     resources:
-        runtime=120,
-        mem_mb=4000,
+        runtime=PLANNED["train_run"][0],
+        mem_mb=PLANNED["train_run"][1],
         gpu=config["gpus"],
     params:
         code=code("scripts/train.py"),

@@ -1,0 +1,317 @@
+"""A cost plan before a run: every compute job of a config's DAG with its estimated device time
+and memory, per rule and in total (``python -m dropout_sme.plan --configfile config/paper.yaml``),
+and the rules' SLURM resources from the same model (``resources``). Without torch: the DAG builds
+with it.
+
+The model counts floating-point operations from the architectures (a forward pass per sample;
+a gradient is three) and the job's sizes (seeds, steps, masks, paths, directions), and turns them
+into seconds with one effective rate per rule and device plus a fixed start-up cost; memory from
+the activations a gradient keeps and the arrays a job holds. The CPU rates were fitted to the
+default config's measured job times (one thread per job), the GPU rates to the paper config's
+stages timed on an H200 (docs/cluster.md), each the slowest of its rule's: an estimate to size a
+cluster run and its time limits, not a promise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+
+from .architectures import HEADED, RESNET_WIDTHS, conv_stages, head_layer, resnet_blocks
+
+# effective FLOP/s per rule on one CPU thread, each the (rounded) median over the rule's jobs of
+# counted operations / measured seconds in the default config's run of 2026-11-29 (jobs of one
+# rule differ by up to 3x: small networks run below the rate, the fnn's batched masks above it)
+CPU_RATE = {"train_run": 1.5e10, "sme_cell": 4e9, "noise_setting": 5e10, "noise_compare": 5e10,
+            "noise_keep": 7e10, "noise_mask": 1e11, "noise_sharpness": 4e10}
+# on a GPU (an H200, float32 without TF32; docs/cluster.md): training ran at 4.6e12 (FNN,
+# transformer) to 6.3e12 (ResNet-20), the FNN noise stage at 3e12 and ResNet-20's at 6.5e11; the
+# E1 cells faster than the rate below. Each rule takes the slowest of its measurements.
+GPU_RATE = {"train_run": 4.5e12, "sme_cell": 4.5e12}
+GPU_RATE_NOISE = 6.5e11
+START = {"cpu": 2.0, "cuda": 15.0}          # seconds: imports, data, device start-up
+NOTEBOOK_SECONDS = 5.0
+LINE_EVALUATIONS = 24                        # loss evaluations per direction and factor
+
+
+@dataclass(frozen=True)
+class Data:
+    n: int              # training samples
+    n_test: int
+    features: int       # inputs per sample (flattened), or tokens for sequences
+    outputs: int        # classes, vocabulary or 1
+    image: tuple | None = None
+
+
+def data_of(spec: dict, target=None) -> Data:
+    """The sizes of a dataset spec (``datasets.<name>``), as the loaders produce them."""
+    source = spec["source"]
+    out = 1 if target else None
+    if source == "digits":
+        n = round(1797 * (1 - spec.get("test_fraction", 0.25)))
+        return Data(n, 1797 - n, 64, out or 10, (1, 8, 8))
+    if source == "synthetic_teacher":
+        return Data(spec["n_train"], spec["n_test"], spec["d"], 1)
+    if source == "synthetic_sequence":
+        return Data(spec["n_train"], spec["n_test"], 2 * spec["length"], spec["symbols"])
+    if source == "mnist":
+        return Data(spec.get("n_train", 60000), spec.get("n_test", 10000), 784, out or 10,
+                    (1, 28, 28))
+    if source in ("cifar10", "cifar100"):
+        return Data(spec.get("n_train", 50000), spec.get("n_test", 10000), 3072,
+                    10 if source == "cifar10" else 100, (3, 32, 32))
+    if source == "multi30k":
+        return Data(spec["n_train"], spec["n_test"], spec["src_length"] + spec["tgt_length"],
+                    spec["vocab"])
+    raise ValueError(f"no cost model for data source {source!r}")
+
+
+def _fnn(widths) -> float:
+    return 2.0 * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def forward_flops(model: dict, data: Data, head_only: bool = False) -> float:
+    """Floating-point operations of one sample's forward pass (``head_only``: the FNN head of a
+    cnn or resnet alone, as the noise stage runs it for head blocks)."""
+    arch = model["arch"]
+    if arch == "two_layer":
+        return 2.0 * model["width"] * (data.features + 1)
+    if arch == "transformer":
+        d, T = model["d_model"], data.features
+        per_token = model["layers"] * (8 * d * d + 4 * T * d + 4 * d * model["d_ff"])
+        return T * (per_token + 2 * d * data.outputs)
+    if arch == "fnn":
+        return _fnn([data.features, *model["hidden"], data.outputs])
+    c, h, w = model.get("image") or data.image
+    trunk = 0.0
+    if arch == "cnn":
+        for stage in conv_stages(model):
+            for width in stage:
+                trunk += 18.0 * c * width * h * w
+                c = width
+            h, w = h // 2, w // 2
+        flat = c * h * w
+    else:
+        trunk += 18.0 * c * RESNET_WIDTHS[0] * h * w
+        c = RESNET_WIDTHS[0]
+        for s, width in enumerate(RESNET_WIDTHS):
+            for b in range(resnet_blocks(model)):
+                if s and not b:
+                    h, w = h // 2, w // 2
+                trunk += 18.0 * (c + width) * width * h * w
+                c = width
+        flat = c
+    head = _fnn([flat, *model["hidden"], data.outputs])
+    return head if head_only else trunk + head
+
+
+def activations(model: dict, data: Data, head_only: bool = False) -> float:
+    """Numbers one sample's forward pass keeps for its gradient (layer outputs; ``head_only``:
+    of a cnn or resnet's FNN head)."""
+    arch = model["arch"]
+    if arch == "two_layer":
+        return float(model["width"])
+    if arch == "transformer":
+        d, T = model["d_model"], data.features
+        return model["layers"] * T * (6 * d + model["d_ff"] + model["heads"] * T) + T * data.outputs
+    head = float(sum(model.get("hidden", [])) + data.outputs)
+    if arch == "fnn" or head_only:
+        return head
+    c, h, w = model.get("image") or data.image
+    kept = 0.0
+    if arch == "cnn":
+        for stage in conv_stages(model):
+            kept += sum(2 * width * h * w for width in stage)
+            h, w = h // 2, w // 2
+        return kept + head
+    kept += 3 * RESNET_WIDTHS[0] * h * w
+    for s, width in enumerate(RESNET_WIDTHS):
+        for b in range(resnet_blocks(model)):
+            if s and not b:
+                h, w = h // 2, w // 2
+            kept += 6 * width * h * w                     # two convolutions, batch norms, sums
+    return kept + head
+
+
+def block_size(model: dict, data: Data, block: str) -> int:
+    """Parameters in an analysed block (FNN-head weights and biases, ``all``, or an estimate)."""
+    i = head_layer(block)
+    if model["arch"] in HEADED and i is not None:
+        if model["arch"] == "fnn":
+            first = data.features
+        elif model["arch"] == "resnet":
+            first = RESNET_WIDTHS[-1]
+        else:
+            c, h, w = model.get("image") or data.image
+            stages = conv_stages(model)
+            first = stages[-1][-1] * (h >> len(stages)) * (w >> len(stages))
+        widths = [first, *model["hidden"], data.outputs]
+        return widths[i - 1] * widths[i] if block.startswith("w") else widths[i]
+    if model["arch"] == "transformer" and block.endswith("_w"):
+        return model["d_model"] * max(model["d_model"], model["d_ff"])
+    return int(forward_flops(model, data) / 2 / max(data.features, 1))   # ~ the parameters
+
+
+@dataclass
+class Job:
+    rule: str
+    name: str
+    flops: float
+    memory: float                               # bytes
+
+    def seconds(self, device: str) -> float:
+        if self.rule not in CPU_RATE:
+            return NOTEBOOK_SECONDS
+        rate = GPU_RATE.get(self.rule, GPU_RATE_NOISE) if device == "cuda" else CPU_RATE[self.rule]
+        return START[device] + self.flops / rate
+
+
+def _train_jobs(config, cfg):
+    for exp_name, exp in config["experiments"].items():
+        data = data_of(config["datasets"][exp["dataset"]])
+        F = forward_flops(exp["model"], data)
+        params = F / 2 / max(data.features, 1)
+        for s in cfg.settings(exp):
+            run = cfg.run_spec(config, exp_name, s["name"])
+            seeds, steps = len(run["seeds"]), run["steps"] + 1
+            batch = run.get("batch_size") or data.n
+            evals = steps / run["eval_every"] * (data.n + data.n_test) * F
+            together = 1 if run.get("seed_batching") == "loop" else seeds
+            kept = 4 * 2 * batch * activations(exp["model"], data) * together
+            yield Job("train_run", f"{exp_name}/{s['name']}",
+                      seeds * (steps * batch * 3 * F + evals),
+                      kept + 4 * params * seeds * (len(run["checkpoints"]) + 4))
+
+
+def _sme_jobs(config, cfg):
+    for cell in cfg.sme_cells(config):
+        spec = cfg.sme_spec(config, cell)
+        data = data_of(config["datasets"][config["sme"]["dataset"]], spec.get("target"))
+        F = forward_flops({"arch": "two_layer", **spec["model"]}, data)
+        yield Job("sme_cell", cell, cfg.sme_cost(config, cell) * 1000 * data.n * 3 * F,
+                  4 * 8 * spec["chunk"] * data.n * spec["model"]["width"])
+
+
+def _noise_cost(model, data, block, K, seeds, extra_masks=0, kinds=1):
+    """K mask gradients, their covariance and spectrum, the Hessian and the flatness lines."""
+    head = model["arch"] in HEADED and head_layer(block) is not None
+    F = forward_flops(model, data, head_only=head)
+    B = block_size(model, data, block)
+    per_seed = ((K + extra_masks) * data.n * 3 * F + 2 * K * B * B + 2 * data.n * B * B
+                + 20 * B ** 3 + kinds * 50 * LINE_EVALUATIONS * data.n * F)
+    memory = 4 * K * B + 8 * 4 * B * B + 4 * 2 * 64 * data.n * activations(model, data, head)
+    return seeds * per_seed, memory
+
+
+def _noise_jobs(config, cfg):
+    noise = config["noise"]
+    for exp_name, setting in cfg.noise_jobs(config):
+        spec = cfg.noise_spec(config, exp_name, setting)
+        run = cfg.run_spec(config, exp_name, setting)
+        data = data_of(config["datasets"][run["dataset"]])
+        seeds, ckpts = len(run["seeds"]), len(run["checkpoints"])
+        flops, memory = _noise_cost(run["model"], data, spec["block"], spec["masks"], seeds,
+                                    ckpts * spec["alignment_masks"], kinds=10)
+        window = run["trajectory"]["length"] // run["trajectory"]["stride"]
+        B = block_size(run["model"], data, spec["block"])
+        memory += 4 * window * B * seeds
+        yield Job("noise_setting", f"{exp_name}/{setting}", flops, memory)
+    exp_name = noise["experiment"]
+    exp = config["experiments"][exp_name]
+    data = data_of(config["datasets"][exp["dataset"]])
+    F = forward_flops(exp["model"], data)
+    for setting in cfg.noise_settings(config):
+        run = cfg.run_spec(config, exp_name, setting)
+        seeds, length = len(run["seeds"]), run["trajectory"]["length"]
+        flops, memory = _noise_cost(exp["model"], data, noise["block"], 0, seeds, kinds=4)
+        yield Job("noise_compare", f"{exp_name}/{setting}",
+                  flops + seeds * (data.n + 2 * length * data.n) * 3 * F, memory)
+        if noise["mask_sensitivity"]["seeds"]:
+            mask = cfg.mask_sensitivity_spec(config, setting)
+            yield Job("noise_mask", f"{exp_name}/{setting}/{mask['mask']}",
+                      *_noise_cost(exp["model"], data, noise["block"], noise["masks"],
+                                   len(mask["seeds"])))
+        if exp.get("baseline", True):
+            s = noise["sharpness"]
+            per_run = (60 + s["probes"]) * data.n * 4 * F + s["directions"] * s["points"] * data.n * F
+            yield Job("noise_sharpness", f"{exp_name}/{setting}", 2 * seeds * per_run,
+                      4 * 4 * data.n * activations(exp["model"], data))
+    sweep = noise["keep_sweep"]
+    for p in sweep["keep_probs"]:
+        flops, memory = _noise_cost(exp["model"], data, sweep["block"], sweep["masks"],
+                                    sweep["seeds"])
+        yield Job("noise_keep", f"{exp_name}/p{p:g}", flops, memory)
+
+
+def jobs(config: dict) -> list[Job]:
+    """Every compute job of the config's DAG with its operation count and memory."""
+    from . import config as cfg
+
+    return [*_train_jobs(config, cfg), *_sme_jobs(config, cfg), *_noise_jobs(config, cfg)]
+
+
+def limits(job: Job, device: str, floor_minutes: int, floor_mb: int) -> dict:
+    """A job's scheduler resources from the model, never below the rule's floors: three times
+    its estimated time on ``device``, and on the CPU twice its memory plus 1 GiB for the runtime
+    (on a GPU the model's memory is the device's, not the host's ``mem_mb``)."""
+    memory = 2 * job.memory + 2 ** 30 if device == "cpu" else 0
+    return {"runtime": max(floor_minutes, math.ceil(3 * job.seconds(device) / 60)),
+            "mem_mb": max(floor_mb, math.ceil(memory / 2 ** 20))}
+
+
+def table(config: dict, device: str) -> list[tuple]:
+    return [(j.rule, j.name, j.flops, j.seconds(device), j.memory) for j in jobs(config)]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m dropout_sme.plan", description=__doc__.split(
+        "\n\n")[0])
+    parser.add_argument("--configfile", default="config/config.yaml")
+    parser.add_argument("--device", choices=("cpu", "cuda"),
+                        help="default: cuda when the config declares gpus, else cpu")
+    args = parser.parse_args(argv)
+    import yaml
+    from snakemake.utils import validate
+
+    from .config import check
+
+    with open(args.configfile) as fh:
+        config = yaml.safe_load(fh)
+    config["data_dir"] = config.get("data_dir") or "."            # the plan reads no data
+    validate(config, str(_schema()))
+    check(config)
+    device = args.device or ("cuda" if config.get("gpus") else "cpu")
+    rows = table(config, device)
+    where = "GPU memory" if device == "cuda" else "memory"
+    print(f"{'rule':<16} {'job':<44} {'TFLOP':>9} {'time':>10} {where:>10}")
+    totals: dict = {}
+    for rule, name, flops, seconds, memory in rows:
+        print(f"{rule:<16} {name:<44} {flops / 1e12:9.3f} {_time(seconds):>10} "
+              f"{memory / 2 ** 30:9.2f}G")
+        t = totals.setdefault(rule, [0, 0.0])
+        t[0], t[1] = t[0] + 1, t[1] + seconds
+    print()
+    for rule, (n, seconds) in totals.items():
+        print(f"{rule:<16} {n:4d} jobs  {_time(seconds):>10}")
+    total = sum(t[1] for t in totals.values())
+    print(f"{'total':<16} {len(rows):4d} jobs  {_time(total):>10} of {device} time "
+          f"(plus about {NOTEBOOK_SECONDS:g} s per figure and table)")
+
+
+def _time(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _schema():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
+
+
+if __name__ == "__main__":
+    main()
