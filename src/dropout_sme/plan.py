@@ -1,15 +1,10 @@
 """A cost plan before a run: every compute job of a config's DAG with its estimated device time
 and memory, per rule and in total (``python -m dropout_sme.plan --configfile config/paper.yaml``),
-and the rules' SLURM resources from the same model (``resources``). Without torch: the DAG builds
-with it.
-
-The model counts floating-point operations from the architectures (a forward pass per sample;
-a gradient is three) and the job's sizes (seeds, steps, masks, paths, directions), and turns them
-into seconds with one effective rate per rule and device plus a fixed start-up cost; memory from
-the activations a gradient keeps and the arrays a job holds. The CPU rates were fitted to the
-default config's measured job times (one thread per job), the GPU rates to the paper config's
-stages timed on an H200 (docs/cluster.md), each the slowest of its rule's: an estimate to size a
-cluster run and its time limits, not a promise.
+and the rules' scheduler resources from the same model (``limits``). Without torch: the DAG builds
+with it. The model counts floating-point operations from the architectures (a gradient is three
+forward passes) times the job's sizes, at one measured rate per rule and device plus a start-up
+cost; memory from the activations a gradient keeps and the arrays a job holds. An estimate to
+size a cluster run and its time limits, not a promise.
 """
 
 from __future__ import annotations
@@ -20,14 +15,11 @@ from dataclasses import dataclass
 
 from .architectures import HEADED, RESNET_WIDTHS, conv_stages, head_layer, resnet_blocks
 
-# effective FLOP/s per rule on one CPU thread, each the (rounded) median over the rule's jobs of
-# counted operations / measured seconds in the default config's run of 2026-11-29 (jobs of one
-# rule differ by up to 3x: small networks run below the rate, the fnn's batched masks above it)
+# Effective FLOP/s per rule: on one CPU thread the median over the rule's jobs of counted
+# operations / measured time (default config); on a GPU the slowest measured (paper config, an
+# H200). The measurements: docs/performance.md and docs/cluster.md.
 CPU_RATE = {"train_run": 1.5e10, "sme_cell": 4e9, "noise_setting": 5e10, "noise_compare": 5e10,
             "noise_keep": 7e10, "noise_mask": 1e11, "noise_sharpness": 4e10}
-# on a GPU (an H200, float32 without TF32; docs/cluster.md): training ran at 4.6e12 (FNN,
-# transformer) to 6.3e12 (ResNet-20), the FNN noise stage at 3e12 and ResNet-20's at 6.5e11; the
-# E1 cells faster than the rate below. Each rule takes the slowest of its measurements.
 GPU_RATE = {"train_run": 4.5e12, "sme_cell": 4.5e12}
 GPU_RATE_NOISE = 6.5e11
 START = {"cpu": 2.0, "cuda": 15.0}          # seconds: imports, data, device start-up
@@ -161,8 +153,6 @@ class Job:
     memory: float                               # bytes
 
     def seconds(self, device: str) -> float:
-        if self.rule not in CPU_RATE:
-            return NOTEBOOK_SECONDS
         rate = GPU_RATE.get(self.rule, GPU_RATE_NOISE) if device == "cuda" else CPU_RATE[self.rule]
         return START[device] + self.flops / rate
 
@@ -260,10 +250,6 @@ def limits(job: Job, device: str, floor_minutes: int, floor_mb: int) -> dict:
             "mem_mb": max(floor_mb, math.ceil(memory / 2 ** 20))}
 
 
-def table(config: dict, device: str) -> list[tuple]:
-    return [(j.rule, j.name, j.flops, j.seconds(device), j.memory) for j in jobs(config)]
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m dropout_sme.plan", description=__doc__.split(
         "\n\n")[0])
@@ -271,6 +257,8 @@ def main(argv=None) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"),
                         help="default: cuda when the config declares gpus, else cpu")
     args = parser.parse_args(argv)
+    from pathlib import Path
+
     import yaml
     from snakemake.utils import validate
 
@@ -279,10 +267,10 @@ def main(argv=None) -> None:
     with open(args.configfile) as fh:
         config = yaml.safe_load(fh)
     config["data_dir"] = config.get("data_dir") or "."            # the plan reads no data
-    validate(config, str(_schema()))
+    validate(config, str(Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"))
     check(config)
     device = args.device or ("cuda" if config.get("gpus") else "cpu")
-    rows = table(config, device)
+    rows = [(j.rule, j.name, j.flops, j.seconds(device), j.memory) for j in jobs(config)]
     where = "GPU memory" if device == "cuda" else "memory"
     print(f"{'rule':<16} {'job':<44} {'TFLOP':>9} {'time':>10} {where:>10}")
     totals: dict = {}
@@ -305,12 +293,6 @@ def _time(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def _schema():
-    from pathlib import Path
-
-    return Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
 
 
 if __name__ == "__main__":
