@@ -11,8 +11,10 @@ both), their outputs compared.
 Timing (parts ``fnn``, ``resnet20``, ``sme``, ``vgg16``, ``transformer``): config/paper.yaml's
 experiments on data files of the real formats and sizes (random pixels and words unless --data-dir
 names the real ones), each trained for a few steps (per-step time, extrapolated to the config's
-steps) and, for the FNN and ResNet-20, the noise stage on one seed at the config's K, with the time
-of its parts and the peak GPU memory.
+steps, with its achieved FLOP/s: torch's count of a step over its time, and that rate as a share of
+the device's float32 rate without TF32, measured by a large matrix product) and, for the FNN and
+ResNet-20, the noise stage on one seed at the config's K, with the time of its parts and the peak
+GPU memory.
 
     python benchmarks/gpu_check.py [--parts fnn resnet20 ...] [--data-dir DIR] [--out FILE]
 
@@ -301,20 +303,49 @@ def short_run(config, exp, steps, window):
             "eval_every": max(steps // 2, 1)}, setting
 
 
-def timed_training(run, arrays, full_steps, label, out):
+def float32_peak(device) -> float:
+    """The device's float32 rate without TF32, measured: FLOP/s of a large matrix product."""
+    n = 512 if QUICK else 8192
+    a, b = (torch.randn(n, n, device=device) for _ in range(2))
+    a @ b
+    sync()
+    reps, t0 = 3 if QUICK else 10, time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    sync()
+    return 2 * n ** 3 * reps / (time.perf_counter() - t0)
+
+
+def step_flops(run, arrays, result) -> float:
+    """Floating-point operations of one training step (every seed, the whole batch; a gradient
+    counted as three forward passes), from torch's count of one forward pass of 8 samples."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    first = {k: v[0, 0] for k, v in result["checkpoints"]["params"].items()}
+    x = torch.as_tensor(arrays["x_train"][:8]).to(next(iter(first.values())))
+    with FlopCounterMode(display=False) as counter:
+        models.forward(run["model"], first, x)
+    batch = run.get("batch_size") or len(arrays["x_train"])
+    return 3 * counter.get_total_flops() / len(x) * batch * len(run["seeds"])
+
+
+def timed_training(run, arrays, full_steps, label, out, peak=None):
     train.train({**run, "steps": 2, "checkpoints": [], "trajectory": None}, arrays,
                 progress=False)                                    # warm-up: kernels, autotuning
     reset_peak()
     result = train.train(run, arrays, progress=False)
     info = result["info"]
     per_step = info["seconds"] / info["steps_run"]
+    rate = step_flops(run, arrays, result) / per_step
     out[label] = {"seeds": len(run["seeds"]), "steps_run": info["steps_run"],
                   "seconds_per_step": per_step, "seed_batching": info["seed_batching"],
                   "full_steps": full_steps, "extrapolated_seconds": per_step * (full_steps + 1),
-                  "peak_gb": peak_gb()}
+                  "peak_gb": peak_gb(), "flop_per_second": rate,
+                  "fraction_of_float32_peak": rate / peak if peak else None}
+    share = f", {100 * rate / peak:.0f}% of the measured float32 peak" if peak else ""
     print(f"  {label}: {len(run['seeds'])} seeds ({info['seed_batching']}), "
           f"{per_step * 1e3:.1f} ms per step -> {per_step * (full_steps + 1) / 60:.1f} min for "
-          f"{full_steps} steps; peak {peak_gb():.1f} GB")
+          f"{full_steps} steps; {rate / 1e12:.2f} TFLOP/s{share}; peak {peak_gb():.1f} GB")
     return result
 
 
@@ -355,13 +386,14 @@ def paper_part(name, device, out, configs, data_dir):
     run, setting = short_run(config, exp, steps, window)
     spec = config["datasets"][run["dataset"]]
     arrays, _ = data.prepare(spec, data_dir)
+    peak = out.setdefault("float32_peak", float32_peak(device))
     if name == "resnet20_tf32":
         with tf32():
             timed_training(run, arrays, config["experiments"][exp]["steps"],
-                           f"{exp} training with TF32 (not the pipeline's choice)", out)
+                           f"{exp} training with TF32 (not the pipeline's choice)", out, peak)
         return
     result = timed_training(run, arrays, config["experiments"][exp]["steps"],
-                            f"{exp} training", out)
+                            f"{exp} training", out, peak)
     if name in ("fnn", "resnet20"):
         dtype = getattr(torch, run["dtype"])
         x = torch.as_tensor(arrays["x_train"], dtype=dtype, device=device)
