@@ -7,6 +7,8 @@ from dropout_sme import data, train
 DIGITS = data.prepare({"source": "digits", "test_fraction": 0.25, "seed": 0})[0]
 TEACHER = data.prepare({"source": "synthetic_teacher", "n_train": 64, "n_test": 64, "d": 5,
                         "width": 8, "noise": 0.1, "seed": 0})[0]
+SEQUENCE = data.prepare({"source": "synthetic_sequence", "task": "reverse", "length": 5,
+                         "symbols": 7, "n_train": 100, "n_test": 20, "seed": 0})[0]
 
 
 def fnn_run(**over):
@@ -119,3 +121,38 @@ def test_trajectory_of_every_parameter():
     assert total == 64 * 12 + 12 + 12 * 12 + 12 + 12 * 10 + 10
     assert out["checkpoints"]["steps"].tolist() == [5, 12]
     assert last["w1"].shape == (2, 12, 64)
+
+
+@pytest.mark.parametrize("mask", ["per_step", "per_sample"])
+@pytest.mark.parametrize("arch", ["fnn", "cnn", "transformer"])
+def test_chunked_full_batch_gradients_equal_one_batch(arch, mask):
+    """float64: a step's gradient and loss from micro-batches (uneven last one included) equal
+    the one-batch ones to 1e-12, per-sample masks cut with their samples, a per-step mask
+    shared; both ways of batching the seeds."""
+    models_of = {"fnn": ({"arch": "fnn", "hidden": [12, 12], "activation": "relu"}, DIGITS),
+                 "cnn": ({"arch": "cnn", "channels": [3], "hidden": [8], "activation": "relu",
+                          "image": [1, 8, 8]}, DIGITS),
+                 "transformer": ({"arch": "transformer", "d_model": 8, "heads": 2, "d_ff": 8,
+                                  "layers": 1, "activation": "relu"}, SEQUENCE)}
+    model, arrays = models_of[arch]
+    if arch == "cnn":
+        arrays = {k: v[:200] if k.startswith(("x_", "y_")) else v for k, v in arrays.items()}
+    for batching in ("loop", "vmap"):
+        run = fnn_run(model=model, mask=mask, dtype="float64", seed_batching=batching,
+                      seeds=[0, 1])
+        one, chunked = train.Trainer(run, arrays), train.Trainer({**run, "chunk": 37}, arrays)
+        params = {k: v.to(one.dtype) for k, v in train.init_seeds(run, one.n_in, one.n_out).items()}
+        g1, v1 = one.step(params, 0, [torch.Generator().manual_seed(s) for s in (0, 1)])
+        g2, v2 = chunked.step(params, 0, [torch.Generator().manual_seed(s) for s in (0, 1)])
+        torch.testing.assert_close(v2, v1, rtol=1e-12, atol=1e-12)
+        for k in g1:
+            torch.testing.assert_close(g2[k], g1[k], rtol=1e-12, atol=1e-12)
+
+
+def test_chunk_refuses_a_resnet_and_mini_batches():
+    resnet = {"arch": "resnet", "depth": 8, "hidden": [8], "activation": "relu",
+              "image": [1, 8, 8]}
+    with pytest.raises(ValueError, match="batch norm takes its statistics over the whole batch"):
+        train.Trainer(fnn_run(model=resnet, chunk=64), DIGITS)
+    with pytest.raises(ValueError, match="chunk splits the full batch"):
+        train.Trainer(fnn_run(chunk=64, batch_size=128), DIGITS)

@@ -168,7 +168,8 @@ def _train_jobs(config, cfg):
             batch = run.get("batch_size") or data.n
             evals = steps / run["eval_every"] * (data.n + data.n_test) * F
             together = 1 if run.get("seed_batching") == "loop" else seeds
-            kept = 4 * 2 * batch * activations(exp["model"], data) * together
+            held = min(batch, run.get("chunk") or batch)       # samples in one graph
+            kept = 4 * 2 * held * activations(exp["model"], data) * together
             yield Job("train_run", f"{exp_name}/{s['name']}",
                       seeds * (steps * batch * 3 * F + evals),
                       kept + 4 * params * seeds * (len(run["checkpoints"]) + 4))

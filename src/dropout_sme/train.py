@@ -72,8 +72,20 @@ class Trainer:
         def dropout_loss(params, x, y, masks):
             return models.loss_value(loss_kind, models.forward(model, params, x, masks), y)
 
+        def dropout_loss_sum(params, x, y, masks):
+            return models.loss_sum(loss_kind, models.forward(model, params, x, masks), y)
+
+        # chunk: the full batch's exact gradient as the sum of micro-batch gradients (memory)
+        self.chunk = run.get("chunk")
+        if self.chunk and self.batch_size < self.n:
+            raise ValueError("chunk splits the full batch of full-batch GD; with batch_size set "
+                             "each step's batch is already small: leave chunk unset")
+        if self.chunk and model["arch"] == "resnet":
+            raise ValueError("chunk: a resnet's batch norm takes its statistics over the whole "
+                             "batch, which micro-batches cannot reproduce exactly; leave chunk "
+                             "unset for it (a chunked batch norm is not implemented)")
         self.use_masks = run["keep_prob"] < 1.0
-        self.dropout_loss = dropout_loss
+        self.dropout_loss, self.dropout_loss_sum = dropout_loss, dropout_loss_sum
         mode = run.get("seed_batching", "auto")
         if mode == "auto":
             mode = "loop" if self.device.type == "cpu" else "vmap"
@@ -83,6 +95,8 @@ class Trainer:
             mask_dim = 0 if self.use_masks else None
             self._vmapped = vmap(grad_and_value(dropout_loss),
                                  in_dims=(0, data_dim, data_dim, mask_dim))
+            self._vmapped_sum = vmap(grad_and_value(dropout_loss_sum),
+                                     in_dims=(0, data_dim, data_dim, mask_dim))
 
         def evaluate(params):
             out = {}
@@ -127,17 +141,45 @@ class Trainer:
                                      n, g, self.dtype, self.device, n_in=self.n_in)
                  if self.use_masks else None
                  for g in generators]
+        chunked = self.chunk and n > self.chunk
         if self.seed_batching == "vmap":
             stacked = tuple(torch.stack(layer) for layer in zip(*masks)) if self.use_masks else None
-            return self._vmapped(params, xb, yb, stacked)
+            if not chunked:
+                return self._vmapped(params, xb, yb, stacked)
+            return self._in_chunks(self._vmapped_sum, params, xb, yb, stacked, 1)
         grads, values = [], []
         full = xb.dim() == self.x["train"].dim()
         for i, m in enumerate(masks):
             p = {k: v[i].detach().requires_grad_() for k, v in params.items()}
-            value = self.dropout_loss(p, xb if full else xb[i], yb if full else yb[i], m)
-            grads.append(dict(zip(p, torch.autograd.grad(value, list(p.values())))))
+            xi, yi = (xb, yb) if full else (xb[i], yb[i])
+            if chunked:                                     # (full batch: see __init__)
+                g, value = self._in_chunks(self._loop_sum, p, xi, yi, m, 0)
+            else:
+                value = self.dropout_loss(p, xi, yi, m)
+                g = dict(zip(p, torch.autograd.grad(value, list(p.values()))))
+            grads.append(g)
             values.append(value.detach())
         return stack(grads), torch.stack(values)
+
+    def _loop_sum(self, p, x, y, m):
+        value = self.dropout_loss_sum(p, x, y, m)
+        return dict(zip(p, torch.autograd.grad(value, list(p.values())))), value.detach()
+
+    def _in_chunks(self, grad_and_sum, params, x, y, masks, mask_dim):
+        """(gradient, loss) of the full batch from micro-batches of ``chunk`` samples: their
+        loss sums' gradients added and divided by the batch's count; a per-sample mask is cut
+        with its samples (its sample dimension is ``mask_dim``), a per-step one is shared."""
+        grads, total = None, 0.0
+        for start in range(0, x.shape[0], self.chunk):
+            cut = slice(start, start + self.chunk)
+            mc = masks
+            if masks is not None and self.run["mask"] == "per_sample":
+                mc = tuple(m[:, cut] if mask_dim else m[cut] for m in masks)
+            g, value = grad_and_sum(params, x[cut], y[cut], mc)
+            grads = g if grads is None else {k: grads[k] + g[k] for k in grads}
+            total = total + value
+        count = models.loss_count(self.run["loss"], y)
+        return {k: v / count for k, v in grads.items()}, total / count
 
 
 def streams(run: dict) -> list[dict]:

@@ -22,6 +22,27 @@ def loss_value(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown loss {kind!r}; allowed: mse, cross_entropy")
 
 
+def loss_sum(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The numerator of ``loss_value`` (``loss_value`` = ``loss_sum`` / ``loss_count``): summed
+    over chunks of a batch and divided by the whole batch's count, it is the full-batch loss."""
+    if kind == "mse":
+        return 0.5 * ((out - y) ** 2).sum()
+    if kind == "cross_entropy":
+        if y.dim() == 1:
+            return F.cross_entropy(out, y, reduction="sum")
+        scored = (y != IGNORE).to(out.dtype)
+        nll = -out.log_softmax(-1).gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        return (nll * scored).sum()
+    raise ValueError(f"unknown loss {kind!r}; allowed: mse, cross_entropy")
+
+
+def loss_count(kind: str, y: torch.Tensor) -> float:
+    """The denominator of ``loss_value``: the labels it averages over."""
+    if kind == "cross_entropy" and y.dim() > 1:
+        return float((y != IGNORE).sum())
+    return float(y.numel())
+
+
 def accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Share of correct classes (of correct tokens over the scored positions for 2-d labels)."""
     hit = (out.argmax(-1) == y).to(out.dtype)
