@@ -8,7 +8,8 @@ from dropout_sme.devices import compute_job
 from dropout_sme.noise import load_inputs, sharpness
 
 sm = snakemake  # noqa: F821
-with io.rule_log(sm.log[0]), compute_job(sm.params.spec["device"], sm.threads) as device:
+need_mb = sm.resources.get("device_mb")           # the cost plan\'s estimate
+with io.rule_log(sm.log[0]), compute_job(sm.params.spec["device"], sm.threads, need_mb) as device:
     spec = sm.params.spec
     x, y, dropout = load_inputs(sm.input.data, sm.input.checkpoints, spec["dtype"], device)
     _, _, baseline = load_inputs(sm.input.data, sm.input.baseline, spec["dtype"], device)

@@ -8,7 +8,8 @@ from dropout_sme import data, io, train
 from dropout_sme.devices import compute_job
 
 sm = snakemake  # noqa: F821
-with io.rule_log(sm.log[0]), compute_job(sm.params.run["device"], sm.threads) as device:
+need_mb = sm.resources.get("device_mb")           # the cost plan\'s estimate
+with io.rule_log(sm.log[0]), compute_job(sm.params.run["device"], sm.threads, need_mb) as device:
     run = {**sm.params.run, "device": str(device)}
     result = train.train(run, data.load(sm.input.data), resume_path=sm.params.resume)
 

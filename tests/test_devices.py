@@ -51,3 +51,17 @@ def test_compute_jobs_turn_tf32_off():
             assert not torch.backends.cuda.matmul.allow_tf32
     finally:
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
+def test_a_job_larger_than_its_device_is_refused_before_it_starts():
+    """The cost plan's estimate (the rules' device_mb resource) against the device's memory."""
+    cpu = torch.device("cpu")
+    have = devices.total_memory_mb(cpu)
+    devices.check_memory(None, cpu)                       # no estimate: nothing to check
+    devices.check_memory(have / 2, cpu)
+    with pytest.raises(MemoryError, match=r"needs about .* GB on cpu by the cost plan .* lower "
+                                          r"its chunk, masks or batch"):
+        devices.check_memory(2 * have, cpu)
+    with pytest.raises(MemoryError):
+        with devices.compute_job("cpu", 1, need_mb=2 * have):
+            raise AssertionError("the job must not start")

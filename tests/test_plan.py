@@ -58,7 +58,8 @@ def test_the_plan_lists_every_compute_job_of_the_dag(root):
 
 def test_limits_scale_with_the_estimate_and_keep_the_floors():
     small = plan.Job("train_run", "x", 1e9, 1e6)
-    assert plan.limits(small, "cpu", 120, 4000) == {"runtime": 120, "mem_mb": 4000}
+    assert plan.limits(small, "cpu", 120, 4000) == {"runtime": 120, "mem_mb": 4000,
+                                                    "device_mb": 1}
     big = plan.Job("train_run", "x", 1e9 * plan.CPU_RATE["train_run"] * 3600, 2 ** 33)
     lim = plan.limits(big, "cpu", 120, 4000)
     assert lim["runtime"] >= 3 * 1e9 * 60 and lim["mem_mb"] == 2 * 8192 + 1024

@@ -60,13 +60,35 @@ def gpu_slot(name: str = "auto", lock_dir=None, poll: float = 1.0):
         time.sleep(poll)
 
 
+def total_memory_mb(device: torch.device) -> float:
+    """The memory of the device a job runs on: the GPU's, or the machine's RAM."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory / 2 ** 20
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 20
+
+
+def check_memory(need_mb, device: torch.device) -> None:
+    """Refuse, before any work, a job whose estimated memory (``need_mb``, the cost plan's;
+    None: no estimate) exceeds its device's."""
+    if need_mb is None:
+        return
+    have = total_memory_mb(device)
+    if need_mb > have:
+        raise MemoryError(
+            f"this job needs about {need_mb / 1024:.1f} GB on {device} by the cost plan "
+            f"(python -m dropout_sme.plan), more than the device's {have / 1024:.1f} GB: lower its "
+            "chunk, masks or batch in the config, or run it on a larger device")
+
+
 @contextlib.contextmanager
-def compute_job(name: str, threads: int):
-    """Everything a compute rule's script sets up: one GPU from the pool (``gpu_slot``), torch's
-    thread count, the allocator tuning and timestamped INFO logging; yields the device."""
+def compute_job(name: str, threads: int, need_mb=None):
+    """Everything a compute rule's script sets up: one GPU from the pool (``gpu_slot``), the
+    memory check against the cost plan's estimate (``need_mb``), torch's thread count, the
+    allocator tuning and timestamped INFO logging; yields the device."""
     import logging
 
     with gpu_slot(name) as device:
+        check_memory(need_mb, device)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
         torch.set_num_threads(threads)
         tune_allocator()

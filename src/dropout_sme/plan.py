@@ -245,10 +245,12 @@ def jobs(config: dict) -> list[Job]:
 def limits(job: Job, device: str, floor_minutes: int, floor_mb: int) -> dict:
     """A job's scheduler resources from the model, never below the rule's floors: three times
     its estimated time on ``device``, and on the CPU twice its memory plus 1 GiB for the runtime
-    (on a GPU the model's memory is the device's, not the host's ``mem_mb``)."""
+    (on a GPU the model's memory is the device's, not the host's ``mem_mb``); ``device_mb``, the
+    estimate itself, which the job checks against its device before it starts."""
     memory = 2 * job.memory + 2 ** 30 if device == "cpu" else 0
     return {"runtime": max(floor_minutes, math.ceil(3 * job.seconds(device) / 60)),
-            "mem_mb": max(floor_mb, math.ceil(memory / 2 ** 20))}
+            "mem_mb": max(floor_mb, math.ceil(memory / 2 ** 20)),
+            "device_mb": math.ceil(job.memory / 2 ** 20)}
 
 
 def main(argv=None) -> None:

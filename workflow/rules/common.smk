@@ -40,22 +40,23 @@ PLAN_DEVICE = "cuda" if config["gpus"] else "cpu"
 
 
 def planned(rule, name, floor_minutes, floor_mb):
-    """(runtime, mem_mb) resource functions of a rule's jobs: the plan's limits of the job named
-    ``name(wildcards)``, never below the floors."""
+    """(runtime, mem_mb, device_mb) resource functions of a rule's jobs: the plan's limits of
+    the job named ``name(wildcards)``, never below the floors (device_mb: the estimate the job
+    checks against its device's memory before it starts)."""
 
     def get(key):
         return lambda wc: plan.limits(
             PLAN[(rule, name(wc))], PLAN_DEVICE, floor_minutes, floor_mb
         )[key]
 
-    return get("runtime"), get("mem_mb")
+    return get("runtime"), get("mem_mb"), get("device_mb")
 
 
 def _experiment_setting(wc):
     return f"{wc.experiment}/{wc.setting}"
 
 
-# rule -> (runtime, mem_mb); the floors are the limits the rules had before the plan
+# rule -> (runtime, mem_mb, device_mb); the floors are the limits the rules had before the plan
 PLANNED = {
     "train_run": planned("train_run", _experiment_setting, 120, 4000),
     "sme_cell": planned("sme_cell", lambda wc: wc.cell, 60, 4000),

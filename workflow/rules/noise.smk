@@ -25,6 +25,7 @@ rule noise_setting:
     resources:
         runtime=PLANNED["noise_setting"][0],
         mem_mb=PLANNED["noise_setting"][1],
+        device_mb=PLANNED["noise_setting"][2],
         gpu=config["gpus"],
     params:
         code=code("scripts/noise.py"),
@@ -54,6 +55,7 @@ rule noise_compare:
     resources:
         runtime=PLANNED["noise_compare"][0],
         mem_mb=PLANNED["noise_compare"][1],
+        device_mb=PLANNED["noise_compare"][2],
         gpu=config["gpus"],
     params:
         code=code("scripts/noise_compare.py"),
@@ -84,6 +86,7 @@ rule noise_keep:
     resources:
         runtime=PLANNED["noise_keep"][0],
         mem_mb=PLANNED["noise_keep"][1],
+        device_mb=PLANNED["noise_keep"][2],
         gpu=config["gpus"],
     params:
         code=code("scripts/noise_keep.py"),
@@ -119,6 +122,7 @@ rule noise_mask:
     resources:
         runtime=PLANNED["noise_mask"][0],
         mem_mb=PLANNED["noise_mask"][1],
+        device_mb=PLANNED["noise_mask"][2],
         gpu=config["gpus"],
     params:
         code=code("scripts/noise_mask.py"),
@@ -150,6 +154,7 @@ rule noise_sharpness:
     resources:
         runtime=PLANNED["noise_sharpness"][0],
         mem_mb=PLANNED["noise_sharpness"][1],
+        device_mb=PLANNED["noise_sharpness"][2],
         gpu=config["gpus"],
     params:
         code=code("scripts/noise_sharpness.py"),

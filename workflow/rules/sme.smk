@@ -17,6 +17,7 @@ rule sme_cell:
     resources:
         runtime=PLANNED["sme_cell"][0],
         mem_mb=PLANNED["sme_cell"][1],
+        device_mb=PLANNED["sme_cell"][2],
         gpu=config["gpus"],
     params:
         code=code("scripts/sme_cell.py"),

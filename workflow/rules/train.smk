@@ -26,6 +26,7 @@ rule train_run:
     resources:
         runtime=PLANNED["train_run"][0],
         mem_mb=PLANNED["train_run"][1],
+        device_mb=PLANNED["train_run"][2],
         gpu=config["gpus"],
     params:
         code=code("scripts/train.py"),
