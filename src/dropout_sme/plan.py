@@ -243,10 +243,9 @@ def jobs(config: dict) -> list[Job]:
 
 
 def limits(job: Job, device: str, floor_minutes: int, floor_mb: int) -> dict:
-    """A job's scheduler resources from the model, never below the rule's floors: three times
-    its estimated time on ``device``, and on the CPU twice its memory plus 1 GiB for the runtime
-    (on a GPU the model's memory is the device's, not the host's ``mem_mb``); ``device_mb``, the
-    estimate itself, which the job checks against its device before it starts."""
+    """A job's resources, never below the rule's floors: 3x its estimated time on ``device``; on
+    the CPU 2x its memory + 1 GiB (a GPU's memory is not ``mem_mb``); ``device_mb``, the estimate
+    the job checks against its device before it starts."""
     memory = 2 * job.memory + 2 ** 30 if device == "cpu" else 0
     return {"runtime": max(floor_minutes, math.ceil(3 * job.seconds(device) / 60)),
             "mem_mb": max(floor_mb, math.ceil(memory / 2 ** 20)),
@@ -291,11 +290,8 @@ def main(argv=None) -> None:
 
 
 def _time(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+    return (f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200
+            else f"{seconds / 3600:.1f} h")
 
 
 if __name__ == "__main__":
