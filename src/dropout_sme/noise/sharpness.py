@@ -82,12 +82,11 @@ def analyse(spec: dict, x, y, dropout: dict, baseline: dict, log=print):
     alphas = np.linspace(-s["radius"], s["radius"], s["points"])
     summary, curves = [], []
     seeds = [int(v) for v in dropout["seeds"]]
+    step, whole = int(dropout["steps"][-1]), {**spec, "block": models.ALL}
     for seed in seeds:
-        step = int(dropout["steps"][-1])
         for run, ckpt, p in (("dropout", dropout, spec["keep_prob"]), ("no dropout", baseline, 1.0)):
             # the same probes and directions for both runs: a fresh generator from one stream
             gen = stream(spec, "sharpness_probes", seed, step)
-            whole = {**spec, "block": models.ALL}
             problem = at_checkpoint(whole, x, y, ckpt, int(ckpt["steps"][-1]), seed)
             row, curve = measure(problem, gen, s["probes"], s["directions"], alphas, seed)
             label = {"setting": spec["setting"], "keep_prob": spec["keep_prob"], "lr": spec["lr"],

@@ -21,13 +21,14 @@ import pandas as pd
 import torch
 
 from .. import models, rng
-from . import hessian, trajectory
+from . import hessian
 from .estimators import (covariance, low_rank_stats, sigma_fro_sq, sketched_pca,
                          spectrum)
 from .flatness import flatness
 from .masks import mask_gradient_batches, mask_gradients
 from .nulls import null_centred_wishart, null_same_spectra, same_spectra_moments, wishart_null_sd
 from .problem import Problem, at_checkpoint
+from .trajectory import RAW, Window, training_window
 
 
 def stream_of(spec: dict, purpose: str, run_seed: int, step: int) -> dict:
@@ -190,12 +191,12 @@ class Stage:
         rows.append({**self.align_row(st, np.nan, self.star, seed, K), "theta_star": True})
         return rows, (sk["variances"], sk["directions"]), (eig_h, vec_h), sk["extra_var"]
 
-    def window(self, si: int) -> trajectory.Window:
+    def window(self, si: int) -> Window:
         """Seed number ``si``'s recorded trajectory window of the block, analysed."""
         samples = torch.as_tensor(self.trajectory["params"][:, si]).reshape(-1, self.B)
-        return trajectory.Window(samples, self.top)
+        return Window(samples, self.top)
 
-    def diagnosis(self, problem: Problem, seed: int, window: trajectory.Window) -> dict:
+    def diagnosis(self, problem: Problem, seed: int, window: Window) -> dict:
         """Is the window stationary and in the exploration phase? (docs/spec.md §1.6)"""
         steps = self.trajectory["steps"]
         theta = problem.theta.detach().clone().requires_grad_()
@@ -205,11 +206,11 @@ class Stage:
                **window.diagnose(), "loss_theta_star": problem.loss0,
                "grad_norm_block": grad_norm}
         if self.metrics is not None:
-            row.update(trajectory.training_window(self.metrics, seed, int(steps[0]),
+            row.update(training_window(self.metrics, seed, int(steps[0]),
                                                   int(steps[-1])))
         return row
 
-    def directions(self, problem: Problem, seed: int, window: trajectory.Window, gradient, hess,
+    def directions(self, problem: Problem, seed: int, window: Window, gradient, hess,
                    u_var) -> list:
         """Per kind of direction (gradient PCA, trajectory PCA raw and detrended, Hessian
         eigenvector): variance, eigenvalue and the interval flatness at every factor (the
@@ -222,7 +223,7 @@ class Stage:
         loss0 = problem.loss0
         frames = []
         for kind, (values, vecs) in found.items():
-            wanted = factors if kind in ("gradient", trajectory.RAW) else [main]
+            wanted = factors if kind in ("gradient", RAW) else [main]
             flat = flatness(problem, vecs, wanted, spec["flatness_cap"])
             nan = np.full(len(values), np.nan)
             if kind == "hessian":

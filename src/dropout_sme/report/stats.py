@@ -55,7 +55,7 @@ def paired_differences(frame: pd.DataFrame, columns) -> pd.DataFrame:
         for c in columns:
             diff = (wide[(c, "dropout")] - wide[(c, "no dropout")]).dropna()
             row[f"diff_{c}_mean"], row[f"diff_{c}_lo"], row[f"diff_{c}_hi"] = mean_ci(diff)
-            row["pairs"] = len(diff)
+        row["pairs"] = int(wide.notna().all(axis=1).sum())     # seeds with both runs measured
         rows.append(row)
     return pd.DataFrame(rows)
 
