@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from dropout_sme import config as cfg, data, models, noise, train  # noqa: E402
 from dropout_sme.noise import compare, hessian  # noqa: E402
-from dropout_sme.sme import simulate as sme  # noqa: E402
+from dropout_sme.sme import cell as sme  # noqa: E402
 from dropout_sme.devices import exact_float32, resolve_device, tune_allocator  # noqa: E402
 
 CONFIGS = {"paper": ROOT / "config/paper.yaml", "test": ROOT / "tests/config/test.yaml"}

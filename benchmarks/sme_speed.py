@@ -44,12 +44,13 @@ def main():
     print(f"two-layer tanh net, m = 8, d = 4, n = 32 (P = 40 parameters), keep_prob 0.5, "
           f"{P} paths at once, {args.dtype}, 1 thread")
     rows = {
-        "dropout GD step": rate(lambda: prob.dropout_grad(a, w, gen), P),
+        "dropout GD step": rate(lambda: prob.method_grad(a, w, [prob.masks(P, gen)], (1.0,)), P),
         "order-1 SME, EM step (exact-Sigma factor)":
             rate(lambda: prob.em_step(a, w, 0.025, 0.1, 1, prob.normals(P, gen)), P),
         "order-2 SME, EM step": rate(lambda: prob.em_step(a, w, 0.025, 0.1, 2,
                                                           prob.normals(P, gen)), P),
-        "SVAG step (two masks)": rate(lambda: prob.svag_grad(a, w, gen, 4), P),
+        "SVAG step (two masks)": rate(lambda: prob.method_grad(
+            a, w, [prob.masks(P, gen), prob.masks(P, gen)], sme.svag_coefficients(4)), P),
         "gradient flow step": rate(lambda: prob.em_step(a, w, 0.025, 0.1, 1), P),
     }
 

@@ -90,8 +90,10 @@ axes[-1, 2].text(0, 0.5, "Exact reference: linear regression with\ndropout on it
                  "moments of dropout GD, the SMEs and the\nflows in closed form (all masks "
                  "enumerated):\nweak errors without Monte Carlo.", va="center", fontsize="small")
 paths = weak.paths_run(loaded[0])
-fig.suptitle(f"Weak error against lr ({paths} paths per method; bars: 95% Monte Carlo interval; "
-             f"hollow: below {resolve_ratio:g} standard errors, not fitted; per-step masks)")
+cv = ", control variate: the tangent process" if loaded[0]["uncorrected"] else ""
+fig.suptitle(f"Weak error against lr ({paths:,} paths per method{cv}; bars: 95% Monte Carlo "
+             f"interval; hollow: below {resolve_ratio:g} standard errors, not fitted; per-step "
+             f"masks)")
 fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)
 

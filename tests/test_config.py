@@ -46,7 +46,7 @@ def test_defaults_are_filled(schema):
               "experiments": {"e": {"dataset": "d", "model": {"arch": "fnn"},
                                     "settings": [{"keep_prob": 0.5, "lr": 0.1}]}},
               "sme": {"dataset": "t", "order": {"keep_probs": [0.5], "lrs": [0.1]},
-                      "heatmap": {"keep_probs": [0.5], "lrs": [0.1]},
+                      "heatmap": {"keep_probs": [0.5], "scaled_lrs": [0.2]},
                       "figure1": [{"keep_prob": 0.5, "lr": 0.1}]},
               "noise": {"experiment": "e"}}
     validate(config, schema)
@@ -146,33 +146,48 @@ def test_figure1_panels_must_be_order_cells(default, schema):
     assert message(default, schema).startswith("config key sme.figure1[0]: got keep_prob=0.9")
 
 
-def test_sme_cells_merge_the_order_study_and_the_heatmap(default):
+def test_sme_cells_of_the_order_study_the_heatmap_and_the_sweep(default):
     cells = cfg.sme_cells(default)
-    assert len(cells) == 17 + 9                                         # + the activation sweep
+    assert len(cells) == 8 + 12 + 9
     assert cells["relu_p0.8_lr0.4"] == {"keep_prob": 0.8, "lr": 0.4, "methods": ["sme1"],
-                                        "activation": "relu", "paths": 2500}
+                                        "activation": "relu", "paths": 1000}
     assert cfg.sme_spec(default, "relu_p0.8_lr0.4")["model"]["activation"] == "relu"
-    assert cfg.sme_spec(default, "p0.8_lr0.4")["model"]["activation"] == "tanh"
-    assert cells["p0.5_lr0.4"]["methods"] == ["gf2", "sme1", "sme2", "svag"]   # in both
-    assert cells["p0.01_lr0.4"]["methods"] == ["sme1"]                  # heatmap only
-    assert cfg.sme_cost(default, "p0.5_lr0.05") > cfg.sme_cost(default, "p0.5_lr0.4")
+    assert cfg.sme_spec(default, "p0.8_lr0.2")["model"]["activation"] == "tanh"
+    assert cells["p0.5_lr0.2"]["methods"] == ["gf2", "sme1", "sme2", "svag"]
+    assert cfg.sme_cost(default, "p0.5_lr0.025") > cfg.sme_cost(default, "p0.5_lr0.2")
+
+
+def test_the_heatmap_is_scaled_by_the_noise(default):
+    """Row p runs lr = x p to T = scaled_horizon p, recorded as often as the order study: the
+    same steps in every row (lr = 0.1 x 0.01 named 0.001, not 0.0010000000000000002)."""
+    spec = lambda cell: cfg.sme_spec(default, cell)  # noqa: E731
+    small, large = spec("map_p0.01_lr0.001"), spec("map_p0.9_lr0.09")
+    assert small["horizon"] == pytest.approx(0.032) and small["record_every"] == \
+        pytest.approx(0.008) and small["methods"] == ["sme1"]
+    assert large["horizon"] == pytest.approx(2.88) and large["paths"] == 1000
+    assert small["horizon"] / small["lr"] == pytest.approx(large["horizon"] / large["lr"]) == 32
+    assert spec("p0.5_lr0.1")["horizon"] == default["sme"]["horizon"]      # the order study's
+    assert cfg.sme_cost(default, "map_p0.01_lr0.001") == cfg.sme_cost(default, "map_p0.9_lr0.09")
+
+
+def test_the_heatmap_needs_whole_steps_between_records(default, schema):
+    default["sme"]["heatmap"]["scaled_lrs"] = [0.3]
+    assert message(default, schema).startswith("config key sme.heatmap.scaled_horizon: got 3.2")
 
 
 def test_each_part_of_e1_sets_its_cells_paths(default):
-    """The sweeps' own paths (default config: 2,500), the order study's sme.paths where a cell
-    is in both, sme.paths where a part sets none."""
+    """The sweeps' own paths (default config: 1,000), sme.paths where a part sets none."""
     spec = lambda cell: cfg.sme_spec(default, cell)  # noqa: E731
-    assert spec("p0.9_lr0.4")["paths"] == default["sme"]["heatmap"]["paths"] == 2500
-    assert spec("gelu_p0.8_lr0.4")["paths"] == 2500
-    assert spec("p0.5_lr0.4")["paths"] == default["sme"]["paths"] == 10000   # heatmap and order
-    assert spec("p0.8_lr0.05")["paths"] == 10000
-    assert cfg.sme_cost(default, "p0.9_lr0.4") * 4 == pytest.approx(
+    assert spec("map_p0.9_lr0.09")["paths"] == default["sme"]["heatmap"]["paths"] == 1000
+    assert spec("gelu_p0.8_lr0.4")["paths"] == 1000
+    assert spec("p0.8_lr0.05")["paths"] == default["sme"]["paths"] == 4000
+    assert cfg.sme_cost(default, "map_p0.9_lr0.09") * 10 == pytest.approx(
         cfg.sme_cost({**default, "sme": {**default["sme"], "heatmap": {
-            **default["sme"]["heatmap"], "paths": 10000}}}, "p0.9_lr0.4"), rel=0.01)
+            **default["sme"]["heatmap"], "paths": 10000}}}, "map_p0.9_lr0.09"), rel=0.01)
     del default["sme"]["heatmap"]["paths"], default["sme"]["activations"]["paths"]
-    assert spec("p0.9_lr0.4")["paths"] == spec("gelu_p0.8_lr0.4")["paths"] == 10000
+    assert spec("map_p0.9_lr0.09")["paths"] == spec("gelu_p0.8_lr0.4")["paths"] == 4000
     default["sme"]["order"]["paths"] = 20000
-    assert spec("p0.5_lr0.4")["paths"] == 20000 and spec("p0.9_lr0.4")["paths"] == 10000
+    assert spec("p0.5_lr0.2")["paths"] == 20000 and spec("map_p0.9_lr0.09")["paths"] == 4000
 
 
 def test_noise_needs_a_trajectory_of_its_block(default, schema):

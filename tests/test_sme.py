@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from dropout_sme.sme import cell as sme_cell
 from dropout_sme.sme import simulate
 from dropout_sme.sme import twolayer as tl
 
@@ -68,10 +69,10 @@ def one_step_increments(prob, method, lr, paths, l=2):
     gen = torch.Generator().manual_seed(1)
     a = prob.a0.expand(paths, -1).clone()
     w = prob.w0.expand(paths, -1, -1).clone()
-    if method == "svag":  # the combined gradient itself
-        return tl.flatten(*prob.svag_grad(a, w, gen, l))
-    if method == "dropout":
-        return -lr * tl.flatten(*prob.dropout_grad(a, w, gen))
+    if method in ("dropout", "svag"):
+        coefs = simulate.svag_coefficients(l) if method == "svag" else (1.0,)
+        grad = tl.flatten(*prob.method_grad(a, w, [prob.masks(paths, gen) for _ in coefs], coefs))
+        return grad if method == "svag" else -lr * grad  # SVAG: the combined gradient itself
     na, nw = prob.em_step(a, w, lr, lr, 1, prob.normals(paths, gen))
     return tl.flatten(na - a, nw - w)
 
@@ -156,11 +157,11 @@ def test_blown_up_paths_stop_the_run_and_mark_the_cell():
 def test_parity_targets_for_class_labels():
     data = {"x_train": np.zeros((4, 2)), "y_train": np.array([0, 1, 2, 7]),
             "x_test": np.zeros((2, 2)), "y_test": np.array([3, 4])}
-    out = simulate.scalar_targets(data, "parity")
+    out = sme_cell.scalar_targets(data, "parity")
     assert out["y_train"].tolist() == [1, -1, 1, -1] and out["y_test"].tolist() == [-1, 1]
-    assert simulate.scalar_targets(data, None) is data
+    assert sme_cell.scalar_targets(data, None) is data
     with pytest.raises(ValueError, match="parity"):
-        simulate.scalar_targets(data, "onehot")
+        sme_cell.scalar_targets(data, "onehot")
 
 
 @pytest.mark.parametrize("act", ["tanh", "softplus"])

@@ -9,6 +9,7 @@ from snakemake.utils import validate
 
 from dropout_sme import config as cfg
 from dropout_sme import data, noise, rng, train
+from dropout_sme.sme import cell as sme_cell
 from dropout_sme.sme import simulate, weak
 
 
@@ -155,6 +156,6 @@ def test_an_sme_cell_draws_only_its_declared_streams():
     cell = {"x_train": g.standard_normal((8, 3)), "y_train": g.standard_normal(8),
             "x_test": g.standard_normal((4, 3)), "y_test": g.standard_normal(4)}
     with rng.recording() as drawn:
-        simulate.run_cell(spec, cell, progress=False)
+        sme_cell.run_cell(spec, cell, progress=False)
     declared = {rng.key(**s) for s in simulate.streams(spec)}
     assert drawn and {k for _, k in drawn} == declared

@@ -63,7 +63,7 @@ def test_diverged_runs_are_reported_not_fitted():
 def test_paths_run_counts_the_simulated_dropout_paths(tmp_path):
     """A cell as the sme rule writes it (run_cell's arrays in an npz) reads back the paths it
     simulated: all of them, or only the chunks before a divergence stopped the method."""
-    from dropout_sme.sme import simulate
+    from dropout_sme.sme import cell as sme_cell
 
     rng = np.random.default_rng(0)
     data = {"x_train": rng.normal(size=(6, 2)), "y_train": rng.normal(size=6),
@@ -73,7 +73,7 @@ def test_paths_run_counts_the_simulated_dropout_paths(tmp_path):
             "mask": "per_step", "horizon": 0.8, "record_every": 0.4, "paths": 30, "chunk": 10,
             "batch": 5, "substeps": 2, "extrapolate": True, "dtype": "float64", "device": "cpu",
             "seed": 0}
-    arrays, _ = simulate.run_cell(spec, data, progress=False)
+    arrays, _ = sme_cell.run_cell(spec, data, progress=False)
     np.savez(tmp_path / "cell.npz", **arrays)
     assert weak.paths_run(weak.load_cell(tmp_path / "cell.npz")) == 30
     arrays["dropout__batch_sizes"] = arrays["dropout__batch_sizes"][:2]   # stopped after one chunk

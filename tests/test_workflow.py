@@ -57,7 +57,7 @@ def test_default_dag(tmp_path):
     # 17 E1 cells + 9 of the activation sweep (3 activations x 3 lrs); E5: the CNN and the
     # transformer (with and without dropout, one noise job each); the keep_prob sweep (4 p); the
     # other mask convention and the flatness against no dropout per fnn dropout setting
-    assert counts == {"prepare_data": 3, "train_run": 8, "sme_cell": 26, "sme_exact": 1,
+    assert counts == {"prepare_data": 3, "train_run": 8, "sme_cell": 29, "sme_exact": 1,
                       "noise_setting": 4, "noise_compare": 2, "noise_keep": 4, "noise_mask": 2,
                       "noise_sharpness": 2, "figure": 12, "table": 8, "all": 1}
 
@@ -76,7 +76,7 @@ def test_fig1_builds_only_the_data_and_sme_upstream(tmp_path):
 
 def test_sme_target(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", "sme", cwd=tmp_path).stdout)
-    assert counts == {"prepare_data": 1, "sme_cell": 26, "sme_exact": 1, "figure": 4, "table": 1,
+    assert counts == {"prepare_data": 1, "sme_cell": 29, "sme_exact": 1, "figure": 4, "table": 1,
                       "sme": 1}
 
 
@@ -113,8 +113,8 @@ def test_paper_config_with_idx_fixtures(tmp_path):
     assert counts["train_run"] == 10 and counts["prepare_data"] == 5
     for run in ("resnet20/p0.8_lr0.1", "vgg16/p0.5_lr0.02", "transformer_multi30k/p0.9_lr0.1"):
         assert f"results/noise/{run}/alignment.csv" in out
-    # 3 x 5 order cells + 6 x 4 heatmap cells, 8 shared; 3 activations x 4 lrs
-    assert counts["sme_cell"] == 43
+    # 3 x 5 order cells + 6 x 4 heatmap cells (their own: noise-scaled); 3 activations x 4 lrs
+    assert counts["sme_cell"] == 51
     assert "results/runs/fnn_mnist/p0.8_lr0.1/metrics.csv" in out
     # every compute job shows its resources, a GPU included
     jobs = out.split("\nrule ")[1:]
@@ -124,7 +124,7 @@ def test_paper_config_with_idx_fixtures(tmp_path):
     compute = [j for j in jobs if j.startswith(("train_run:", "sme_cell:", "noise_setting:",
                                                 "noise_compare:", "noise_keep:", "noise_mask:",
                                                 "noise_sharpness:"))]
-    assert len(compute) == 70 and all("gpu=1" in j and "runtime=" in j for j in compute)
+    assert len(compute) == 78 and all("gpu=1" in j and "runtime=" in j for j in compute)
 
 
 def test_paper_config_without_data_dir_names_the_key(tmp_path):

@@ -114,6 +114,8 @@ def sme_cell_files(part=None):
     """The cells of the order study, of the heatmap, or (None) all of them."""
     if part is None:
         return [f"results/sme/{name}.npz" for name in SME_CELLS]
+    if part == "heatmap":
+        return [f"results/sme/{name}.npz" for name in cfg.heatmap_cells(config)]
     grid = config["sme"][part]
     return [
         f"results/sme/{cfg.setting_name(p, lr)}.npz"

@@ -37,8 +37,10 @@ FIGURES["figS2_sme_weak_order"] = {
     },
     "caption": "Weak error max_t |E g(dropout) - E g(SME)| against the learning rate (log-log) "
     "for the order-1 and order-2 SME and SVAG, with reference slopes 1 and 2 and the fitted "
-    "orders (95% bootstrap interval over paths). Error bars: Monte Carlo standard error; hollow "
-    "markers: errors not resolved by the Monte Carlo (below resolve_ratio standard errors).",
+    "orders (95% bootstrap interval over paths), the noise-free controls and the exactly "
+    "solvable reference. Error bars: Monte Carlo standard error (with the control variate of "
+    "sme.control); hollow markers: errors not resolved by the Monte Carlo (below resolve_ratio "
+    "standard errors).",
 }
 FIGURES["figS3_sme_heatmap"] = {
     "notebook": "notebooks/figS3_sme_heatmap.py",
@@ -46,8 +48,9 @@ FIGURES["figS3_sme_heatmap"] = {
     "inputs": lambda: {"cells": sme_cell_files("heatmap")},
     "params": lambda: {"resolve_ratio": config["sme"]["resolve_ratio"]},
     "caption": "Weak error of the order-1 SME over learning rates and keep probabilities "
-    "(a reviewer's request), one panel per test function; marked cells are not resolved by the "
-    "Monte Carlo, grey cells diverged.",
+    "(a reviewer's request) on a grid scaled by the noise (lr = x p to T = scaled_horizon p: the "
+    "same steps in every row), one panel per test function; marked cells are not resolved by "
+    "the Monte Carlo, grey cells diverged.",
 }
 TABLES["table2_sme_order"] = {
     "notebook": "notebooks/table2_sme_order.py",

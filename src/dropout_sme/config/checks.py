@@ -124,7 +124,7 @@ def _check_sme(config: dict) -> None:
                           f"label) for the classification dataset {sme['dataset']!r} "
                           f"(source {source}): the theory's net has a scalar output")
     sweep = sme.get("activations") or {}
-    parts = ("order", "heatmap", "activations") if sweep.get("names") else ("order", "heatmap")
+    parts = ("order", "activations") if sweep.get("names") else ("order",)
     for part in parts:
         for lr in sme[part]["lrs"]:
             for key in ("horizon", "record_every"):
@@ -135,6 +135,13 @@ def _check_sme(config: dict) -> None:
     if not _is_multiple(sme["horizon"], sme["record_every"]):
         raise ConfigError(f"config key sme.horizon: got {sme['horizon']:g}; allowed: a multiple "
                           f"of sme.record_every ({sme['record_every']:g})")
+    records = round(sme["horizon"] / sme["record_every"])
+    for x in sme["heatmap"]["scaled_lrs"]:   # the map's cells: T_p / records = k x p
+        if not _is_multiple(sme["heatmap"]["scaled_horizon"] / records, x):
+            raise ConfigError(f"config key sme.heatmap.scaled_horizon: got "
+                              f"{sme['heatmap']['scaled_horizon']:g}, not {records} records "
+                              f"(sme.horizon / sme.record_every) of whole multiples of the "
+                              f"scaled lr {x:g}; allowed: {records} k x for whole k")
     own = sme["model"]["activation"]
     if own in (sme.get("activations") or {}).get("names", []):
         raise ConfigError(f"config key sme.activations.names: got {own!r}, the model's own "

@@ -37,22 +37,40 @@ def run_spec(config: dict, experiment: str, setting: str) -> dict:
 
 
 def sme_cells(config: dict) -> dict:
-    """The (keep_prob, lr) cells of E1 by name, with the methods and paths each needs: the order
-    study's cells run every method, the heatmap's only dropout and the order-1 SME (dropout and
-    gradient flow always run); a part's ``paths`` (default ``sme.paths``) sets its cells' paths,
-    the largest where parts share a cell."""
+    """The E1 cells by name, with the methods and paths each needs: the order study's cells run
+    every method, the heatmap's and the activation sweep's only dropout and the order-1 SME
+    (dropout and gradient flow always run); a part's ``paths`` (default ``sme.paths``) sets its
+    cells' paths."""
+    grid = config["sme"]["order"]
+    cells = {setting_name(p, lr): {"keep_prob": p, "lr": lr, "activation": None,
+                                   "methods": ["gf2", "sme1", "sme2", "svag"],
+                                   "paths": _paths(config, grid)}
+             for p in grid["keep_probs"] for lr in grid["lrs"]}
+    return {**cells, **heatmap_cells(config), **activation_cells(config)}
+
+
+def heatmap_cells(config: dict) -> dict:
+    """figS3's cells, named ``map_p<keep_prob>_lr<lr>``: on the noise-scaled grid, lr = x p for
+    each x of ``scaled_lrs`` (x = lr/p = lr (1 + s), s = (1 - p)/p) over the horizon
+    T = ``scaled_horizon`` p, recorded as often as the order study: every cell takes the same
+    number of steps, whatever p (config/README.md says why)."""
+    sme, grid = config["sme"], config["sme"]["heatmap"]
+    records = round(sme["horizon"] / sme["record_every"])
     cells = {}
-    for part, methods in (("heatmap", ["sme1"]), ("order", ["sme1", "sme2", "svag", "gf2"])):
-        grid = config["sme"][part]
-        for p in grid["keep_probs"]:
-            for lr in grid["lrs"]:
-                cell = cells.setdefault(setting_name(p, lr), {"keep_prob": p, "lr": lr,
-                                                              "methods": [], "activation": None,
-                                                              "paths": 0})
-                cell["methods"] = sorted(set(cell["methods"]) | set(methods))
-                cell["paths"] = max(cell["paths"], _paths(config, grid))
-    cells.update(activation_cells(config))
+    for p in grid["keep_probs"]:
+        horizon = _round(grid["scaled_horizon"] * p)
+        for x in grid["scaled_lrs"]:
+            lr = _round(x * p)
+            cells[f"map_{setting_name(p, lr)}"] = {
+                "keep_prob": p, "lr": lr, "methods": ["sme1"], "activation": None,
+                "paths": _paths(config, grid), "horizon": horizon,
+                "record_every": _round(horizon / records)}
     return cells
+
+
+def _round(value: float) -> float:
+    """12 significant digits: lr = 0.1 x 0.01 is 0.001, not 0.0010000000000000002."""
+    return float(f"{value:.12g}")
 
 
 def _paths(config: dict, part: dict) -> int:
@@ -74,9 +92,9 @@ def sme_spec(config: dict, cell: str) -> dict:
     if cell not in cells:
         raise ConfigError(f"no E1 cell {cell!r}; the config defines {', '.join(sorted(cells))}")
     keys = ("model", "init_seed", "mask", "horizon", "record_every", "chunk", "batch",
-            "substeps", "extrapolate", "svag_l", "dtype", "seed", "target")
-    spec = {**cells[cell], "dataset": config["sme"]["dataset"], "device": config["device"],
-            **{k: config["sme"].get(k) for k in keys}}
+            "substeps", "extrapolate", "control_variate", "svag_l", "dtype", "seed", "target")
+    spec = {"dataset": config["sme"]["dataset"], "device": config["device"],
+            **{k: config["sme"].get(k) for k in keys}, **cells[cell]}   # a cell's horizon wins
     activation = spec.pop("activation")
     if activation is not None:
         spec["model"] = {**spec["model"], "activation": activation}
@@ -85,13 +103,17 @@ def sme_spec(config: dict, cell: str) -> dict:
 
 def sme_cost(config: dict, cell: str) -> int:
     """Relative cost of a cell (network evaluations per 1,000 paths), to start the longest jobs
-    first."""
+    first. The control variate's tangent costs about one more evaluation per step of a noisy
+    method (the noise at xbar; its H is formed once per step, at one point)."""
     spec = sme_spec(config, cell)
     steps = spec["horizon"] / spec["lr"]
     em = spec["substeps"] * (3 if spec["extrapolate"] else 1)
     weights = {"sme1": em, "sme2": 2.2 * em, "svag": sum(2 * l for l in spec["svag_l"]),
                "gf2": 0}
-    return round(spec["paths"] / 1000 * steps * (1 + sum(weights[m] for m in spec["methods"])))
+    noisy = 1 + sum(weights[m] for m in spec["methods"])
+    if spec.get("control_variate"):
+        noisy *= 1.8
+    return round(spec["paths"] / 1000 * steps * noisy)
 
 
 def noise_settings(config: dict, experiment: str | None = None) -> list[str]:

@@ -30,16 +30,13 @@ follow from them).
 from __future__ import annotations
 
 import math
-import sys
-import time
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from .. import rng
-from ..devices import resolve_device
-from ..models import init_params, sample_masks
+from ..models import sample_masks
+from . import control
 from . import twolayer as tl
 
 # A path has diverged when a test function is not finite or exceeds BLOWUP * (1 + |g(theta_0)|).
@@ -80,16 +77,13 @@ class Problem:
         return sample_masks(model, self.p, self.mask, self.n, gen, self.dtype, self.device,
                             batch=(paths,))[0]
 
-    def dropout_grad(self, a, w, gen):
-        return self.net(a, w).dropout_grad(self.masks(a.shape[0], gen), self.mask)
-
-    def svag_grad(self, a, w, gen, l: int):
-        """SVAG's gradient c1 grad R^drop(eta1) + c2 grad R^drop(eta2), c = (1 +- sqrt(2l-1))/2:
-        mean grad L_S, covariance l Sigma."""
-        root = math.sqrt(2 * l - 1)
-        c1, c2 = (1 + root) / 2, (1 - root) / 2
-        (ga1, gw1), (ga2, gw2) = self.dropout_grad(a, w, gen), self.dropout_grad(a, w, gen)
-        return c1 * ga1 + c2 * ga2, c1 * gw1 + c2 * gw2
+    def method_grad(self, a, w, masks, coefs):
+        """sum_j c_j grad R^drop(theta; eta_j): dropout GD (one mask, c = 1) or SVAG (two masks,
+        ``svag_coefficients``: mean grad L_S, covariance l Sigma)."""
+        net = self.net(a, w)
+        grads = [net.dropout_grad(mask, self.mask) for mask in masks]
+        return (sum(c * g[0] for c, g in zip(coefs, grads)),
+                sum(c * g[1] for c, g in zip(coefs, grads)))
 
     def normals(self, paths: int, gen):
         return tl.sample_normals(self.p, self.mask, (paths,), self.m, self.n, gen, self.dtype,
@@ -108,6 +102,13 @@ class Problem:
             ha, hw = net.hvp_modified_loss(self.p, *net.grad_modified_loss(self.p))
             da, dw = da - (0.5 * lr * dt) * ha, dw - (0.5 * lr * dt) * hw
         return a + da, w + dw
+
+
+def svag_coefficients(l: int) -> tuple[float, float]:
+    """SVAG's c1, c2 = (1 +- sqrt(2l - 1))/2: c1 grad R^drop(eta1) + c2 grad R^drop(eta2) has mean
+    grad L_S and covariance l Sigma."""
+    root = math.sqrt(2 * l - 1)
+    return (1 + root) / 2, (1 - root) / 2
 
 
 def chunk_stream(seed: int, method: str, variant: int, lr: float, keep_prob: float,
@@ -137,25 +138,34 @@ def _steps(total: float, step: float, what: str) -> int:
 
 
 def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_every: float,
-              paths: int, gen, substeps: int = 4, svag_l: int = 2,
-              extrapolate: bool = True) -> torch.Tensor:
-    """Simulate ``paths`` paths; returns g at each record time, (records, paths, 3). The run
-    stops at the first record where a path has blown up (fewer records are then returned)."""
+              paths: int, gen, substeps: int = 4, svag_l: int = 2, extrapolate: bool = True,
+              control_variate: bool = False) -> torch.Tensor:
+    """Simulate ``paths`` paths; returns g at each record time, (records, paths, 3), and with
+    ``control_variate`` (noisy methods) g - grad g(xbar) . Y beside it, (records, paths, 6)
+    (``control``). The run stops at the first record where a path has blown up (fewer records
+    are then returned)."""
     n_rec = _steps(horizon, record_every, "horizon / record_every")
     per_rec = _steps(record_every, lr, "record_every / lr")   # dropout steps between records
     a = prob.a0.expand(paths, -1).clone()
     w = prob.w0.expand(paths, -1, -1).clone()
-    out = [prob.test_functions(a, w)]
+    tangent = control.start(prob, paths) if control_variate and method not in FLOWS else None
+
+    def record(state):
+        g = prob.test_functions(state[0], state[1])
+        return g if state[2] is None else torch.cat([g, g - control.value(prob, state[2])], -1)
 
     if method in ("dropout", "svag"):
         l = svag_l if method == "svag" else 1
-        grad = (lambda a, w: prob.svag_grad(a, w, gen, l)) if method == "svag" else \
-            (lambda a, w: prob.dropout_grad(a, w, gen))
+        coefs = svag_coefficients(l) if method == "svag" else (1.0,)
+        out = [record((a, w, tangent))]
         for _ in range(n_rec):
             for _ in range(per_rec * l):
-                ga, gw = grad(a, w)
+                masks = [prob.masks(paths, gen) for _ in coefs]
+                ga, gw = prob.method_grad(a, w, masks, coefs)
+                if tangent is not None:
+                    tangent = control.dropout_step(prob, tangent, masks, coefs, lr / l)
                 a, w = a - (lr / l) * ga, w - (lr / l) * gw
-            out.append(prob.test_functions(a, w))
+            out.append(record((a, w, tangent)))
             if blown_up(out[-1], out[0]).any():
                 break
         return torch.stack(out)
@@ -164,12 +174,16 @@ def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_ever
         raise ValueError(f"unknown method {method!r}; allowed: dropout, sme1, sme2, svag, gf, "
                          f"gf2")
     order = 2 if method in ("sme2", "gf2") else 1
-    noisy = method not in FLOWS
+
+    def step(state, dt, normals):
+        a, w, tan = state
+        if tan is not None:
+            tan = control.em_step(prob, tan, dt, lr, order, normals)
+        return (*prob.em_step(a, w, dt, lr, order, normals), tan)
+
     return euler_maruyama(
-        lambda state, dt, normals: prob.em_step(*state, dt, lr, order, normals),
-        (lambda: prob.normals(paths, gen)) if noisy else None,
-        (a, w), lr / substeps, n_rec, per_rec * substeps,
-        lambda state: prob.test_functions(*state), extrapolate,
+        step, None if method in FLOWS else (lambda: prob.normals(paths, gen)),
+        (a, w, tangent), lr / substeps, n_rec, per_rec * substeps, record, extrapolate,
         stop=lambda g, g0: bool(blown_up(g, g0).any()))
 
 
@@ -218,12 +232,15 @@ def euler_maruyama(step, normals, state, h: float, n_rec: int, per_rec: int, rec
 
 def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every: float,
              n_paths: int, chunk: int, seed: int, substeps: int = 4, svag_l: int = 2,
-             extrapolate: bool = True, batch: int | None = None, progress=None) -> dict:
+             extrapolate: bool = True, batch: int | None = None, progress=None,
+             control_variate: bool = False) -> dict:
     """All chunks of one method. Returns the record times and "batch means": the mean of each g
     over consecutive groups of ``batch`` paths (default: one group per chunk),
     (groups, records, 3), with the group sizes and the number of diverged paths of each group
     (see BLOWUP); a group with a diverged path has NaN means, since E g is then undefined, and
-    the method stops at the end of the chunk where that happened (so the count is a minimum)."""
+    the method stops at the end of the chunk where that happened (so the count is a minimum).
+    With ``control_variate`` the batch means are those of g - grad g(xbar) . Y (``control``) and
+    the plain means of g are returned beside them as "uncorrected_means"."""
     if method in FLOWS:
         n_paths, chunk, batch = 1, 1, 1
     batch = batch or chunk
@@ -237,7 +254,7 @@ def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every
             seed, method, svag_l if method == "svag" else 0, lr, prob.p, c))
         with torch.no_grad():
             vals = run_chunk(prob, method, lr, horizon, record_every, size, gen, substeps,
-                             svag_l, extrapolate)                 # (records, size, 3)
+                             svag_l, extrapolate, control_variate)   # (records, size, 3 or 6)
         bad = blown_up(vals, vals[0]).any(0)                       # (size,)
         vals = _pad(vals, n_rec)
         for start in range(0, size, batch):
@@ -252,68 +269,9 @@ def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every
         if bad.any():  # E g does not exist: no point simulating the other chunks
             break
     times = np.arange(len(means[0])) * record_every
-    return {"times": times, "batch_means": np.stack(means), "batch_sizes": np.asarray(sizes),
-            "batch_diverged": np.asarray(diverged)}
-
-
-def method_key(method: str, svag_l: int | None = None) -> str:
-    return f"svag{svag_l}" if method == "svag" else method
-
-
-def scalar_targets(data: dict, target: str | None) -> dict:
-    """The theory's net has a scalar output: regression targets as they are; class labels turned
-    into +1 (even digit) / -1 (odd digit) with ``target: parity`` (used for MNIST)."""
-    if target is None:
-        return data
-    if target != "parity":
-        raise ValueError(f"unknown sme target {target!r}; allowed: parity")
-    out = dict(data)
-    for split in ("train", "test"):
-        labels = np.asarray(data[f"y_{split}"])
-        out[f"y_{split}"] = np.where(labels % 2 == 0, 1.0, -1.0)
+    means = np.stack(means)
+    out = {"times": times, "batch_means": means[..., -3:], "batch_sizes": np.asarray(sizes),
+           "batch_diverged": np.asarray(diverged)}
+    if means.shape[-1] == 6:
+        out["uncorrected_means"] = means[..., :3]
     return out
-
-
-def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]:
-    """Every method of one (keep_prob, lr) cell. ``spec`` is the rule's params (see run_spec in
-    workflow/rules/common.smk): keep_prob, lr, methods, svag_l, model, init_seed, mask,
-    horizon, record_every, paths, chunk, batch, substeps, extrapolate, dtype, device, seed."""
-    data = scalar_targets(data, spec.get("target"))
-    d = np.asarray(data["x_train"]).shape[1]
-    model = {"arch": "two_layer", **spec["model"]}
-    theta0 = init_params(model, d, 1, rng.torch_stream("init", spec["init_seed"]), torch.float64)
-    device = resolve_device(spec.get("device", "auto"))
-    prob = Problem(data, theta0["a"], theta0["w"], spec["keep_prob"], spec["mask"],
-                   model["activation"], getattr(torch, spec["dtype"]), device)
-    runs = [("dropout", None), ("gf", None)]
-    runs += [(m, None) for m in spec["methods"] if m in ("sme1", "sme2", "gf2")]
-    if "svag" in spec["methods"]:
-        runs += [("svag", l) for l in spec["svag_l"]]
-    arrays, info = {}, {"seconds": {}, "path_steps_per_second": {}}
-    total = sum(1 if m in FLOWS else spec["paths"] for m, _ in runs)
-    bar = tqdm(total=total, disable=not progress, file=sys.stderr, unit="path",
-               mininterval=1.0 if sys.stderr.isatty() else 15.0,
-               desc=f"sme p={spec['keep_prob']:g} lr={spec['lr']:g}")
-    n_steps = round(spec["horizon"] / spec["lr"])
-    for method, l in runs:
-        key = method_key(method, l)
-        started = time.perf_counter()
-        out = simulate(prob, method, spec["lr"], spec["horizon"], spec["record_every"],
-                       spec["paths"], spec["chunk"], spec["seed"], spec["substeps"], l or 2,
-                       spec["extrapolate"], spec["batch"], bar.update)
-        elapsed = time.perf_counter() - started
-        arrays["times"] = out["times"]
-        arrays[f"{key}__batch_means"] = out["batch_means"]
-        arrays[f"{key}__batch_sizes"] = out["batch_sizes"]
-        arrays[f"{key}__batch_diverged"] = out["batch_diverged"]
-        integrator_steps = {"dropout": n_steps,
-                            "svag": n_steps * (l or 1)}.get(method, n_steps * spec["substeps"])
-        if method in ("sme1", "sme2", *FLOWS) and spec["extrapolate"]:
-            integrator_steps *= 3                       # h and two h/2 steps
-        paths = out["batch_sizes"].sum()
-        info["seconds"][key] = elapsed
-        info["path_steps_per_second"][key] = float(paths * integrator_steps / elapsed)
-        info.setdefault("diverged_paths", {})[key] = int(out["batch_diverged"].sum())
-    bar.close()
-    arrays["keep_prob"], arrays["lr"] = np.float64(spec["keep_prob"]), np.float64(spec["lr"])
-    return arrays, info

@@ -26,12 +26,14 @@ TEST_FUNCTIONS = ("train_loss", "sq_norm", "test_loss")
 def load_cell(path) -> dict:
     with np.load(path) as f:
         cell = {"keep_prob": float(f["keep_prob"]), "lr": float(f["lr"]), "times": f["times"],
-                "methods": {}, "diverged": {}}
+                "methods": {}, "diverged": {}, "uncorrected": {}}
         for name in f.files:
+            key = name.split("__")[0]
             if name.endswith("__batch_means"):
-                key = name.split("__")[0]
                 cell["methods"][key] = (f[name], f[f"{key}__batch_sizes"])
                 cell["diverged"][key] = int(f[f"{key}__batch_diverged"].sum())
+            elif name.endswith("__uncorrected_means"):   # with the control variate (sme.control)
+                cell["uncorrected"][key] = (f[name], f[f"{key}__batch_sizes"])
     return cell
 
 
@@ -55,6 +57,22 @@ def mean_se(batch_means: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.
     dev = batch_means - mean
     sigma2 = np.tensordot(sizes, dev ** 2, axes=1) / (len(sizes) - 1)
     return mean, np.sqrt(sigma2 / sizes.sum())
+
+
+def variance_ratio(cell: dict, method: str) -> np.ndarray:
+    """(3,): the control variate's variance reduction of the weak-error difference at t = T,
+    Var(plain difference) / Var(corrected difference): the factor of paths it saves. NaN where
+    the cell ran without it (or diverged)."""
+    if "dropout" not in cell.get("uncorrected", {}):
+        return np.full(len(TEST_FUNCTIONS), np.nan)
+
+    def var(runs):
+        return sum(mean_se(*run)[1][-1] ** 2 for run in runs)
+
+    runs = [cell["methods"]["dropout"], cell["methods"][method]]
+    plain = [cell["uncorrected"]["dropout"], cell["uncorrected"].get(method, runs[1])]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return var(plain) / var(runs)
 
 
 def weak_error(ref, other) -> tuple[np.ndarray, np.ndarray]:
@@ -98,6 +116,7 @@ def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
             if method not in cell["methods"]:
                 continue
             err, se = weak_error(ref, cell["methods"][method])
+            saved = variance_ratio(cell, method)
             for k, g in enumerate(TEST_FUNCTIONS):
                 finite = bool(np.isfinite(err[k]))
                 rows.append({"method": method, "g": g, "keep_prob": cell["keep_prob"],
@@ -105,7 +124,8 @@ def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
                              "diverged": not finite,
                              "diverged_paths_dropout": cell["diverged"].get("dropout", 0),
                              "diverged_paths_method": cell["diverged"].get(method, 0),
-                             "resolved": finite and err[k] > resolve_ratio * se[k]})
+                             "resolved": finite and err[k] > resolve_ratio * se[k],
+                             "variance_ratio": saved[k]})
     return pd.DataFrame(rows)
 
 
@@ -149,7 +169,9 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                 lo, hi = (np.percentile(boots, [2.5, 97.5]) if boots.size else (np.nan, np.nan))
                 rows.append({"method": method, "g": g, "keep_prob": p, "order": slope,
                              "order_lo": lo, "order_hi": hi, "points_used": int(use.sum()),
-                             "points": len(sel), "lrs": " ".join(f"{v:g}" for v in lrs)})
+                             "points": len(sel), "lrs": " ".join(f"{v:g}" for v in lrs),
+                             "variance_ratio_min": sel.variance_ratio.min(),
+                             "variance_ratio_max": sel.variance_ratio.max()})
     return pd.DataFrame(rows)
 
 
