@@ -48,8 +48,8 @@ from dropout_sme.sme import cell as sme  # noqa: E402
 from dropout_sme.devices import exact_float32, resolve_device, tune_allocator  # noqa: E402
 
 CONFIGS = {"paper": ROOT / "config/paper.yaml", "test": ROOT / "tests/config/test.yaml"}
-PARTS = ("gradients", "hessians", "stages", "resnet20", "fnn", "sme", "vgg16", "transformer",
-         "resnet20_tf32")
+PARTS = ("gradients", "hessians", "chunked", "stages", "resnet20", "fnn", "sme", "vgg16",
+         "transformer", "resnet20_tf32")
 
 
 QUICK = False     # --quick: tiny sizes, to try the check itself on a CPU
@@ -205,6 +205,32 @@ def part_hessians(device, out):
         print(f"  {name:<12} {block} (B {theta.numel()}): HVP vs finite differences "
               f"{out[name]['hvp_vs_fd']:.1e}; Lanczos top-4 vs full Hessian "
               f"{out[name]['lanczos_vs_full']:.1e}")
+
+
+def part_chunked(device, out):
+    """On the device, float64: the noise stage's quantities over the data in parts (``chunk``)
+    against one batch on the CPU: loss gradient, a Hessian-vector product, mask gradients of
+    both conventions (the ResNet with GroupNorm and dropout after its convolutions)."""
+    blocks = {"fnn": "w2", "cnn": "conv2_w", "resnet": "s1b1_1_w", "transformer": "l2_ff2_w"}
+    for name, model in SMALL.items():
+        if name == "resnet":
+            model = {**model, "norm": "group", "conv_dropout": True}
+        params, x, y = instance(model, n=40)
+        one = noise.Problem.of(model, params, x, y, "cross_entropy", blocks[name])
+        dev = {k: v.to(device) for k, v in params.items()}
+        parts = noise.Problem.of(model, dev, x.to(device), y.to(device), "cross_entropy",
+                                 blocks[name], chunk=13)
+        v = torch.randn(one.theta.shape, generator=torch.Generator().manual_seed(3),
+                        dtype=torch.float64)
+        errs = {"gradient": rel(parts.grad_fn()(parts.theta), one.grad_fn()(one.theta)),
+                "hvp": rel(hessian.problem_hvp(parts)(v.to(device)), hessian.problem_hvp(one)(v))}
+        for mask in ("per_step", "per_sample"):
+            ref = noise.mask_gradients(one, 0.8, mask, 4, np.random.default_rng(0), batch=2)
+            got = noise.mask_gradients(parts, 0.8, mask, 4, np.random.default_rng(0), batch=2)
+            errs[f"masks_{mask}"] = rel(got, ref)
+        out[name] = errs
+        print(f"  {name:<12} in parts of 13 vs one batch: " + ", ".join(
+            f"{k} {e:.1e}" for k, e in errs.items()))
 
 
 def _frames_close(a, b, columns):
@@ -454,7 +480,8 @@ def main():
     print(f"device {results['device']}, torch {torch.__version__}; TF32 in convolutions "
           f"{results['cudnn_tf32']}, in matmuls {results['matmul_tf32']}")
     data_dir = args.data_dir
-    if data_dir is None and any(p not in ("gradients", "hessians", "stages") for p in args.parts):
+    if data_dir is None and any(p not in ("gradients", "hessians", "chunked", "stages")
+                                for p in args.parts):
         data_dir = Path(tempfile.mkdtemp(prefix="gpu-check-data-"))
         t0 = time.perf_counter()
         fake_data(data_dir)
@@ -471,6 +498,8 @@ def main():
                 part_gradients(device, out)
             elif part == "hessians":
                 part_hessians(device, out)
+            elif part == "chunked":
+                part_chunked(device, out)
             elif part == "stages":
                 part_stages(device, out, args.configs)
             elif part == "sme":

@@ -131,6 +131,46 @@ def test_resnet_matches_torch_nn_and_batchnorm_uses_the_batch():
         models.init_params({**RESNET, "depth": 10}, 192, 3, torch.Generator())
 
 
+def test_resnet_group_norm_and_conv_dropout_match_torch_nn():
+    """norm: group is torch's GroupNorm; conv_dropout masks the stem, each block's first
+    convolution's activation and each block's output (per sample here), then the head's."""
+    model = {**RESNET, "norm": "group", "groups": 4, "conv_dropout": True}
+    params, x, _ = instance(model)
+    shapes = models.mask_shapes(model)
+    assert shapes == [(16, 8, 8)] * 3 + [(32, 4, 4)] * 2 + [(64, 2, 2)] * 2 + [(5,)]
+    masks = models.sample_masks(model, 0.7, "per_sample", 12, torch.Generator().manual_seed(0),
+                                torch.float64)
+    site = iter(masks)
+
+    def conv_gn(name, c_in, c_out, stride=1):
+        conv = torch.nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False).double()
+        gn = torch.nn.GroupNorm(4, c_out).double()
+        with torch.no_grad():
+            conv.weight.copy_(params[f"{name}_w"])
+            gn.weight.copy_(params[f"{name}_g"])
+            gn.bias.copy_(params[f"{name}_s"])
+        return lambda z: gn(conv(z))
+
+    relu = torch.relu
+    z = relu(conv_gn("stem", 3, 16)(x.reshape(12, 3, 8, 8))) * next(site)
+    c_in = 16
+    for s, c_out in enumerate((16, 32, 64), start=1):
+        stride = 2 if s > 1 else 1
+        inner = relu(conv_gn(f"s{s}b1_1", c_in, c_out, stride)(z)) * next(site)
+        out = conv_gn(f"s{s}b1_2", c_out, c_out)(inner)
+        short = z
+        if stride == 2:
+            short = torch.zeros_like(out)
+            pad = (c_out - c_in) // 2
+            short[:, pad:pad + c_in] = z[:, :, ::2, ::2]
+        z, c_in = relu(out + short) * next(site), c_out
+    hidden = relu(z.mean((2, 3)) @ params["w1"].T + params["b1"]) * next(site)
+    expected = hidden @ params["w2"].T + params["b2"]
+    torch.testing.assert_close(models.forward(model, params, x, masks), expected)
+    # the trunk has masks: the noise stage may not replace it by its features
+    assert models.head(model, params, x, "w1")[0] is model
+
+
 def test_vgg_style_stages_match_torch_nn():
     params, x, _ = instance(VGG)
     assert [k for k in params if k.startswith("conv")] == [f"conv{i}_{k}" for i in (1, 2, 3)

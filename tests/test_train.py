@@ -124,7 +124,7 @@ def test_trajectory_of_every_parameter():
 
 
 @pytest.mark.parametrize("mask", ["per_step", "per_sample"])
-@pytest.mark.parametrize("arch", ["fnn", "cnn", "transformer"])
+@pytest.mark.parametrize("arch", ["fnn", "cnn", "transformer", "resnet_group"])
 def test_chunked_full_batch_gradients_equal_one_batch(arch, mask):
     """float64: a step's gradient and loss from micro-batches (uneven last one included) equal
     the one-batch ones to 1e-12, per-sample masks cut with their samples, a per-step mask
@@ -133,9 +133,12 @@ def test_chunked_full_batch_gradients_equal_one_batch(arch, mask):
                  "cnn": ({"arch": "cnn", "channels": [3], "hidden": [8], "activation": "relu",
                           "image": [1, 8, 8]}, DIGITS),
                  "transformer": ({"arch": "transformer", "d_model": 8, "heads": 2, "d_ff": 8,
-                                  "layers": 1, "activation": "relu"}, SEQUENCE)}
+                                  "layers": 1, "activation": "relu"}, SEQUENCE),
+                 "resnet_group": ({"arch": "resnet", "depth": 8, "hidden": [8], "norm": "group",
+                                   "groups": 4, "conv_dropout": True, "activation": "relu",
+                                   "image": [1, 8, 8]}, DIGITS)}
     model, arrays = models_of[arch]
-    if arch == "cnn":
+    if arch in ("cnn", "resnet_group"):
         arrays = {k: v[:200] if k.startswith(("x_", "y_")) else v for k, v in arrays.items()}
     for batching in ("loop", "vmap"):
         run = fnn_run(model=model, mask=mask, dtype="float64", seed_batching=batching,
@@ -154,5 +157,6 @@ def test_chunk_refuses_a_resnet_and_mini_batches():
               "image": [1, 8, 8]}
     with pytest.raises(ValueError, match="batch norm takes its statistics over the whole batch"):
         train.Trainer(fnn_run(model=resnet, chunk=64), DIGITS)
+    train.Trainer(fnn_run(model={**resnet, "norm": "group"}, chunk=64), DIGITS)   # per example
     with pytest.raises(ValueError, match="chunk splits the full batch"):
         train.Trainer(fnn_run(chunk=64, batch_size=128), DIGITS)

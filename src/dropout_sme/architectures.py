@@ -24,6 +24,23 @@ def resnet_blocks(model: dict) -> int:
     return (depth - 2) // 6
 
 
+def resnet_trunk_masks(model: dict) -> list[tuple]:
+    """Per-sample (channels, height, width) of a resnet's trunk dropout sites, in forward order,
+    with ``conv_dropout`` (the precursor's dropout after the convolutions): the stem's output,
+    then in every basic block the first convolution's activation and the block's output (its
+    second convolution after the residual sum); none without it."""
+    if model["arch"] != "resnet" or not model.get("conv_dropout"):
+        return []
+    _, height, width = model["image"]
+    shapes = [(RESNET_WIDTHS[0], height, width)]
+    for s, channels in enumerate(RESNET_WIDTHS, start=1):
+        for b in range(1, resnet_blocks(model) + 1):
+            if s > 1 and b == 1:
+                height, width = (height + 1) // 2, (width + 1) // 2
+            shapes += [(channels, height, width)] * 2
+    return shapes
+
+
 def head_layer(block: str) -> int | None:
     """i for a parameter ``w<i>`` or ``b<i>`` of an FNN (or of a cnn/resnet's FNN head)."""
     if len(block) > 1 and block[0] in "wb" and block[1:].isdigit():

@@ -48,10 +48,10 @@ def data_of(spec: dict, target=None) -> Data:
     if source == "synthetic_sequence":
         return Data(spec["n_train"], spec["n_test"], 2 * spec["length"], spec["symbols"])
     if source == "mnist":
-        return Data(spec.get("n_train", 60000), spec.get("n_test", 10000), 784, out or 10,
+        return Data(spec.get("n_train") or 60000, spec.get("n_test") or 10000, 784, out or 10,
                     (1, 28, 28))
     if source in ("cifar10", "cifar100"):
-        return Data(spec.get("n_train", 50000), spec.get("n_test", 10000), 3072,
+        return Data(spec.get("n_train") or 50000, spec.get("n_test") or 10000, 3072,
                     10 if source == "cifar10" else 100, (3, 32, 32))
     if source == "multi30k":
         return Data(spec["n_train"], spec["n_test"], spec["src_length"] + spec["tgt_length"],
@@ -184,14 +184,16 @@ def _sme_jobs(config, cfg):
                   4 * 8 * spec["chunk"] * data.n * spec["model"]["width"])
 
 
-def _noise_cost(model, data, block, K, seeds, extra_masks=0, kinds=1):
-    """K mask gradients, their covariance and spectrum, the Hessian and the flatness lines."""
+def _noise_cost(model, data, block, K, seeds, extra_masks=0, kinds=1, chunk=None, batch=64):
+    """K mask gradients, their covariance and spectrum, the Hessian and the flatness lines
+    (graphs of ``batch`` masks over ``chunk`` rows of data at a time where the config sets it)."""
     head = model["arch"] in HEADED and head_layer(block) is not None
     F = forward_flops(model, data, head_only=head)
     B = block_size(model, data, block)
     per_seed = ((K + extra_masks) * data.n * 3 * F + 2 * K * B * B + 2 * data.n * B * B
                 + 20 * B ** 3 + kinds * 50 * LINE_EVALUATIONS * data.n * F)
-    memory = 4 * K * B + 8 * 4 * B * B + 4 * 2 * 64 * data.n * activations(model, data, head)
+    rows = min(data.n, chunk or data.n)
+    memory = 4 * K * B + 8 * 4 * B * B + 4 * 2 * batch * rows * activations(model, data, head)
     return seeds * per_seed, memory
 
 
@@ -203,7 +205,7 @@ def _noise_jobs(config, cfg):
         data = data_of(config["datasets"][run["dataset"]])
         seeds, ckpts = len(run["seeds"]), len(run["checkpoints"])
         flops, memory = _noise_cost(run["model"], data, spec["block"], spec["masks"], seeds,
-                                    ckpts * spec["alignment_masks"], kinds=10)
+                                    ckpts * spec["alignment_masks"], 10, run["chunk"], spec["batch"])
         window = run["trajectory"]["length"] // run["trajectory"]["stride"]
         B = block_size(run["model"], data, spec["block"])
         memory += 4 * window * B * seeds
@@ -215,23 +217,24 @@ def _noise_jobs(config, cfg):
     for setting in cfg.noise_settings(config):
         run = cfg.run_spec(config, exp_name, setting)
         seeds, length = len(run["seeds"]), run["trajectory"]["length"]
-        flops, memory = _noise_cost(exp["model"], data, noise["block"], 0, seeds, kinds=4)
+        flops, memory = _noise_cost(exp["model"], data, noise["block"], 0, seeds, kinds=4,
+                                    chunk=run["chunk"])
         yield Job("noise_compare", f"{exp_name}/{setting}",
                   flops + seeds * (data.n + 2 * length * data.n) * 3 * F, memory)
         if noise["mask_sensitivity"]["seeds"]:
             mask = cfg.mask_sensitivity_spec(config, setting)
             yield Job("noise_mask", f"{exp_name}/{setting}/{mask['mask']}",
                       *_noise_cost(exp["model"], data, noise["block"], noise["masks"],
-                                   len(mask["seeds"])))
+                                   len(mask["seeds"]), chunk=run["chunk"]))
         if exp.get("baseline", True):
             s = noise["sharpness"]
             per_run = (60 + s["probes"]) * data.n * 4 * F + s["directions"] * s["points"] * data.n * F
             yield Job("noise_sharpness", f"{exp_name}/{setting}", 2 * seeds * per_run,
-                      4 * 4 * data.n * activations(exp["model"], data))
+                      4 * 4 * min(data.n, run["chunk"] or data.n) * activations(exp["model"], data))
     sweep = noise["keep_sweep"]
     for p in sweep["keep_probs"]:
         flops, memory = _noise_cost(exp["model"], data, sweep["block"], sweep["masks"],
-                                    sweep["seeds"])
+                                    sweep["seeds"], chunk=exp.get("chunk"))
         yield Job("noise_keep", f"{exp_name}/p{p:g}", flops, memory)
 
 

@@ -80,10 +80,10 @@ class Trainer:
         if self.chunk and self.batch_size < self.n:
             raise ValueError("chunk splits the full batch of full-batch GD; with batch_size set "
                              "each step's batch is already small: leave chunk unset")
-        if self.chunk and model["arch"] == "resnet":
+        if self.chunk and model["arch"] == "resnet" and model.get("norm", "batch") == "batch":
             raise ValueError("chunk: a resnet's batch norm takes its statistics over the whole "
                              "batch, which micro-batches cannot reproduce exactly; leave chunk "
-                             "unset for it (a chunked batch norm is not implemented)")
+                             "unset for it, or set model.norm: group (GroupNorm, per example)")
         self.use_masks = run["keep_prob"] < 1.0
         self.dropout_loss, self.dropout_loss_sum = dropout_loss, dropout_loss_sum
         mode = run.get("seed_batching", "auto")

@@ -144,7 +144,7 @@ def noise_spec(config: dict, experiment: str, setting: str) -> dict:
     noise.update(config.get("universality", {}).get("experiments", {}).get(experiment) or {})
     run = run_spec(config, experiment, setting)
     keys = ("experiment", "setting", "dataset", "keep_prob", "lr", "model", "loss", "mask",
-            "device", "dtype")
+            "device", "dtype", "chunk")      # chunk: training's, the data in parts (Problem)
     return {**{k: run[k] for k in keys}, **noise,
             "theta_star": run["trajectory"]["start"], "trajectory": run["trajectory"],
             "experiment_index": universality_experiments(config).index(experiment)}

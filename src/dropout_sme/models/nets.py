@@ -22,7 +22,9 @@ Architectures:
   **BatchNorm** normalises with the statistics of the batch it is given and keeps no running
   averages: the network is then a pure function of (params, x), so ``torch.func`` transforms and
   Hessian-vector products see the same function that full-batch GD trains (the full training set
-  is the batch). Evaluation on the test set uses the test batch's own statistics.
+  is the batch). Evaluation on the test set uses the test batch's own statistics. ``norm: group``
+  puts GroupNorm in its place (statistics per example and group of channels): the declared
+  alternative under which full-batch gradients can be summed over chunks of the data.
 - ``transformer``: a pre-LayerNorm decoder-only transformer (causal self-attention, learned
   positional embeddings) reading a source then a shifted target; dropout, as in Vaswani et al.,
   on each sublayer's output before the residual sum and after the feed-forward activation (the
@@ -45,7 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from ..architectures import (ALL, ARCHS, HEADED, MASK_MODES, RESNET_WIDTHS, conv_stages,
-                             head_layer, resnet_blocks)
+                             head_layer, resnet_blocks, resnet_trunk_masks)
 from .activations import ACTIVATIONS
 from . import fnn
 from .fnn import layers
@@ -57,7 +59,7 @@ def mask_shapes(model: dict, n_in: int | None = None) -> list[tuple]:
     if model["arch"] == "two_layer":
         return [(model["width"],)]
     if model["arch"] in HEADED:
-        return [(w,) for w in model["hidden"]]
+        return resnet_trunk_masks(model) + [(w,) for w in model["hidden"]]
     if model["arch"] == "transformer":
         if n_in is None:
             raise ValueError("a transformer's masks need n_in, the number of positions")
@@ -70,8 +72,10 @@ def head(model: dict, params: dict, x, block: str):
     """(head model, head params, trunk output): the FNN head of a cnn or resnet applied to the
     trunk's output, when ``block`` is one of the head's parameters. The trunk carries no dropout,
     so the head alone gives the same outputs, masks and block derivatives, with the fast FNN paths
-    of the noise stage; any other model or block comes back unchanged."""
-    if model["arch"] not in ("cnn", "resnet") or head_layer(block) is None:
+    of the noise stage; any other model or block (or a resnet with ``conv_dropout``, whose trunk
+    has masks) comes back unchanged."""
+    if model["arch"] not in ("cnn", "resnet") or head_layer(block) is None \
+            or resnet_trunk_masks(model):
         return model, params, x
     head_model = {"arch": "fnn", "hidden": model["hidden"], "activation": model["activation"],
                   "bias": model.get("bias", True)}
@@ -224,8 +228,9 @@ def sample_masks(model: dict, keep_prob: float, mode: str, n: int, generator: to
     return tuple(masks)
 
 
-def trunk(model: dict, params: dict, x: torch.Tensor) -> torch.Tensor:
-    """The mask-free part of a cnn or resnet: flat features (n, f) for its FNN head."""
+def trunk(model: dict, params: dict, x: torch.Tensor, masks=None) -> torch.Tensor:
+    """The convolutional part of a cnn or resnet: flat features (n, f) for its FNN head; mask-free
+    except a resnet with ``conv_dropout`` (``masks``: its ``resnet_trunk_masks``, in order)."""
     act = ACTIVATIONS[model["activation"]]
     h = x.reshape(*x.shape[:-1], *model["image"])
     if model["arch"] == "cnn":
@@ -239,13 +244,22 @@ def trunk(model: dict, params: dict, x: torch.Tensor) -> torch.Tensor:
 
     def conv_bn(h, name, stride=1):
         h = F.conv2d(h, params[f"{name}_w"], stride=stride, padding=1)
+        if model.get("norm", "batch") == "group":       # per example: chunks are exact
+            return F.group_norm(h, model.get("groups", 8), params[f"{name}_g"],
+                                params[f"{name}_s"], 1e-5)
         return batch_norm(h, params[f"{name}_g"], params[f"{name}_s"])
 
-    h = act(conv_bn(h, "stem"))
+    sites = iter(masks or ())
+
+    def drop(h):
+        mask = next(sites, None)
+        return h if mask is None else h * mask
+
+    h = drop(act(conv_bn(h, "stem")))
     for s in range(1, len(RESNET_WIDTHS) + 1):
         for b in range(1, resnet_blocks(model) + 1):
             stride = 2 if s > 1 and b == 1 else 1
-            out = act(conv_bn(h, f"s{s}b{b}_1", stride))
+            out = drop(act(conv_bn(h, f"s{s}b{b}_1", stride)))
             out = conv_bn(out, f"s{s}b{b}_2")
             if stride == 2:                 # option A: subsample, zero-pad the new channels
                 short = h[..., ::2, ::2]
@@ -253,7 +267,7 @@ def trunk(model: dict, params: dict, x: torch.Tensor) -> torch.Tensor:
                 short = F.pad(short, (0, 0, 0, 0, pad // 2, pad - pad // 2))
             else:
                 short = h
-            h = act(out + short)
+            h = drop(act(out + short))
     return h.mean((-2, -1))
 
 
@@ -280,7 +294,12 @@ def forward(model: dict, params: dict, x: torch.Tensor, masks=None) -> torch.Ten
     if model["arch"] == "transformer":
         return _transformer(model, params, x, masks, act)
     last = len(model["hidden"]) + 1
-    h = x if model["arch"] == "fnn" else trunk(model, params, x)
+    n_trunk = len(resnet_trunk_masks(model))
+    if masks is not None and n_trunk:
+        trunk_masks, masks = masks[:n_trunk], masks[n_trunk:]
+    else:
+        trunk_masks = None
+    h = x if model["arch"] == "fnn" else trunk(model, params, x, trunk_masks)
     h = layers(model, params, h, 1, last, masks)
     return fnn.linear(h, params, last)
 

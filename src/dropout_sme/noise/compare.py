@@ -42,7 +42,8 @@ def per_sample_gradients(problem: Problem) -> torch.Tensor:
         out = models.forward(model, models.with_block(params, block, theta), xi[None])
         return models.loss_value(problem.loss, out, yi[None])
 
-    return vmap(grad(f), in_dims=(None, 0, 0))(problem.theta, problem.x, problem.y)
+    return vmap(grad(f), in_dims=(None, 0, 0), chunk_size=problem.chunk)(
+        problem.theta, problem.x, problem.y)
 
 
 def sgd_covariance(per_sample: torch.Tensor, b: float) -> torch.Tensor:
@@ -79,8 +80,7 @@ def continue_run(problem: Problem, lr: float, steps: int, rng: np.random.Generat
         else:
             xb, yb = x, y
         leaves = {k: v.requires_grad_() for k, v in p.items()}
-        value = models.loss_value(loss, models.forward(model, leaves, xb), yb)
-        grads = torch.autograd.grad(value, list(leaves.values()))
+        grads = _gradients(model, loss, leaves, xb, yb, problem.chunk)
         with torch.no_grad():
             p = {}
             for (k, v), g in zip(leaves.items(), grads):
@@ -89,6 +89,22 @@ def continue_run(problem: Problem, lr: float, steps: int, rng: np.random.Generat
                                                 dtype=g.dtype).to(g.device)
                 p[k] = v.detach() - lr * g
     return torch.stack(out)
+
+
+def _gradients(model: dict, loss: str, leaves: dict, x, y, chunk: int | None) -> list:
+    """Gradients of the mean loss over (x, y) for every leaf, summed over chunks of ``chunk``
+    rows (the summed losses' gradients over the batch's count: the one-batch gradients)."""
+    if not chunk or chunk >= x.shape[0]:
+        value = models.loss_value(loss, models.forward(model, leaves, x), y)
+        return list(torch.autograd.grad(value, list(leaves.values())))
+    total = None
+    for start in range(0, x.shape[0], chunk):
+        xc, yc = x[start:start + chunk], y[start:start + chunk]
+        value = models.loss_sum(loss, models.forward(model, leaves, xc), yc)
+        grads = torch.autograd.grad(value, list(leaves.values()))
+        total = grads if total is None else [t + g for t, g in zip(total, grads)]
+    count = models.loss_count(loss, y)
+    return [g / count for g in total]
 
 
 def trajectory_slopes(problem: Problem, samples: torch.Tensor, top: int, factor: float,

@@ -18,8 +18,12 @@ def line_loss(problem, directions: torch.Tensor, chunk: int | None = None):
 
     FNN weight blocks: the kernel's ``fnn.line_loss`` (only the layers above the block are
     recomputed). Other blocks: the problem's loss, vmapped over ``chunk`` points at a time.
-    ``chunk`` defaults to the faster value of each (``benchmarks/noise_speed.py``).
+    ``chunk`` defaults to the faster value of each (``benchmarks/noise_speed.py``). A problem
+    with its own ``chunk`` (rows of data) sums its parts' line losses.
     """
+    if problem.chunked:
+        lines = [(line_loss(part, directions, chunk), w) for part, w in problem.parts()]
+        return lambda t: sum(w * line(t) for line, w in lines)
     theta = problem.theta
     V = directions.T.to(theta.device, theta.dtype)                    # (D, B)
     layer = fnn.weight_layer(problem.model, problem.block)

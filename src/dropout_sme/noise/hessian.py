@@ -10,7 +10,8 @@ forward-over-reverse (``torch.func.jvp`` of ``torch.func.grad``), a few gradient
   (``scipy.sparse.linalg.eigsh(which="LA")``), for blocks too large to form;
 - ``block_hessian``: the full block Hessian of a ``Problem`` by the fastest exact route: for the
   FNN's last hidden weight block (``w2`` of the default FNN) the kernel's closed form
-  (``models.fnn.last_hidden_hessian``, one (n x B) GEMM); every other block via ``full_hessian``.
+  (``models.fnn.last_hidden_hessian``, one (n x B) GEMM); every other block via ``full_hessian``;
+- ``problem_hvp``: a ``Problem``'s products, over chunks of its data when it has ``chunk``.
 
 The loss is the dropout-free one (``masks=None``): note that PyHessian-style code calls
 ``model.eval()`` and so gets the same, but silently.
@@ -61,11 +62,22 @@ def full_hessian(f, theta, chunk: int = 500) -> torch.Tensor:
     return 0.5 * (H + H.T)
 
 
-def lanczos_top(f, theta, k: int, tol: float = 1e-6, seed: int = 0):
-    """Top-k eigenvalues (descending) and eigenvectors (columns) of the Hessian by Lanczos."""
+def problem_hvp(problem):
+    """v -> H v of a Problem's dropout-free loss in its block: ``hvp_sequential`` on one retained
+    graph, or with ``chunk`` the parts' forward-over-reverse products summed (each part's graph
+    built and freed within a product: memory of one part, time of a forward pass more)."""
+    if not problem.chunked:
+        return hvp_sequential(problem.loss_fn(), problem.theta)
+    g, theta = problem.grad_fn(), problem.theta
+    return lambda v: jvp(g, (theta,), (v,))[1]
+
+
+def lanczos_top(f, theta, k: int, tol: float = 1e-6, seed: int = 0, hvp=None):
+    """Top-k eigenvalues (descending) and eigenvectors (columns) of the Hessian by Lanczos
+    (products by ``hvp``, default ``hvp_sequential(f, theta)``)."""
     from scipy.sparse.linalg import LinearOperator, eigsh
 
-    hvp = hvp_sequential(f, theta)
+    hvp = hvp or hvp_sequential(f, theta)
     n = theta.numel()
 
     def matvec(v):
@@ -82,7 +94,9 @@ def lanczos_top(f, theta, k: int, tol: float = 1e-6, seed: int = 0):
 def block_hessian(problem) -> torch.Tensor:
     """The (B, B) Hessian of the dropout-free training loss in the problem's block, exact either
     way: the FNN's last hidden weight block by the kernel's closed form, any other by
-    ``full_hessian``."""
+    ``full_hessian``; with ``chunk``, the parts' Hessians summed."""
+    if problem.chunked:
+        return problem.summed(block_hessian)
     model = problem.model
     if model["arch"] == "fnn" and problem.block == f"w{len(model['hidden'])}":
         return fnn.last_hidden_hessian(model, problem.params, problem.x, problem.y, problem.loss)

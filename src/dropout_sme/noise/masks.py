@@ -68,12 +68,7 @@ def mask_gradient_batches(problem, keep_prob: float, mask: str, K: int,
     shapes = models.mask_shapes(problem.model, problem.x.shape[-1])
     theta = problem.theta
     rows = problem.x.shape[0] if mask == "per_sample" else 1
-    layer = fnn.weight_layer(problem.model, problem.block)
-    if layer is not None and layer >= 2:
-        grad_fn = fnn.weight_gradients(problem.model, problem.params, problem.x, problem.y,
-                                       problem.loss, keep_prob, layer)
-    else:
-        grad_fn = vmapped_gradients(problem, keep_prob)
+    grad_fn = chunked_gradients(problem, keep_prob, mask)
     device = problem.x.device
     on_device = None if device.type == "cpu" else device        # (numpy is faster on the CPU)
     for start in range(0, K, batch):
@@ -81,6 +76,35 @@ def mask_gradient_batches(problem, keep_prob: float, mask: str, K: int,
         masks = [bernoulli((size, rows, *shape), keep_prob, rng, on_device).to(theta.dtype)
                  for shape in shapes]
         yield grad_fn(masks).cpu()
+
+
+def chunked_gradients(problem, keep_prob: float, mask: str):
+    """masks -> gradients of the whole batch, a part of the data at a time when the problem has
+    ``chunk``: a per-sample mask is cut with its samples, a per-step one is shared by the parts."""
+    parts = [(part, w, gradients(part, keep_prob)) for part, w in problem.parts()]
+    if len(parts) == 1:
+        return parts[0][2]
+
+    def grad_fn(masks):
+        total, start = 0, 0
+        for part, w, fn in parts:
+            n = part.x.shape[0]
+            mine = [m[:, start:start + n] for m in masks] if mask == "per_sample" else masks
+            total = total + w * fn(mine)
+            start += n
+        return total
+
+    return grad_fn
+
+
+def gradients(problem, keep_prob: float):
+    """masks -> gradients of one (unchunked) problem: the FNN kernel's fast path for weight
+    blocks past the first layer, vmapped autograd for anything else."""
+    layer = fnn.weight_layer(problem.model, problem.block)
+    if layer is not None and layer >= 2:
+        return fnn.weight_gradients(problem.model, problem.params, problem.x, problem.y,
+                                    problem.loss, keep_prob, layer)
+    return vmapped_gradients(problem, keep_prob)
 
 
 def vmapped_gradients(problem, keep_prob: float):

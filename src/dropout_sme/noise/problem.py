@@ -1,6 +1,12 @@
 """One analysed problem: a model's parameters, the training data, the loss and the parameter block
 whose noise and landscape the stage measures, with the head applied once.
 
+With ``chunk`` (the experiment's key, as in training) every quantity of the full-batch loss is
+computed over row chunks of the data and summed: the loss, its gradient, Hessian-vector products
+and the Hessian, mask gradients and line losses are means over the batch, so the whole batch's
+value is the sum over the parts weighted by each part's share of the loss's count
+(``models.loss_count``: examples, or scored tokens for sequences). ``parts`` yields them.
+
 For a cnn or resnet and a block of its FNN head, ``Problem.of`` runs the mask-free trunk once and
 keeps the head (``models.head``): every later gradient, Hessian and line loss then runs on the
 head alone, with the FNN kernel. ``at_checkpoint`` is the one place where the noise stage, the
@@ -9,10 +15,11 @@ comparisons and the keep sweep set up a checkpoint of a training run (theta* amo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import torch
+from torch.func import grad
 
 from .. import models
 
@@ -25,12 +32,42 @@ class Problem:
     y: torch.Tensor
     loss: str
     block: str
+    chunk: int | None = None
 
     @classmethod
-    def of(cls, model: dict, params: dict, x, y, loss: str, block: str) -> Problem:
+    def of(cls, model: dict, params: dict, x, y, loss: str, block: str,
+           chunk: int | None = None) -> Problem:
         models.block_vector(params, block)          # a clear error for an unknown block
         model, params, x = models.head(model, params, x, block)
-        return cls(model, params, x, y, loss, block)
+        if chunk and model["arch"] == "resnet" and model.get("norm", "batch") == "batch":
+            raise ValueError(f"chunk: block {block!r} is inside a resnet whose batch norm takes "
+                             f"its statistics over the whole batch, which parts of the data "
+                             f"cannot reproduce; leave chunk unset or set model.norm: group")
+        return cls(model, params, x, y, loss, block, chunk)
+
+    @property
+    def chunked(self) -> bool:
+        return bool(self.chunk) and self.chunk < self.x.shape[0]
+
+    def parts(self):
+        """(part, weight) over row chunks of the data (one part, weight 1, without ``chunk``):
+        a mean over the batch is the weighted sum of the parts' means."""
+        if not self.chunked:
+            yield self, 1.0
+            return
+        total = models.loss_count(self.loss, self.y)
+        for start in range(0, self.x.shape[0], self.chunk):
+            rows = slice(start, start + self.chunk)
+            part = replace(self, x=self.x[rows], y=self.y[rows], chunk=None)
+            yield part, models.loss_count(self.loss, part.y) / total
+
+    def summed(self, fn):
+        """sum over ``parts`` of weight * fn(part): fn of the whole batch, a part at a time."""
+        total = None
+        for part, weight in self.parts():
+            value = fn(part) * weight
+            total = value if total is None else total + value
+        return total
 
     @property
     def theta(self) -> torch.Tensor:
@@ -43,7 +80,16 @@ class Problem:
             full = models.with_block(self.params, self.block, theta)
             return models.loss_value(self.loss, models.forward(self.model, full, self.x), self.y)
 
-        return f
+        if not self.chunked:
+            return f
+        parts = list(self.parts())
+        return lambda theta: sum(w * part.loss_fn()(theta) for part, w in parts)
+
+    def grad_fn(self):
+        """theta_block -> gradient of the dropout-free loss; chunked, each part's graph is freed
+        before the next part's is built."""
+        parts = [(grad(part.loss_fn()), w) for part, w in self.parts()]
+        return lambda theta: sum(w * g(theta) for g, w in parts)
 
     @cached_property
     def loss0(self) -> float:
@@ -52,9 +98,11 @@ class Problem:
 
 
 def at_checkpoint(spec: dict, x, y, checkpoints: dict, step: int, seed: int) -> Problem:
-    """The problem of ``spec`` (model, loss, block) at checkpoint ``step`` of run ``seed``
-    (``checkpoints``: {"steps", "seeds", "params"} as written by training), on x's device."""
+    """The problem of ``spec`` (model, loss, block, chunk) at checkpoint ``step`` of run
+    ``seed`` (``checkpoints``: {"steps", "seeds", "params"} as written by training), on x's
+    device."""
     i = [int(s) for s in checkpoints["steps"]].index(step)
     s = [int(s) for s in checkpoints["seeds"]].index(seed)
     params = {k: v[i, s].to(x.device) for k, v in checkpoints["params"].items()}
-    return Problem.of(spec["model"], params, x, y, spec["loss"], spec["block"])
+    return Problem.of(spec["model"], params, x, y, spec["loss"], spec["block"],
+                      spec.get("chunk"))

@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from .. import models
-from .hessian import hvp_sequential, lanczos_top
+from .hessian import lanczos_top, problem_hvp
 from .problem import Problem, at_checkpoint
 from .stage import stream
 
@@ -65,9 +65,9 @@ def measure(problem: Problem, gen: np.random.Generator, probes: int, n_direction
             alphas, seed: int) -> tuple[dict, np.ndarray]:
     """One network's top eigenvalue, Hutchinson trace and landscape; ``gen`` supplies the probes
     and then the directions (the caller gives both runs of a seed the same draws)."""
-    f, theta = problem.loss_fn(), problem.theta
-    top, _ = lanczos_top(f, theta, 1, seed=seed)
-    trace, trace_se = hutchinson(hvp_sequential(f, theta), theta.numel(), probes, gen, theta)
+    f, theta, hvp = problem.loss_fn(), problem.theta, problem_hvp(problem)
+    top, _ = lanczos_top(f, theta, 1, seed=seed, hvp=hvp)
+    trace, trace_se = hutchinson(hvp, theta.numel(), probes, gen, theta)
     directions = [filter_normalised(problem.params, gen) for _ in range(n_directions)]
     return ({"top_eigenvalue": float(top[0]), "trace": trace, "trace_se": trace_se,
              "loss": problem.loss0, "parameters": int(theta.numel())},

@@ -113,7 +113,8 @@ class Stage:
         return mask_gradients(problem, s["keep_prob"], s["mask"], K, gen, batch=s["batch"])
 
     def top_hessian(self, problem: Problem, seed: int):
-        return hessian.lanczos_top(problem.loss_fn(), problem.theta, self.top, seed=seed)
+        return hessian.lanczos_top(problem.loss_fn(), problem.theta, self.top, seed=seed,
+                                   hvp=hessian.problem_hvp(problem))
 
     def align_row(self, st: dict, fro_sq: float, step: int, seed: int, K: int) -> dict:
         B = self.B
