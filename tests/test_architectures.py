@@ -95,6 +95,17 @@ def test_token_loss_and_accuracy_skip_unscored_positions():
     torch.testing.assert_close(models.accuracy(out, y).double(), acc)
 
 
+def torch_conv_norm(params, name, c_in, c_out, stride, norm):
+    """torch.nn's 3x3 convolution (no bias) then ``norm``, with a resnet unit's parameters."""
+    conv = torch.nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False).double()
+    norm = norm.double()
+    with torch.no_grad():
+        conv.weight.copy_(params[f"{name}_w"])
+        norm.weight.copy_(params[f"{name}_g"])
+        norm.bias.copy_(params[f"{name}_s"])
+    return lambda z: norm(conv(z))
+
+
 def test_resnet_matches_torch_nn_and_batchnorm_uses_the_batch():
     params, x, _ = instance(RESNET)
     h = torch.randn(6, 4, 3, 3, dtype=torch.float64)
@@ -104,13 +115,8 @@ def test_resnet_matches_torch_nn_and_batchnorm_uses_the_batch():
                                                               training=True))
 
     def conv_bn(name, c_in, c_out, stride=1):
-        conv = torch.nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False).double()
-        bn = torch.nn.BatchNorm2d(c_out, track_running_stats=False).double()
-        with torch.no_grad():
-            conv.weight.copy_(params[f"{name}_w"])
-            bn.weight.copy_(params[f"{name}_g"])
-            bn.bias.copy_(params[f"{name}_s"])
-        return lambda z: bn(conv(z))
+        return torch_conv_norm(params, name, c_in, c_out, stride,
+                               torch.nn.BatchNorm2d(c_out, track_running_stats=False))
 
     relu = torch.relu
     z = relu(conv_bn("stem", 3, 16)(x.reshape(12, 3, 8, 8)))
@@ -143,13 +149,7 @@ def test_resnet_group_norm_and_conv_dropout_match_torch_nn():
     site = iter(masks)
 
     def conv_gn(name, c_in, c_out, stride=1):
-        conv = torch.nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False).double()
-        gn = torch.nn.GroupNorm(4, c_out).double()
-        with torch.no_grad():
-            conv.weight.copy_(params[f"{name}_w"])
-            gn.weight.copy_(params[f"{name}_g"])
-            gn.bias.copy_(params[f"{name}_s"])
-        return lambda z: gn(conv(z))
+        return torch_conv_norm(params, name, c_in, c_out, stride, torch.nn.GroupNorm(4, c_out))
 
     relu = torch.relu
     z = relu(conv_gn("stem", 3, 16)(x.reshape(12, 3, 8, 8))) * next(site)

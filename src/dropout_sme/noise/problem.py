@@ -82,14 +82,14 @@ class Problem:
 
         if not self.chunked:
             return f
-        parts = list(self.parts())
-        return lambda theta: sum(w * part.loss_fn()(theta) for part, w in parts)
+        return lambda theta: self.summed(lambda part: part.loss_fn()(theta))
 
     def grad_fn(self):
         """theta_block -> gradient of the dropout-free loss; chunked, each part's graph is freed
         before the next part's is built."""
-        parts = [(grad(part.loss_fn()), w) for part, w in self.parts()]
-        return lambda theta: sum(w * g(theta) for g, w in parts)
+        if not self.chunked:
+            return grad(self.loss_fn())
+        return lambda theta: self.summed(lambda part: grad(part.loss_fn())(theta))
 
     @cached_property
     def loss0(self) -> float:
