@@ -52,11 +52,13 @@ def test_the_tangent_tracks_the_paths_to_first_order(method):
                 if method == "dropout":
                     masks = [prob.masks(paths, gen)]
                     ga, gw = prob.method_grad(a, w, masks, (1.0,))
-                    tan = control.dropout_step(prob, tan, masks, (1.0,), lr)
+                    la, lw = prob.net(a, w).grad_modified_loss(prob.p)
+                    tan = control.step(prob, tan, lr, lr, 1, (lr * (la - ga), lr * (lw - gw)))
                     a, w = a - lr * ga, w - lr * gw
                 else:
                     normals = prob.normals(paths, gen)
-                    tan = control.em_step(prob, tan, lr, lr, 1, normals)
+                    na, nw = prob.net(a, w).gaussian_noise(prob.p, *normals)
+                    tan = control.step(prob, tan, lr, lr, 1, (lr * na, lr * nw))
                     a, w = prob.em_step(a, w, lr, lr, 1, normals)
         dev = tl.flatten(a - tan[0], w - tan[1])
         rest = dev - tl.flatten(tan[2], tan[3])

@@ -77,10 +77,11 @@ class Problem:
         return sample_masks(model, self.p, self.mask, self.n, gen, self.dtype, self.device,
                             batch=(paths,))[0]
 
-    def method_grad(self, a, w, masks, coefs):
+    def method_grad(self, a, w, masks, coefs, net=None):
         """sum_j c_j grad R^drop(theta; eta_j): dropout GD (one mask, c = 1) or SVAG (two masks,
-        ``svag_coefficients``: mean grad L_S, covariance l Sigma)."""
-        net = self.net(a, w)
+        ``svag_coefficients``: mean grad L_S, covariance l Sigma). ``net``: self.net(a, w) if
+        the caller has it."""
+        net = net or self.net(a, w)
         grads = [net.dropout_grad(mask, self.mask) for mask in masks]
         return (sum(c * g[0] for c, g in zip(coefs, grads)),
                 sum(c * g[1] for c, g in zip(coefs, grads)))
@@ -89,13 +90,14 @@ class Problem:
         return tl.sample_normals(self.p, self.mask, (paths,), self.m, self.n, gen, self.dtype,
                                  self.device)
 
-    def em_step(self, a, w, dt: float, lr: float, order: int, normals=None):
+    def em_step(self, a, w, dt: float, lr: float, order: int, normals=None, net=None):
         """One Euler-Maruyama step of the SME (normals=None: of the flow).
 
         The drift and the noise are both J[W] of one evaluation, so they share its features:
         Theta <- Theta - J[dt (e + s l) - sqrt(lr dt) W_noise] - dt (lr/2) H grad L_S (order 2).
+        ``net``: self.net(a, w) if the caller has it.
         """
-        net = self.net(a, w)
+        net = net or self.net(a, w)
         da, dw = net.J(net.em_weights(self.p, dt, math.sqrt(lr * dt), *(normals or ()),
                                       mode=self.mask))
         if order == 2:  # grad (lr/4)|grad L_S|^2 = (lr/2) H grad L_S
@@ -161,9 +163,12 @@ def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_ever
         for _ in range(n_rec):
             for _ in range(per_rec * l):
                 masks = [prob.masks(paths, gen) for _ in coefs]
-                ga, gw = prob.method_grad(a, w, masks, coefs)
-                if tangent is not None:
-                    tangent = control.dropout_step(prob, tangent, masks, coefs, lr / l)
+                net = prob.net(a, w)
+                ga, gw = prob.method_grad(a, w, masks, coefs, net)
+                if tangent is not None:   # the step's noise: -(lr/l) (g - grad L_S(theta))
+                    la, lw = net.grad_modified_loss(prob.p)
+                    tangent = control.step(prob, tangent, lr / l, lr, 1,
+                                           ((lr / l) * (la - ga), (lr / l) * (lw - gw)))
                 a, w = a - (lr / l) * ga, w - (lr / l) * gw
             out.append(record((a, w, tangent)))
             if blown_up(out[-1], out[0]).any():
@@ -177,9 +182,12 @@ def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_ever
 
     def step(state, dt, normals):
         a, w, tan = state
-        if tan is not None:
-            tan = control.em_step(prob, tan, dt, lr, order, normals)
-        return (*prob.em_step(a, w, dt, lr, order, normals), tan)
+        net = prob.net(a, w)
+        if tan is not None:       # the step's noise: sqrt(lr dt) times the path's N(0, Sigma)
+            na, nw = net.gaussian_noise(prob.p, *normals, prob.mask)
+            kappa = math.sqrt(lr * dt)
+            tan = control.step(prob, tan, dt, lr, order, (kappa * na, kappa * nw))
+        return (*prob.em_step(a, w, dt, lr, order, normals, net), tan)
 
     return euler_maruyama(
         step, None if method in FLOWS else (lambda: prob.normals(paths, gen)),
