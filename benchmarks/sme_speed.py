@@ -12,6 +12,7 @@ import time
 import torch
 
 from dropout_sme import data, models
+from dropout_sme.sme import control
 from dropout_sme.sme import simulate as sme
 from dropout_sme.sme import twolayer as tl
 from dropout_sme.devices import tune_allocator
@@ -41,6 +42,7 @@ def main():
     P = args.paths
     gen = torch.Generator().manual_seed(0)
     a, w = prob.a0.expand(P, -1).clone(), prob.w0.expand(P, -1, -1).clone()
+    tangent = control.start(prob, P)
     print(f"two-layer tanh net, m = 8, d = 4, n = 32 (P = 40 parameters), keep_prob 0.5, "
           f"{P} paths at once, {args.dtype}, 1 thread")
     rows = {
@@ -52,6 +54,9 @@ def main():
         "SVAG step (two masks)": rate(lambda: prob.method_grad(
             a, w, [prob.masks(P, gen), prob.masks(P, gen)], sme.svag_coefficients(4)), P),
         "gradient flow step": rate(lambda: prob.em_step(a, w, 0.025, 0.1, 1), P),
+        "tangent step (control variate)": rate(
+            lambda: control.step(prob, tangent, 0.025, 0.1, 1, prob.net(a, w).gaussian_noise(
+                0.5, *prob.normals(P, gen))), P),
     }
 
     def cholesky_route():  # the textbook alternative: form Sigma per path, factor it, multiply

@@ -166,21 +166,16 @@ class Trainer:
         return dict(zip(p, torch.autograd.grad(value, list(p.values())))), value.detach()
 
     def _in_chunks(self, grad_and_sum, params, x, y, masks, mask_dim):
-        """(gradient, loss) of the full batch from micro-batches of ``chunk`` samples: their
-        loss sums' gradients added and divided by the batch's count; a per-sample mask is cut
-        with its samples (its sample dimension is ``mask_dim``), a per-step one is shared."""
-        grads, total = None, 0.0
-        for start in range(0, x.shape[0], self.chunk):
-            cut = slice(start, start + self.chunk)
-            mc = masks
-            if masks is not None and self.run["mask"] == "per_sample":
-                mc = tuple(m[:, cut] if mask_dim else m[cut] for m in masks)
-            g, value = grad_and_sum(params, x[cut], y[cut], mc)
-            grads = g if grads is None else {k: grads[k] + g[k] for k in grads}
-            total = total + value
-        count = models.loss_count(self.run["loss"], y)
-        return {k: v / count for k, v in grads.items()}, total / count
+        """(gradient, loss) of the full batch from micro-batches (``models.chunked_mean``): a
+        per-sample mask is cut with its samples (its sample dimension is ``mask_dim``), a
+        per-step one is shared."""
+        def masks_of(rows):
+            if masks is None or self.run["mask"] != "per_sample":
+                return masks
+            return tuple(m[:, rows] if mask_dim else m[rows] for m in masks)
 
+        return models.chunked_mean(grad_and_sum, params, x, y, self.run["loss"], self.chunk,
+                                   masks_of)
 
 def streams(run: dict) -> list[dict]:
     """The named streams a training job draws: each seed's init, masks and mini-batch order."""

@@ -5,11 +5,11 @@ stage), ``activations`` and ``losses`` the pieces they share."""
 from ..architectures import ALL, ARCHS, HEADED, MASK_MODES
 from . import fnn
 from .activations import ACTIVATIONS, DERIVATIVES
-from .losses import IGNORE, accuracy, loss_count, loss_sum, loss_value
+from .losses import IGNORE, accuracy, chunked_mean, loss_count, loss_sum, loss_value
 from .nets import (batch_norm, block_vector, forward, head, init_params, layer_norm, mask_shapes,
                    sample_masks, trunk, with_block)
 
 __all__ = ["ALL", "ARCHS", "HEADED", "MASK_MODES", "fnn", "ACTIVATIONS", "DERIVATIVES", "IGNORE",
-           "accuracy", "loss_count", "loss_sum", "loss_value", "batch_norm", "block_vector",
+           "accuracy", "chunked_mean", "loss_count", "loss_sum", "loss_value", "batch_norm", "block_vector",
            "forward", "head", "init_params", "layer_norm", "mask_shapes", "sample_masks", "trunk",
            "with_block"]

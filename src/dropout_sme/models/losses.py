@@ -43,6 +43,21 @@ def loss_count(kind: str, y: torch.Tensor) -> float:
     return float(y.numel())
 
 
+def chunked_mean(grad_and_sum, params, x, y, kind: str, chunk: int, masks_of=None):
+    """(gradient dict, loss) of the mean loss over (x, y) from micro-batches of ``chunk`` rows:
+    ``grad_and_sum(params, x_c, y_c, masks)`` gives a micro-batch's loss-sum gradient and sum;
+    they are added and divided by the batch's ``loss_count``, which is the one-batch result.
+    ``masks_of(rows)``: a micro-batch's dropout masks (None: none)."""
+    grads, total = None, 0.0
+    for start in range(0, x.shape[0], chunk):
+        rows = slice(start, start + chunk)
+        g, value = grad_and_sum(params, x[rows], y[rows], masks_of(rows) if masks_of else None)
+        grads = g if grads is None else {k: grads[k] + g[k] for k in grads}
+        total = total + value
+    count = loss_count(kind, y)
+    return {k: v / count for k, v in grads.items()}, total / count
+
+
 def accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Share of correct classes (of correct tokens over the scored positions for 2-d labels)."""
     hit = (out.argmax(-1) == y).to(out.dtype)

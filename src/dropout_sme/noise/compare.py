@@ -92,19 +92,17 @@ def continue_run(problem: Problem, lr: float, steps: int, rng: np.random.Generat
 
 
 def _gradients(model: dict, loss: str, leaves: dict, x, y, chunk: int | None) -> list:
-    """Gradients of the mean loss over (x, y) for every leaf, summed over chunks of ``chunk``
-    rows (the summed losses' gradients over the batch's count: the one-batch gradients)."""
+    """Gradients of the mean loss over (x, y) for every leaf, over micro-batches of ``chunk``
+    rows where set (``models.chunked_mean``: equal to the one-batch gradients)."""
     if not chunk or chunk >= x.shape[0]:
         value = models.loss_value(loss, models.forward(model, leaves, x), y)
         return list(torch.autograd.grad(value, list(leaves.values())))
-    total = None
-    for start in range(0, x.shape[0], chunk):
-        xc, yc = x[start:start + chunk], y[start:start + chunk]
-        value = models.loss_sum(loss, models.forward(model, leaves, xc), yc)
-        grads = torch.autograd.grad(value, list(leaves.values()))
-        total = grads if total is None else [t + g for t, g in zip(total, grads)]
-    count = models.loss_count(loss, y)
-    return [g / count for g in total]
+
+    def grad_and_sum(p, xc, yc, _):
+        value = models.loss_sum(loss, models.forward(model, p, xc), yc)
+        return dict(zip(p, torch.autograd.grad(value, list(p.values())))), value.detach()
+
+    return list(models.chunked_mean(grad_and_sum, leaves, x, y, loss, chunk)[0].values())
 
 
 def trajectory_slopes(problem: Problem, samples: torch.Tensor, top: int, factor: float,

@@ -42,8 +42,9 @@ def step(prob, tangent: tuple, dt: float, lr: float, order: int, noise) -> tuple
     GD on L_S, the noise-free dropout and SVAG step), Y <- Y - dt H(xbar) Y + noise, where
     ``noise`` (na, nw) is the path's own step's noise, batched over paths."""
     xa, xw, ya, yw = tangent
-    fa, fw = prob.em_step(xa, xw, dt, lr, order)
-    ha, hw = _hessian_times(prob.net(xa, xw), prob.p, ya, yw)
+    net = prob.net(xa, xw)
+    fa, fw = prob.em_step(xa, xw, dt, lr, order, net=net)
+    ha, hw = _hessian_times(net, prob.p, ya, yw)
     return fa, fw, ya - dt * ha + noise[0], yw - dt * hw + noise[1]
 
 
