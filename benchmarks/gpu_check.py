@@ -8,7 +8,9 @@ sweep, training and one E1 cell of the test config (tests/config/test.yaml) run 
 on the CPU from the same checkpoints (the noise masks come from numpy streams: the same masks on
 both), their outputs compared.
 
-Timing (parts ``fnn``, ``resnet20``, ``sme``, ``vgg16``, ``transformer``): config/paper.yaml's
+Timing (parts ``fnn``, ``resnet20``, ``sme``, ``vgg16``, ``transformer``, ``resnet20_precursor``,
+``transformer_precursor``; ``resnet20_tf32`` and ``resnet20_autotune`` time ResNet-20 with TF32 or
+cuDNN's autotuning on, neither the pipeline's choice): config/paper.yaml's
 experiments on data files of the real formats and sizes (random pixels and words unless --data-dir
 names the real ones), each trained for a few steps (per-step time, extrapolated to the config's
 steps, with its achieved FLOP/s: torch's count of a step over its time, and that rate as a share of
@@ -49,7 +51,8 @@ from dropout_sme.devices import exact_float32, resolve_device, tune_allocator  #
 
 CONFIGS = {"paper": ROOT / "config/paper.yaml", "test": ROOT / "tests/config/test.yaml"}
 PARTS = ("gradients", "hessians", "chunked", "stages", "resnet20", "fnn", "sme", "vgg16",
-         "transformer", "resnet20_tf32")
+         "transformer", "resnet20_tf32", "resnet20_autotune", "resnet20_precursor",
+         "transformer_precursor")
 
 
 QUICK = False     # --quick: tiny sizes, to try the check itself on a CPU
@@ -120,6 +123,17 @@ def tf32():
         yield
     finally:
         exact_float32()
+
+
+@contextlib.contextmanager
+def autotune():
+    """cuDNN's benchmark mode: each convolution shape timed over its algorithms once, the fastest
+    kept (the pipeline leaves it off: the choice can differ between runs, and results with it)."""
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = False
 
 
 def rel(a, b) -> float:
@@ -407,16 +421,19 @@ def paper_part(name, device, out, configs, data_dir):
     config["device"] = str(device)
     plans = {"fnn": ("fnn_mnist", 400, 100), "resnet20": ("resnet20", 30, 5),
              "resnet20_tf32": ("resnet20", 10, 5), "vgg16": ("vgg16", 10, 5),
-             "transformer": ("transformer_multi30k", 60, 10)}
+             "transformer": ("transformer_multi30k", 60, 10),
+             "resnet20_autotune": ("resnet20", 10, 5), "resnet20_precursor": ("resnet20_precursor", 6, 3),
+             "transformer_precursor": ("transformer_precursor", 60, 10)}
     exp, steps, window = plans[name]
     run, setting = short_run(config, exp, steps, window)
     spec = config["datasets"][run["dataset"]]
     arrays, _ = data.prepare(spec, data_dir)
     peak = out.setdefault("float32_peak", float32_peak(device))
-    if name == "resnet20_tf32":
-        with tf32():
+    if name in ("resnet20_tf32", "resnet20_autotune"):
+        what = "TF32" if name == "resnet20_tf32" else "cuDNN autotuning"
+        with tf32() if name == "resnet20_tf32" else autotune():
             timed_training(run, arrays, config["experiments"][exp]["steps"],
-                           f"{exp} training with TF32 (not the pipeline's choice)", out, peak)
+                           f"{exp} training with {what} (not the pipeline's choice)", out, peak)
         return
     result = timed_training(run, arrays, config["experiments"][exp]["steps"],
                             f"{exp} training", out, peak)

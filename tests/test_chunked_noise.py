@@ -22,6 +22,9 @@ CASES = {   # (model, data, loss, block): FNN kernel paths (w2: closed-form Hess
                      "s1b1_1_w"),
     "transformer": ({"arch": "transformer", "d_model": 8, "heads": 2, "d_ff": 8, "layers": 1,
                      "activation": "gelu"}, SEQUENCE, "l1_ff2_w"),
+    "encoder_decoder": ({"arch": "encoder_decoder", "d_model": 6, "heads": 2, "d_k": 3,
+                         "d_ff": 8, "layers": 1, "activation": "gelu", "src_length": 5}, SEQUENCE,
+                        "dec1_cross_o_w"),       # its label-smoothed loss, the precursor's
 }
 
 
@@ -33,8 +36,9 @@ def problems(case, n=150, chunk=37):
     params = models.init_params(model, x.shape[-1], int(arrays["n_classes"])
                                 if "n_classes" in arrays else int(y.max()) + 1,
                                 rng.torch_stream("init", 0), torch.float64)
-    one = noise.Problem.of(model, params, x, y, "cross_entropy", block)
-    return one, noise.Problem.of(model, params, x, y, "cross_entropy", block, chunk)
+    loss = "cross_entropy_smoothed" if model["arch"] == "encoder_decoder" else "cross_entropy"
+    one = noise.Problem.of(model, params, x, y, loss, block)
+    return one, noise.Problem.of(model, params, x, y, loss, block, chunk)
 
 
 def close(a, b):
@@ -66,7 +70,7 @@ def test_mask_gradients_in_parts_equal_one_batch(case, mask):
     close(g2, g1)
 
 
-@pytest.mark.parametrize("case", ["fnn_w2", "transformer"])
+@pytest.mark.parametrize("case", ["fnn_w2", "transformer", "encoder_decoder"])
 def test_line_losses_and_sgd_gradients_in_parts_equal_one_batch(case):
     one, parts = problems(case)
     directions = torch.randn(one.theta.numel(), 3, generator=torch.Generator().manual_seed(1),

@@ -222,8 +222,30 @@ def test_transformer_needs_a_sequence_dataset_and_its_own_blocks(default, schema
     assert " l1_ff2_w, " in message(default, schema)
     default["experiments"]["transformer"]["trajectory"]["block"] = "l1_ff2_w"
     default["experiments"]["transformer"]["dataset"] = "digits"
-    assert "model.arch: got 'transformer'; allowed: 'transformer' exactly for the sequence" \
-        in message(default, schema)
+    assert ("model.arch: got 'transformer'; allowed: 'transformer' or 'encoder_decoder' "
+            "exactly for the sequence") in message(default, schema)
+
+
+def test_encoder_decoder_reads_the_datasets_source_length_and_gd_stays_the_noise_stages(
+        default, schema):
+    default["experiments"]["transformer"]["model"] = {"arch": "encoder_decoder", "src_length": 7}
+    default["experiments"]["transformer"]["trajectory"]["block"] = "dec1_cross_o_w"
+    default["universality"]["experiments"]["transformer"]["block"] = "dec1_cross_o_w"
+    assert message(default, schema) == (
+        "config key experiments.transformer.model.src_length: got 7; allowed: 8, the source "
+        "positions of dataset 'sequence'")
+    default["experiments"]["transformer"]["model"]["src_length"] = 8
+    assert message(default, schema) is None
+    spec = cfg.run_spec(default, "transformer", "p0.8_lr0.5")
+    assert spec["optimizer"] == {"name": "gd"} and spec["model"]["d_model"] == 50
+    default["experiments"]["transformer"]["optimizer"] = {"name": "adam", "warmup": 10}
+    default["experiments"]["transformer"]["loss"] = "cross_entropy_smoothed"
+    assert message(default, schema) is None
+    assert cfg.run_spec(default, "transformer", "p0.8_lr0.5")["optimizer"] == {
+        "name": "adam", "warmup": 10, "betas": [0.9, 0.98], "eps": 1e-9}
+    default["experiments"]["fnn"]["optimizer"] = {"name": "adam"}
+    assert message(default, schema).startswith(
+        "config key experiments.fnn.optimizer: got 'adam'; allowed: 'gd' for the noise experiment")
 
 
 def test_keep_sweep_spec_and_seed_check(default, schema):

@@ -18,6 +18,8 @@ MODELS = [
      plan.Data(1, 1, 768, 10, (3, 16, 16))),
     ({"arch": "transformer", "d_model": 16, "heads": 2, "d_ff": 24, "layers": 2,
       "activation": "relu"}, plan.Data(1, 1, 12, 20)),
+    ({"arch": "encoder_decoder", "d_model": 16, "heads": 2, "d_k": 6, "d_ff": 24, "layers": 2,
+      "activation": "relu", "src_length": 7}, plan.Data(1, 1, 12, 20)),
 ]
 
 
@@ -27,7 +29,7 @@ def test_forward_flops_match_torchs_count(model, data):
     products and convolutions), within 15% (the plan also counts nothing else)."""
     params = models.init_params(model, data.features, data.outputs,
                                 torch.Generator().manual_seed(0), torch.float64)
-    if model["arch"] == "transformer":
+    if model["arch"] in ("transformer", "encoder_decoder"):
         x = torch.randint(0, data.outputs, (4, data.features)).double()
     else:
         x = torch.randn(4, data.features, dtype=torch.float64)

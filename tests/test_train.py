@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dropout_sme import data, train
+from dropout_sme import data, optim, train
 
 DIGITS = data.prepare({"source": "digits", "test_fraction": 0.25, "seed": 0})[0]
 TEACHER = data.prepare({"source": "synthetic_teacher", "n_train": 64, "n_test": 64, "d": 5,
@@ -43,8 +43,11 @@ def test_training_decreases_the_loss_and_records_what_was_asked():
     assert m.test_acc.between(0, 1).all()
 
 
-def test_resume_after_a_kill_is_bitwise_identical(tmp_path, monkeypatch):
-    run = fnn_run(trajectory={"block": "w2", "start": 5, "length": 40, "stride": 1})
+@pytest.mark.parametrize("optimizer", [None, {"name": "adam", "warmup": 10}])
+def test_resume_after_a_kill_is_bitwise_identical(tmp_path, monkeypatch, optimizer):
+    """GD, and Adam whose moments travel in the resume state."""
+    run = fnn_run(trajectory={"block": "w2", "start": 5, "length": 40, "stride": 1},
+                  optimizer=optimizer, lr=0.1 if optimizer is None else 0.003)
     reference = train.train(run, DIGITS, progress=False)
     state = tmp_path / "resume.pt"
     original = train.Trainer.step
@@ -66,7 +69,7 @@ def test_resume_after_a_kill_is_bitwise_identical(tmp_path, monkeypatch):
 
 def test_resume_state_of_another_config_is_ignored(tmp_path):
     state = tmp_path / "resume.pt"
-    train._save_resume(state, "not-this-run", 40, {}, [], [], {}, [])
+    train._save_resume(state, "not-this-run", 40, {}, [], [], {}, [], optim.GD(0.1))
     out = train.train(fnn_run(), DIGITS, resume_path=state, progress=False)
     assert out["info"]["resumed_from"] == 0
 
@@ -124,7 +127,8 @@ def test_trajectory_of_every_parameter():
 
 
 @pytest.mark.parametrize("mask", ["per_step", "per_sample"])
-@pytest.mark.parametrize("arch", ["fnn", "cnn", "transformer", "resnet_group"])
+@pytest.mark.parametrize("arch", ["fnn", "cnn", "transformer", "encoder_decoder",
+                                  "resnet_group"])
 def test_chunked_full_batch_gradients_equal_one_batch(arch, mask):
     """float64: a step's gradient and loss from micro-batches (uneven last one included) equal
     the one-batch ones to 1e-12, per-sample masks cut with their samples, a per-step mask
@@ -134,6 +138,9 @@ def test_chunked_full_batch_gradients_equal_one_batch(arch, mask):
                           "image": [1, 8, 8]}, DIGITS),
                  "transformer": ({"arch": "transformer", "d_model": 8, "heads": 2, "d_ff": 8,
                                   "layers": 1, "activation": "relu"}, SEQUENCE),
+                 "encoder_decoder": ({"arch": "encoder_decoder", "d_model": 6, "heads": 2,
+                                      "d_k": 4, "d_ff": 8, "layers": 1, "activation": "relu",
+                                      "src_length": 5}, SEQUENCE),
                  "resnet_group": ({"arch": "resnet", "depth": 8, "hidden": [8], "norm": "group",
                                    "groups": 4, "conv_dropout": True, "activation": "relu",
                                    "image": [1, 8, 8]}, DIGITS)}
@@ -142,7 +149,8 @@ def test_chunked_full_batch_gradients_equal_one_batch(arch, mask):
         arrays = {k: v[:200] if k.startswith(("x_", "y_")) else v for k, v in arrays.items()}
     for batching in ("loop", "vmap"):
         run = fnn_run(model=model, mask=mask, dtype="float64", seed_batching=batching,
-                      seeds=[0, 1])
+                      seeds=[0, 1], loss="cross_entropy_smoothed"
+                      if arch == "encoder_decoder" else "cross_entropy")
         one, chunked = train.Trainer(run, arrays), train.Trainer({**run, "chunk": 37}, arrays)
         params = {k: v.to(one.dtype) for k, v in train.init_seeds(run, one.n_in, one.n_out).items()}
         g1, v1 = one.step(params, 0, [torch.Generator().manual_seed(s) for s in (0, 1)])

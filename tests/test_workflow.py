@@ -110,23 +110,24 @@ def test_paper_config_with_idx_fixtures(tmp_path):
               "--config", f"data_dir={tmp_path / 'mnist_files'}", cwd=tmp_path).stdout
     counts = job_counts(out)
     # mnist, mnist_sme, cifar100(_full), cifar10_2048, cifar10_full, multi30k; E5: ResNet-20 and
-    # VGG16 as the precursor and the paper ran them and cheaper, the transformer
-    assert counts["train_run"] == 14 and counts["prepare_data"] == 7
+    # VGG16 and the transformer as the precursor and the paper ran them, and cheaper
+    assert counts["train_run"] == 16 and counts["prepare_data"] == 7
     for run in ("resnet20/p0.8_lr0.1", "vgg16/p0.5_lr0.02", "transformer_multi30k/p0.9_lr0.1",
-                "resnet20_precursor/p0.8_lr0.01", "vgg16_full/p0.5_lr0.02"):
+                "resnet20_precursor/p0.8_lr0.01", "vgg16_full/p0.5_lr0.02",
+                "transformer_precursor/p0.9_lr0.002236"):
         assert f"results/noise/{run}/alignment.csv" in out
     # 3 x 5 order cells + 6 x 4 heatmap cells (their own: noise-scaled); 3 activations x 4 lrs
     assert counts["sme_cell"] == 51
     assert "results/runs/fnn_mnist/p0.8_lr0.1/metrics.csv" in out
     # every compute job shows its resources, a GPU included
     jobs = out.split("\nrule ")[1:]
-    assert counts["noise_setting"] == 7 and counts["noise_compare"] == 2
+    assert counts["noise_setting"] == 8 and counts["noise_compare"] == 2
     assert counts["noise_keep"] == 6
     assert counts["noise_mask"] == 2 and counts["noise_sharpness"] == 2
     compute = [j for j in jobs if j.startswith(("train_run:", "sme_cell:", "noise_setting:",
                                                 "noise_compare:", "noise_keep:", "noise_mask:",
                                                 "noise_sharpness:"))]
-    assert len(compute) == 84 and all("gpu=1" in j and "runtime=" in j for j in compute)
+    assert len(compute) == 87 and all("gpu=1" in j and "runtime=" in j for j in compute)
 
 
 def test_paper_config_without_data_dir_names_the_key(tmp_path):

@@ -4,7 +4,8 @@ ResNet's blocks and the mask conventions. The config checks block names with it 
 
 from __future__ import annotations
 
-ARCHS = ("two_layer", "fnn", "cnn", "resnet", "transformer")
+ARCHS = ("two_layer", "fnn", "cnn", "resnet", "transformer", "encoder_decoder")
+SEQUENCE = ("transformer", "encoder_decoder")   # token inputs, a label per position
 HEADED = ("fnn", "cnn", "resnet")   # a mask-free trunk (none for fnn), then an FNN head
 MASK_MODES = ("per_step", "per_sample")
 RESNET_WIDTHS = (16, 32, 64)
@@ -41,6 +42,55 @@ def resnet_trunk_masks(model: dict) -> list[tuple]:
     return shapes
 
 
+def attention_width(model: dict) -> int:
+    """heads x d_k: the width of an attention's queries, keys and values (d_k = d_v; default
+    d_model / heads, as in a decoder-only ``transformer``)."""
+    heads = model["heads"]
+    d_k = model.get("d_k") or model["d_model"] // heads
+    if not model.get("d_k") and model["d_model"] % heads:
+        raise ValueError(f"d_model {model['d_model']} is not a multiple of heads {heads}: set d_k")
+    return heads * d_k
+
+
+def encoder_decoder_shapes(model: dict, vocab: int) -> dict:
+    """name -> shape of every parameter of an ``encoder_decoder`` (Vaswani et al. 2017) with a
+    ``vocab``-token vocabulary shared by source and target, in initialisation order: the
+    embeddings, each encoder layer (self-attention, feed-forward, a LayerNorm before each), each
+    decoder layer (self-attention, cross-attention, feed-forward), the stacks' final
+    LayerNorms and the output projection."""
+    d, ff, a = model["d_model"], model["d_ff"], attention_width(model)
+    shapes = {"src_embed": (vocab, d), "tgt_embed": (vocab, d)}
+
+    def norm(name):
+        shapes.update({f"{name}_g": (d,), f"{name}_s": (d,)})
+
+    def attention(name):
+        for proj in "qkv":
+            shapes.update({f"{name}_{proj}_w": (a, d), f"{name}_{proj}_b": (a,)})
+        shapes.update({f"{name}_o_w": (d, a), f"{name}_o_b": (d,)})
+
+    def feed_forward(name):
+        shapes.update({f"{name}_ff1_w": (ff, d), f"{name}_ff1_b": (ff,),
+                       f"{name}_ff2_w": (d, ff), f"{name}_ff2_b": (d,)})
+
+    for i in range(1, model["layers"] + 1):
+        norm(f"enc{i}_ln1")
+        attention(f"enc{i}_self")
+        norm(f"enc{i}_ln2")
+        feed_forward(f"enc{i}")
+    for i in range(1, model["layers"] + 1):
+        norm(f"dec{i}_ln1")
+        attention(f"dec{i}_self")
+        norm(f"dec{i}_ln2")
+        attention(f"dec{i}_cross")
+        norm(f"dec{i}_ln3")
+        feed_forward(f"dec{i}")
+    norm("enc_lnf")
+    norm("dec_lnf")
+    shapes.update({"out_w": (vocab, d), "out_b": (vocab,)})
+    return shapes
+
+
 def head_layer(block: str) -> int | None:
     """i for a parameter ``w<i>`` or ``b<i>`` of an FNN (or of a cnn/resnet's FNN head)."""
     if len(block) > 1 and block[0] in "wb" and block[1:].isdigit():
@@ -53,6 +103,8 @@ def param_names(model: dict) -> list[str]:
     arch = model["arch"]
     if arch == "two_layer":
         return ["w", "a"]
+    if arch == "encoder_decoder":
+        return list(encoder_decoder_shapes(model, 1))
     if arch == "transformer":
         names = ["embed", "pos"]
         for i in range(1, model["layers"] + 1):

@@ -13,7 +13,8 @@ import argparse
 import math
 from dataclasses import dataclass
 
-from .architectures import HEADED, RESNET_WIDTHS, conv_stages, head_layer, resnet_blocks
+from .architectures import (HEADED, RESNET_WIDTHS, attention_width, conv_stages,
+                            encoder_decoder_shapes, head_layer, resnet_blocks)
 
 # Effective FLOP/s per rule: on one CPU thread the median over the rule's jobs of counted
 # operations / measured time (default config); on a GPU the slowest measured (paper config, an
@@ -73,6 +74,13 @@ def forward_flops(model: dict, data: Data, head_only: bool = False) -> float:
         d, T = model["d_model"], data.features
         per_token = model["layers"] * (8 * d * d + 4 * T * d + 4 * d * model["d_ff"])
         return T * (per_token + 2 * d * data.outputs)
+    if arch == "encoder_decoder":
+        d, a, ff = model["d_model"], attention_width(model), model["d_ff"]
+        S = model["src_length"]
+        T = data.features - S
+        encoder = S * (8 * d * a + 4 * S * a + 4 * d * ff)
+        decoder = T * (8 * d * a + 4 * T * a + 4 * d * a + 4 * S * a + 4 * d * ff) + 4 * S * d * a
+        return model["layers"] * (encoder + decoder) + 2.0 * T * d * data.outputs
     if arch == "fnn":
         return _fnn([data.features, *model["hidden"], data.outputs])
     c, h, w = model.get("image") or data.image
@@ -107,6 +115,13 @@ def activations(model: dict, data: Data, head_only: bool = False) -> float:
     if arch == "transformer":
         d, T = model["d_model"], data.features
         return model["layers"] * T * (6 * d + model["d_ff"] + model["heads"] * T) + T * data.outputs
+    if arch == "encoder_decoder":
+        d, a, ff, heads = model["d_model"], attention_width(model), model["d_ff"], model["heads"]
+        S = model["src_length"]
+        T = data.features - S
+        encoder = S * (6 * d + 4 * a + ff + heads * S)
+        decoder = T * (9 * d + 8 * a + ff + heads * (T + S))
+        return model["layers"] * (encoder + decoder) + T * data.outputs
     head = float(sum(model.get("hidden", [])) + data.outputs)
     if arch == "fnn" or head_only:
         return head
@@ -140,6 +155,10 @@ def block_size(model: dict, data: Data, block: str) -> int:
             first = stages[-1][-1] * (h >> len(stages)) * (w >> len(stages))
         widths = [first, *model["hidden"], data.outputs]
         return widths[i - 1] * widths[i] if block.startswith("w") else widths[i]
+    if model["arch"] == "encoder_decoder":
+        shapes = encoder_decoder_shapes(model, data.outputs)
+        sizes = {k: math.prod(v) for k, v in shapes.items()}
+        return sum(sizes.values()) if block == "all" else sizes[block]
     if model["arch"] == "transformer" and block.endswith("_w"):
         return model["d_model"] * max(model["d_model"], model["d_ff"])
     return int(forward_flops(model, data) / 2 / max(data.features, 1))   # ~ the parameters

@@ -1,4 +1,5 @@
-"""Multi-seed dropout training: full-batch (or mini-batch) GD, all seeds of a setting in one process.
+"""Multi-seed dropout training: full-batch (or mini-batch) GD, all seeds of a setting in one process
+(or Adam with warm-up, ``optim``, for the precursor's transformer).
 
 Parameters of all seeds are stacked (leading seed dimension). The gradient step runs either as one
 ``torch.func.vmap`` over the seeds or as a loop of plain autograd calls (``seed_batching``: ``vmap``,
@@ -22,7 +23,7 @@ import torch
 from torch.func import grad_and_value, vmap
 from tqdm.auto import tqdm
 
-from . import models, rng
+from . import models, optim, rng
 from .devices import resolve_device
 from .io import config_hash, load_torch, save_torch
 
@@ -54,7 +55,7 @@ class Trainer:
         self.run = run
         self.device = resolve_device(run.get("device", "auto"))
         self.dtype = getattr(torch, run["dtype"])
-        self.classification = run["loss"] == "cross_entropy"
+        self.classification = models.is_classification(run["loss"])
         label_dtype = torch.long if self.classification else self.dtype
         as_t = lambda a, dt: torch.as_tensor(np.asarray(a), dtype=dt, device=self.device)  # noqa: E731
         self.x = {s: as_t(data[f"x_{s}"], self.dtype) for s in ("train", "test")}
@@ -214,6 +215,7 @@ def train(run: dict, data: dict, resume_path=None, progress: bool = True) -> dic
     spec_hash = config_hash({**{k: v for k, v in run.items() if k != "resume_every"},
                              "device": tr.device.type})
     mask_gens = [rng.torch_stream("masks", s, tr.device) for s in seeds]
+    opt = optim.make(run.get("optimizer"), run["lr"])
 
     state = _load_resume(resume_path, spec_hash)
     if state is None:
@@ -224,16 +226,17 @@ def train(run: dict, data: dict, resume_path=None, progress: bool = True) -> dic
         params = {k: v.to(tr.device) for k, v in state["params"].items()}
         for g, s in zip(mask_gens, state["mask_gen_states"]):
             g.set_state(s)
+        opt.load(state.get("optimizer", {}), tr.device)
         log.info("resuming %s/%s at step %d", run["experiment"], run["setting"], t0)
 
-    lr, steps, every = run["lr"], run["steps"], run["resume_every"]
+    steps, every = run["steps"], run["resume_every"]
     bar = tqdm(total=steps + 1, initial=t0, disable=not progress, file=sys.stderr,
                mininterval=1.0 if sys.stderr.isatty() else 15.0,
                desc=f"{run['experiment']}/{run['setting']}")
     started = time.perf_counter()
     for t in range(t0, steps + 1):
         if resume_path is not None and t > t0 and t % every == 0:
-            _save_resume(resume_path, spec_hash, t, params, mask_gens, rows, ckpts, traj)
+            _save_resume(resume_path, spec_hash, t, params, mask_gens, rows, ckpts, traj, opt)
         grads, values = tr.step(params, t, mask_gens)
         bad = ~torch.isfinite(values)
         if bad.any():
@@ -253,7 +256,7 @@ def train(run: dict, data: dict, resume_path=None, progress: bool = True) -> dic
             for i, s in enumerate(seeds):
                 rows.append([t, s, vals[i].item(), *(ev[c][i].item() for c in METRIC_COLUMNS[3:])])
         if t < steps:
-            params = {k: p - lr * grads[k] for k, p in params.items()}
+            params = opt.update(params, grads, t + 1)
         bar.update(1)
     bar.close()
     elapsed = time.perf_counter() - started
@@ -272,10 +275,10 @@ def train(run: dict, data: dict, resume_path=None, progress: bool = True) -> dic
     return {"metrics": metrics, "checkpoints": checkpoints, "trajectory": trajectory, "info": info}
 
 
-def _save_resume(path, spec_hash, step, params, gens, rows, ckpts, traj):
+def _save_resume(path, spec_hash, step, params, gens, rows, ckpts, traj, opt):
     save_torch(path, {
         "spec_hash": spec_hash, "step": step,
-        "params": {k: v.detach().cpu() for k, v in params.items()},
+        "params": {k: v.detach().cpu() for k, v in params.items()}, "optimizer": opt.state(),
         "mask_gen_states": [g.get_state() for g in gens],
         "rows": rows, "checkpoints": ckpts, "trajectory": traj,
     })

@@ -178,6 +178,10 @@ def architecture_labels():
             net = f"ResNet-{m['depth']} + {m['hidden']}"
         elif m["arch"] == "transformer":
             net = f"transformer d={m['d_model']}, {m['layers']} layer(s)"
+        elif m["arch"] == "encoder_decoder":
+            net = (
+                f"encoder-decoder d={m['d_model']}, {m['layers']}+{m['layers']} layers"
+            )
         else:
             net = m["arch"]
         block = cfg.noise_spec(config, e, cfg.noise_settings(config, e)[0])["block"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..architectures import ALL, param_names
+from ..architectures import ALL, SEQUENCE, attention_width, param_names
 from ..data.common import NEEDS_DATA_DIR, WHERE_TO_GET
 from .errors import ConfigError
 from .specs import datasets_used, noise_settings, setting_name, settings, universality_experiments
@@ -33,11 +33,22 @@ def check(config: dict) -> None:
             raise ConfigError(f"config key {where}.loss: got {exp['loss']!r}; allowed: {want!r} "
                               f"for dataset {exp['dataset']!r} (source {source})")
         sequence = source in SEQUENCE_SOURCES
-        if sequence != (exp["model"]["arch"] == "transformer"):
+        if sequence != (exp["model"]["arch"] in SEQUENCE):
             raise ConfigError(f"config key {where}.model.arch: got {exp['model']['arch']!r}; "
-                              f"allowed: 'transformer' exactly for the sequence datasets "
-                              f"({', '.join(SEQUENCE_SOURCES)}); dataset {exp['dataset']!r} "
-                              f"has source {source}")
+                              f"allowed: {' or '.join(map(repr, SEQUENCE))} exactly for the "
+                              f"sequence datasets ({', '.join(SEQUENCE_SOURCES)}); dataset "
+                              f"{exp['dataset']!r} has source {source}")
+        if exp["model"]["arch"] == "encoder_decoder":
+            try:
+                attention_width(exp["model"])
+            except ValueError as err:
+                raise ConfigError(f"config key {where}.model: {err}") from None
+            data = config["datasets"][exp["dataset"]]
+            src = data.get("src_length", data.get("length"))
+            if exp["model"]["src_length"] != src:
+                raise ConfigError(f"config key {where}.model.src_length: got "
+                                  f"{exp['model']['src_length']}; allowed: {src}, the source "
+                                  f"positions of dataset {exp['dataset']!r}")
         if exp["model"]["arch"] == "two_layer" and not regression:
             raise ConfigError(f"config key {where}.model.arch: got 'two_layer' (scalar output); "
                               f"allowed: 'fnn' for the classification dataset {exp['dataset']!r}")
@@ -88,6 +99,11 @@ def _check_noise(config: dict) -> None:
         if name not in config["experiments"]:
             raise ConfigError(f"config key universality.experiments.{name}: no such experiment; "
                               f"allowed: one of {', '.join(sorted(config['experiments']))}")
+    if config["experiments"][noise["experiment"]]["optimizer"]["name"] != "gd":
+        raise ConfigError(f"config key experiments.{noise['experiment']}.optimizer: got "
+                          f"{config['experiments'][noise['experiment']]['optimizer']['name']!r}; "
+                          f"allowed: 'gd' for the noise experiment (E2-E4 test the SME theory of "
+                          f"GD, and its comparisons continue the runs by GD)")
     for name in universality_experiments(config):
         where = f"experiments.{name}"
         exp = config["experiments"][name]

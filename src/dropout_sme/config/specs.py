@@ -29,8 +29,8 @@ def run_spec(config: dict, experiment: str, setting: str) -> dict:
     chosen = [s for s in settings(exp) if s["name"] == setting]
     if not chosen:
         raise ConfigError(f"experiment {experiment!r} has no setting {setting!r}")
-    keys = ("model", "loss", "mask", "seeds", "steps", "batch_size", "chunk", "eval_every",
-            "checkpoints", "trajectory", "dtype", "seed_batching", "resume_every")
+    keys = ("model", "loss", "optimizer", "mask", "seeds", "steps", "batch_size", "chunk",
+            "eval_every", "checkpoints", "trajectory", "dtype", "seed_batching", "resume_every")
     return {"experiment": experiment, "setting": setting, "dataset": exp["dataset"],
             "keep_prob": chosen[0]["keep_prob"], "lr": chosen[0]["lr"],
             "device": config["device"], **{k: exp[k] for k in keys}}

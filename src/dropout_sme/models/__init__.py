@@ -1,15 +1,18 @@
 """The networks as pure functions of (params, x, masks): ``nets`` builds and runs every
-architecture, ``fnn`` is the FNN kernel (layer loop and the hand-written products of the noise
-stage), ``activations`` and ``losses`` the pieces they share."""
+architecture (the sequence models' bodies in ``transformer``), ``fnn`` is the FNN kernel (layer
+loop and the hand-written products of the noise stage), ``activations`` and ``losses`` the pieces
+they share."""
 
 from ..architectures import ALL, ARCHS, HEADED, MASK_MODES
-from . import fnn
+from . import fnn, transformer
 from .activations import ACTIVATIONS, DERIVATIVES
-from .losses import IGNORE, accuracy, chunked_mean, loss_count, loss_sum, loss_value
-from .nets import (batch_norm, block_vector, forward, head, init_params, layer_norm, mask_shapes,
-                   sample_masks, trunk, with_block)
+from .losses import (IGNORE, LOSSES, accuracy, chunked_mean, is_classification, loss_count,
+                     loss_sum, loss_value)
+from .nets import (batch_norm, block_vector, forward, head, init_params, mask_shapes, sample_masks,
+                   trunk, with_block)
+from .transformer import layer_norm
 
-__all__ = ["ALL", "ARCHS", "HEADED", "MASK_MODES", "fnn", "ACTIVATIONS", "DERIVATIVES", "IGNORE",
-           "accuracy", "chunked_mean", "loss_count", "loss_sum", "loss_value", "batch_norm", "block_vector",
-           "forward", "head", "init_params", "layer_norm", "mask_shapes", "sample_masks", "trunk",
-           "with_block"]
+__all__ = ["ALL", "ARCHS", "HEADED", "MASK_MODES", "fnn", "transformer", "ACTIVATIONS",
+           "DERIVATIVES", "IGNORE", "LOSSES", "accuracy", "chunked_mean", "is_classification",
+           "loss_count", "loss_sum", "loss_value", "batch_norm", "block_vector", "forward", "head",
+           "init_params", "layer_norm", "mask_shapes", "sample_masks", "trunk", "with_block"]

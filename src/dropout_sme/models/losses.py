@@ -6,39 +6,66 @@ import torch
 import torch.nn.functional as F
 
 IGNORE = -1                         # a transformer label scored by nothing
+LOSSES = ("mse", "cross_entropy", "cross_entropy_smoothed")
+# eps_ls of Vaswani et al. 2017 (section 5.4), The Annotated Transformer's: the precursor's
+# transformer trains on a label-smoothed cross-entropy whose eps it does not state
+LABEL_SMOOTHING = 0.1
+
+
+def is_classification(kind: str) -> bool:
+    return kind != "mse"
+
+
+def _check(kind: str) -> None:
+    if kind not in LOSSES:
+        raise ValueError(f"unknown loss {kind!r}; allowed: {', '.join(LOSSES)}")
+
+
+def _smoothing(kind: str) -> float:
+    return LABEL_SMOOTHING if kind == "cross_entropy_smoothed" else 0.0
+
+
+def _token_terms(kind: str, out: torch.Tensor, y: torch.Tensor):
+    """(per-position loss, scored positions) of 2-d labels. A model whose outputs cover only the
+    last positions (an encoder-decoder's target) is scored against the last labels: the ones
+    before must all be IGNORE (the sequence datasets' source part)."""
+    y = y[..., y.shape[-1] - out.shape[-2]:]
+    logp = out.log_softmax(-1)
+    nll = -logp.gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    eps = _smoothing(kind)
+    if eps:     # (1 - eps) on the label, eps spread evenly over every token (torch's convention)
+        nll = (1 - eps) * nll - eps * logp.mean(-1)
+    return nll, (y != IGNORE).to(out.dtype)
 
 
 def loss_value(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``mse``: R_S = 1/(2n) sum_i (f(x_i) - y_i)^2 (the paper's convention); ``cross_entropy``
-    (per sequence position for 2-d labels, averaged over the positions not marked ``IGNORE``)."""
+    (per sequence position for 2-d labels, averaged over the positions not marked ``IGNORE``);
+    ``cross_entropy_smoothed``: the same with labels smoothed by ``LABEL_SMOOTHING``."""
+    _check(kind)
     if kind == "mse":
         return 0.5 * torch.mean((out - y) ** 2)
-    if kind == "cross_entropy":
-        if y.dim() == 1:
-            return F.cross_entropy(out, y)
-        scored = (y != IGNORE).to(out.dtype)
-        nll = -out.log_softmax(-1).gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        return (nll * scored).sum() / scored.sum()
-    raise ValueError(f"unknown loss {kind!r}; allowed: mse, cross_entropy")
+    if y.dim() == 1:
+        return F.cross_entropy(out, y, label_smoothing=_smoothing(kind))
+    nll, scored = _token_terms(kind, out, y)
+    return (nll * scored).sum() / scored.sum()
 
 
 def loss_sum(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The numerator of ``loss_value`` (``loss_value`` = ``loss_sum`` / ``loss_count``): summed
     over chunks of a batch and divided by the whole batch's count, it is the full-batch loss."""
+    _check(kind)
     if kind == "mse":
         return 0.5 * ((out - y) ** 2).sum()
-    if kind == "cross_entropy":
-        if y.dim() == 1:
-            return F.cross_entropy(out, y, reduction="sum")
-        scored = (y != IGNORE).to(out.dtype)
-        nll = -out.log_softmax(-1).gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        return (nll * scored).sum()
-    raise ValueError(f"unknown loss {kind!r}; allowed: mse, cross_entropy")
+    if y.dim() == 1:
+        return F.cross_entropy(out, y, reduction="sum", label_smoothing=_smoothing(kind))
+    nll, scored = _token_terms(kind, out, y)
+    return (nll * scored).sum()
 
 
 def loss_count(kind: str, y: torch.Tensor) -> float:
     """The denominator of ``loss_value``: the labels it averages over."""
-    if kind == "cross_entropy" and y.dim() > 1:
+    if is_classification(kind) and y.dim() > 1:
         return float((y != IGNORE).sum())
     return float(y.numel())
 
@@ -59,9 +86,11 @@ def chunked_mean(grad_and_sum, params, x, y, kind: str, chunk: int, masks_of=Non
 
 
 def accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Share of correct classes (of correct tokens over the scored positions for 2-d labels)."""
-    hit = (out.argmax(-1) == y).to(out.dtype)
+    """Share of correct classes (of correct tokens over the scored positions for 2-d labels,
+    aligned from the right as in the losses)."""
     if y.dim() == 1:
-        return hit.mean()
+        return (out.argmax(-1) == y).to(out.dtype).mean()
+    y = y[..., y.shape[-1] - out.shape[-2]:]
+    hit = (out.argmax(-1) == y).to(out.dtype)
     scored = (y != IGNORE).to(out.dtype)
     return (hit * scored).sum() / scored.sum()

@@ -2,8 +2,9 @@
 
 Parameters are plain dicts of tensors; ``forward(model, params, x, masks)`` is a pure function, so
 the same code runs one network or, under ``torch.func.vmap``, many seeds / paths / masks at once.
-(One module for the five architectures, a little over 300 lines: their initialisation, masks and
-forward pass are one function each with a branch per architecture, read side by side.)
+(One module for the architectures, their initialisation, masks and forward pass one function each
+with a branch per architecture, read side by side; the sequence models' bodies are in
+``transformer``.)
 
 Dropout follows the paper's convention: each hidden output is multiplied by eta = 1/p with
 probability p (the *keep* probability) and by 0 otherwise (inverted dropout), so E eta = 1 and
@@ -25,12 +26,8 @@ Architectures:
   is the batch). Evaluation on the test set uses the test batch's own statistics. ``norm: group``
   puts GroupNorm in its place (statistics per example and group of channels): the declared
   alternative under which full-batch gradients can be summed over chunks of the data.
-- ``transformer``: a pre-LayerNorm decoder-only transformer (causal self-attention, learned
-  positional embeddings) reading a source then a shifted target; dropout, as in Vaswani et al.,
-  on each sublayer's output before the residual sum and after the feed-forward activation (the
-  attention weights and the embeddings carry none). Inputs are token ids stored as floats, labels
-  are target ids with -1 where no prediction is scored (the source part); the loss and accuracy
-  average over the scored positions.
+- ``transformer`` and ``encoder_decoder``: the sequence models of ``models.transformer``
+  (decoder-only, and the precursor's encoder-decoder), on token ids stored as floats.
 
 Mask conventions (config key ``mask``):
 - ``per_step``: one mask per hidden layer shared by every sample of the batch (the theory's);
@@ -46,10 +43,10 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..architectures import (ALL, ARCHS, HEADED, MASK_MODES, RESNET_WIDTHS, conv_stages,
+from ..architectures import (ALL, ARCHS, HEADED, MASK_MODES, RESNET_WIDTHS, SEQUENCE, conv_stages,
                              head_layer, resnet_blocks, resnet_trunk_masks)
 from .activations import ACTIVATIONS
-from . import fnn
+from . import fnn, transformer
 from .fnn import layers
 from .losses import IGNORE, accuracy, loss_value  # noqa: F401  (the models' face)
 
@@ -60,11 +57,8 @@ def mask_shapes(model: dict, n_in: int | None = None) -> list[tuple]:
         return [(model["width"],)]
     if model["arch"] in HEADED:
         return resnet_trunk_masks(model) + [(w,) for w in model["hidden"]]
-    if model["arch"] == "transformer":
-        if n_in is None:
-            raise ValueError("a transformer's masks need n_in, the number of positions")
-        d, ff = model["d_model"], model["d_ff"]
-        return [shape for _ in range(model["layers"]) for shape in ((n_in, d), (n_in, ff), (n_in, d))]
+    if model["arch"] in SEQUENCE:
+        return transformer.mask_shapes(model, n_in)
     raise ValueError(f"unknown arch {model['arch']!r}; allowed: {', '.join(ARCHS)}")
 
 
@@ -116,8 +110,8 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
     stack such as VGG16 needs to pass a signal at initialisation (torchvision's VGG does the same);
     ``n_in`` must equal the product of ``model["image"]`` (channels, height, width).
     resnet: He-normal convolutions (std sqrt(2 / fan_in), no bias), BatchNorm scale 1 and shift 0,
-    the head as fnn. transformer (``n_in`` positions, ``n_out`` tokens): embeddings N(0, 1) as
-    nn.Embedding, linear maps as nn.Linear, LayerNorm scale 1 and shift 0.
+    the head as fnn. transformer, encoder_decoder (``n_in`` positions, ``n_out`` tokens): see
+    ``transformer.init``.
     """
     def normal(*shape, std):
         return torch.randn(*shape, generator=generator, dtype=torch.float64).mul_(std).to(dtype)
@@ -140,8 +134,8 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
         m, scale = model["width"], model.get("init_scale", 1.0)
         return {"w": normal(m, n_in, std=scale / math.sqrt(n_in)),
                 "a": normal(m, std=scale / math.sqrt(m))}
-    if arch == "transformer":
-        return _init_transformer(model, n_in, n_out, normal, linear, dtype)
+    if arch in SEQUENCE:
+        return transformer.init(model, n_in, n_out, normal, uniform, linear, dtype)
     if arch not in HEADED:
         raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(ARCHS)}")
     params, fan_in = {}, n_in
@@ -184,29 +178,6 @@ def init_params(model: dict, n_in: int, n_out: int, generator: torch.Generator,
     for i, width in enumerate([*model["hidden"], n_out], start=1):
         linear(params, f"w{i}", f"b{i}" if model.get("bias", True) else None, width, fan_in)
         fan_in = width
-    return params
-
-
-def _init_transformer(model, n_in, n_out, normal, linear, dtype) -> dict:
-    d, ff, heads = model["d_model"], model["d_ff"], model["heads"]
-    if d % heads:
-        raise ValueError(f"transformer d_model {d} is not a multiple of heads {heads}")
-    params = {"embed": normal(n_out, d, std=1.0), "pos": normal(n_in, d, std=1.0)}
-
-    def norm(name):
-        params[f"{name}_g"] = torch.ones(d, dtype=dtype)
-        params[f"{name}_s"] = torch.zeros(d, dtype=dtype)
-
-    for i in range(1, model["layers"] + 1):
-        norm(f"l{i}_ln1")
-        for name in ("q", "k", "v"):
-            linear(params, f"l{i}_{name}_w", None, d, d)
-        linear(params, f"l{i}_o_w", f"l{i}_o_b", d, d)
-        norm(f"l{i}_ln2")
-        linear(params, f"l{i}_ff1_w", f"l{i}_ff1_b", ff, d)
-        linear(params, f"l{i}_ff2_w", f"l{i}_ff2_b", d, ff)
-    norm("lnf")
-    linear(params, "out_w", "out_b", n_out, d)
     return params
 
 
@@ -278,21 +249,17 @@ def batch_norm(h: torch.Tensor, scale, shift, eps: float = 1e-5) -> torch.Tensor
     return (h - mean) * torch.rsqrt(var + eps) * scale[:, None, None] + shift[:, None, None]
 
 
-def layer_norm(h: torch.Tensor, scale, shift, eps: float = 1e-5) -> torch.Tensor:
-    return F.layer_norm(h, h.shape[-1:], scale, shift, eps)
-
-
 def forward(model: dict, params: dict, x: torch.Tensor, masks=None) -> torch.Tensor:
     """Network output for inputs x (n, d): (n,) for two_layer, (n, classes) for fnn, cnn and
-    resnet, (n, positions, tokens) for transformer."""
+    resnet, (n, positions, tokens) for transformer (target positions only for encoder_decoder)."""
     act = ACTIVATIONS[model["activation"]]
     if model["arch"] == "two_layer":
         h = act(x @ params["w"].T)
         if masks is not None:
             h = h * masks[0]
         return h @ params["a"]
-    if model["arch"] == "transformer":
-        return _transformer(model, params, x, masks, act)
+    if model["arch"] in SEQUENCE:
+        return transformer.forward(model, params, x, masks, act)
     last = len(model["hidden"]) + 1
     n_trunk = len(resnet_trunk_masks(model))
     if masks is not None and n_trunk:
@@ -302,31 +269,3 @@ def forward(model: dict, params: dict, x: torch.Tensor, masks=None) -> torch.Ten
     h = x if model["arch"] == "fnn" else trunk(model, params, x, trunk_masks)
     h = layers(model, params, h, 1, last, masks)
     return fnn.linear(h, params, last)
-
-
-def _transformer(model, params, x, masks, act):
-    tokens = x.long()
-    positions, heads = tokens.shape[-1], model["heads"]
-    h = params["embed"][tokens] + params["pos"]                       # (n, T, d)
-    causal = torch.ones(positions, positions, dtype=torch.bool, device=x.device).tril()
-
-    def split(z):                                                     # (n, T, d) -> (n, H, T, d/H)
-        return z.unflatten(-1, (heads, -1)).transpose(-3, -2)
-
-    for i in range(1, model["layers"] + 1):
-        m = masks[3 * (i - 1):3 * i] if masks is not None else None
-        a = layer_norm(h, params[f"l{i}_ln1_g"], params[f"l{i}_ln1_s"])
-        q, k, v = (split(a @ params[f"l{i}_{name}_w"].T) for name in "qkv")
-        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-        scores = torch.where(causal, scores, torch.full_like(scores, float("-inf")))
-        o = (scores.softmax(-1) @ v).transpose(-3, -2).flatten(-2)
-        o = o @ params[f"l{i}_o_w"].T + params[f"l{i}_o_b"]
-        h = h + (o * m[0] if m is not None else o)
-        a = layer_norm(h, params[f"l{i}_ln2_g"], params[f"l{i}_ln2_s"])
-        f = act(a @ params[f"l{i}_ff1_w"].T + params[f"l{i}_ff1_b"])
-        if m is not None:
-            f = f * m[1]
-        f = f @ params[f"l{i}_ff2_w"].T + params[f"l{i}_ff2_b"]
-        h = h + (f * m[2] if m is not None else f)
-    h = layer_norm(h, params["lnf_g"], params["lnf_s"])
-    return h @ params["out_w"].T + params["out_b"]
