@@ -152,12 +152,14 @@ SMALL = {
                "image": [3, 32, 32]},
     "transformer": {"arch": "transformer", "d_model": 16, "heads": 2, "d_ff": 16, "layers": 2,
                     "activation": "relu"},
+    "encoder_decoder": {"arch": "encoder_decoder", "d_model": 10, "heads": 2, "d_k": 4,
+                        "d_ff": 16, "layers": 2, "activation": "relu", "src_length": 5},
 }
 
 
 def instance(model, n=32, seed=0, dtype=torch.float64):
     g = torch.Generator().manual_seed(seed)
-    if model["arch"] == "transformer":
+    if model["arch"] in ("transformer", "encoder_decoder"):
         x = torch.randint(0, 11, (n, 10), generator=g).to(dtype)
         y = torch.randint(0, 11, (n, 10), generator=g)
         y[:, :5] = models.IGNORE
@@ -187,14 +189,15 @@ def part_gradients(device, out):
                      "float32": rel(grads(device, torch.float32), ref)}
         with tf32():
             out[name]["float32_tf32"] = rel(grads(device, torch.float32), ref)
-        print(f"  {name:<12} gradient rel. error float64 {out[name]['float64']:.1e}, "
+        print(f"  {name:<15} gradient rel. error float64 {out[name]['float64']:.1e}, "
               f"float32 {out[name]['float32']:.1e} (TF32 allowed: {out[name]['float32_tf32']:.1e})")
 
 
 def part_hessians(device, out):
     """On the device, float64, smooth activation: HVP against central differences of the
     gradient; Lanczos top-4 against the eigenvalues of the full Hessian of a block."""
-    blocks = {"fnn": "w2", "cnn": "conv2_w", "resnet": "stem_w", "transformer": "l2_ff2_w"}
+    blocks = {"fnn": "w2", "cnn": "conv2_w", "resnet": "stem_w", "transformer": "l2_ff2_w",
+              "encoder_decoder": "dec2_cross_o_w"}
     for name, model in SMALL.items():
         model = {**model, "activation": "softplus"}
         if "image" in model:                  # the full Hessian of a convolution: small images
@@ -216,7 +219,7 @@ def part_hessians(device, out):
         top, _ = hessian.lanczos_top(f, theta, 4, tol=1e-10)
         out[name] = {"block": block, "B": int(theta.numel()), "hvp_vs_fd": rel(hvp, fd),
                      "lanczos_vs_full": float(np.abs(top - exact).max() / abs(exact[0]))}
-        print(f"  {name:<12} {block} (B {theta.numel()}): HVP vs finite differences "
+        print(f"  {name:<15} {block} (B {theta.numel()}): HVP vs finite differences "
               f"{out[name]['hvp_vs_fd']:.1e}; Lanczos top-4 vs full Hessian "
               f"{out[name]['lanczos_vs_full']:.1e}")
 
@@ -225,7 +228,8 @@ def part_chunked(device, out):
     """On the device, float64: the noise stage's quantities over the data in parts (``chunk``)
     against one batch on the CPU: loss gradient, a Hessian-vector product, mask gradients of
     both conventions (the ResNet with GroupNorm and dropout after its convolutions)."""
-    blocks = {"fnn": "w2", "cnn": "conv2_w", "resnet": "s1b1_1_w", "transformer": "l2_ff2_w"}
+    blocks = {"fnn": "w2", "cnn": "conv2_w", "resnet": "s1b1_1_w", "transformer": "l2_ff2_w",
+              "encoder_decoder": "dec2_cross_o_w"}
     for name, model in SMALL.items():
         if name == "resnet":
             model = {**model, "norm": "group", "conv_dropout": True}
@@ -243,7 +247,7 @@ def part_chunked(device, out):
             got = noise.mask_gradients(parts, 0.8, mask, 4, np.random.default_rng(0), batch=2)
             errs[f"masks_{mask}"] = rel(got, ref)
         out[name] = errs
-        print(f"  {name:<12} in parts of 13 vs one batch: " + ", ".join(
+        print(f"  {name:<15} in parts of 13 vs one batch: " + ", ".join(
             f"{k} {e:.1e}" for k, e in errs.items()))
 
 

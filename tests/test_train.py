@@ -88,6 +88,18 @@ def test_vmap_and_loop_agree(mask):
     pd.testing.assert_frame_equal(a["metrics"], b["metrics"], rtol=1e-4, atol=1e-6)
 
 
+def test_vmap_and_loop_agree_through_batch_norm():
+    """torch's fused BatchNorm under vmap over the seeds (a GPU's default), float64."""
+    resnet = {"arch": "resnet", "depth": 8, "hidden": [8], "activation": "relu",
+              "image": [1, 8, 8]}
+    small = {k: v[:100] if k.startswith(("x_", "y_")) else v for k, v in DIGITS.items()}
+    a, b = (train.train(fnn_run(model=resnet, seed_batching=mode, dtype="float64", steps=5,
+                                checkpoints=[5], seeds=[0, 1]), small, progress=False)
+            for mode in ("vmap", "loop"))
+    for k, v in a["checkpoints"]["params"].items():
+        torch.testing.assert_close(v, b["checkpoints"]["params"][k], rtol=1e-12, atol=1e-12)
+
+
 def test_minibatch_and_the_two_layer_net_on_teacher_data():
     run = fnn_run(model={"arch": "two_layer", "width": 8, "activation": "tanh"}, loss="mse",
                   mask="per_step", batch_size=16, lr=0.2, steps=40, checkpoints=[])
