@@ -210,3 +210,5 @@ def test_the_precursors_recipe_learns_the_sequence_task():
                seed_batching="loop", device="cpu", resume_every=1000)
     metrics = train.train(run, arrays, progress=False)["metrics"]
     assert metrics.test_acc.iloc[-1] > 0.6
+    with pytest.raises(ValueError, match="positions after src_length = 7"):
+        train.Trainer({**run, "model": {**model, "src_length": 7}}, arrays)

@@ -65,6 +65,11 @@ class Trainer:
         self.n_out = (int(data["n_classes"]) if "n_classes" in data
                       else int(data["y_train"].max()) + 1 if self.classification else 1)
         self.n = self.x["train"].shape[0]
+        if run["model"]["arch"] == "encoder_decoder":       # its outputs skip the source part
+            src = run["model"]["src_length"]
+            if any((self.y[s][:, :src] != models.IGNORE).any() for s in self.y):
+                raise ValueError(f"encoder_decoder scores the positions after src_length = {src}; "
+                                 f"the data's labels there must all be {models.IGNORE} (unscored)")
         self.batch_size = run.get("batch_size") or self.n
         if self.batch_size > self.n:
             raise ValueError(f"batch_size {self.batch_size} exceeds the {self.n} training examples")
