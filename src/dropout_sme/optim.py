@@ -74,6 +74,5 @@ def make(spec: dict | None, lr: float):
     if spec["name"] == "gd":
         return GD(lr)
     if spec["name"] == "adam":
-        return Adam(lr, spec.get("betas", (0.9, 0.98)), spec.get("eps", 1e-9),
-                    spec.get("warmup", 4000))
+        return Adam(lr, **{k: v for k, v in spec.items() if k != "name"})
     raise ValueError(f"unknown optimizer {spec['name']!r}; allowed: {', '.join(OPTIMIZERS)}")
