@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
+from fixtures import make_multi30k
+from snakemake.utils import validate
 
-from dropout_sme import data, models, optim, train
+from dropout_sme import config as cfg, data, models, optim, train
 from dropout_sme.data import PAD
 from dropout_sme.models import transformer
 
@@ -212,3 +215,20 @@ def test_the_precursors_recipe_learns_the_sequence_task():
     assert metrics.test_acc.iloc[-1] > 0.6
     with pytest.raises(ValueError, match="positions after src_length = 7"):
         train.Trainer({**run, "model": {**model, "src_length": 7}}, arrays)
+
+
+def test_the_paper_configs_precursor_transformer_trains_on_multi30k_files(tmp_path, root):
+    """config/paper.yaml's transformer_precursor as the DAG would run it (its model, loss and
+    optimizer), for 3 steps on fixture files of Multi30k's real layout."""
+    make_multi30k(tmp_path)
+    config = yaml.safe_load((root / "config/paper.yaml").read_text())
+    config["data_dir"] = str(tmp_path)
+    validate(config, str(root / "workflow/schemas/config.schema.yaml"))
+    run = cfg.run_spec(config, "transformer_precursor", "p0.9_lr0.002236")
+    assert run["optimizer"]["name"] == "adam" and run["loss"] == "cross_entropy_smoothed"
+    spec = {**config["datasets"][run["dataset"]], "n_train": 3, "n_test": 2}
+    arrays, _ = data.prepare(spec, tmp_path)
+    out = train.train({**run, "steps": 3, "checkpoints": [], "trajectory": None, "eval_every": 3,
+                       "seeds": [0]}, arrays, progress=False)
+    assert np.isfinite(out["metrics"].drop(columns=["step", "seed"]).to_numpy()).all()
+    assert out["checkpoints"]["params"]["dec3_cross_o_w"].shape == (1, 1, 50, 80)
