@@ -159,7 +159,7 @@ SMALL = {
 
 def instance(model, n=32, seed=0, dtype=torch.float64):
     g = torch.Generator().manual_seed(seed)
-    if model["arch"] in ("transformer", "encoder_decoder"):
+    if model["arch"] in models.SEQUENCE:
         x = torch.randint(0, 11, (n, 10), generator=g).to(dtype)
         y = torch.randint(0, 11, (n, 10), generator=g)
         y[:, :5] = models.IGNORE

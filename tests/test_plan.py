@@ -29,7 +29,7 @@ def test_forward_flops_match_torchs_count(model, data):
     products and convolutions), within 15% (the plan also counts nothing else)."""
     params = models.init_params(model, data.features, data.outputs,
                                 torch.Generator().manual_seed(0), torch.float64)
-    if model["arch"] in ("transformer", "encoder_decoder"):
+    if model["arch"] in models.SEQUENCE:
         x = torch.randint(0, data.outputs, (4, data.features)).double()
     else:
         x = torch.randn(4, data.features, dtype=torch.float64)

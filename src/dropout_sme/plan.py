@@ -13,7 +13,7 @@ import argparse
 import math
 from dataclasses import dataclass
 
-from .architectures import (HEADED, RESNET_WIDTHS, attention_width, conv_stages,
+from .architectures import (ALL, HEADED, RESNET_WIDTHS, attention_width, conv_stages,
                             encoder_decoder_shapes, head_layer, resnet_blocks)
 
 # Effective FLOP/s per rule: on one CPU thread the median over the rule's jobs of counted
@@ -158,7 +158,7 @@ def block_size(model: dict, data: Data, block: str) -> int:
     if model["arch"] == "encoder_decoder":
         shapes = encoder_decoder_shapes(model, data.outputs)
         sizes = {k: math.prod(v) for k, v in shapes.items()}
-        return sum(sizes.values()) if block == "all" else sizes[block]
+        return sum(sizes.values()) if block == ALL else sizes[block]
     if model["arch"] == "transformer" and block.endswith("_w"):
         return model["d_model"] * max(model["d_model"], model["d_ff"])
     return int(forward_flops(model, data) / 2 / max(data.features, 1))   # ~ the parameters

@@ -3,7 +3,7 @@ architecture (the sequence models' bodies in ``transformer``), ``fnn`` is the FN
 loop and the hand-written products of the noise stage), ``activations`` and ``losses`` the pieces
 they share."""
 
-from ..architectures import ALL, ARCHS, HEADED, MASK_MODES
+from ..architectures import ALL, ARCHS, HEADED, MASK_MODES, SEQUENCE
 from . import fnn, transformer
 from .activations import ACTIVATIONS, DERIVATIVES
 from .losses import (IGNORE, LOSSES, accuracy, chunked_mean, is_classification, loss_count,
@@ -12,7 +12,7 @@ from .nets import (batch_norm, block_vector, forward, head, init_params, mask_sh
                    trunk, with_block)
 from .transformer import layer_norm
 
-__all__ = ["ALL", "ARCHS", "HEADED", "MASK_MODES", "fnn", "transformer", "ACTIVATIONS",
+__all__ = ["ALL", "ARCHS", "HEADED", "MASK_MODES", "SEQUENCE", "fnn", "transformer", "ACTIVATIONS",
            "DERIVATIVES", "IGNORE", "LOSSES", "accuracy", "chunked_mean", "is_classification",
            "loss_count", "loss_sum", "loss_value", "batch_norm", "block_vector", "forward", "head",
            "init_params", "layer_norm", "mask_shapes", "sample_masks", "trunk", "with_block"]

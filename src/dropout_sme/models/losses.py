@@ -25,11 +25,16 @@ def _smoothing(kind: str) -> float:
     return LABEL_SMOOTHING if kind == "cross_entropy_smoothed" else 0.0
 
 
+def _aligned(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The 2-d labels of ``out``'s positions: a model whose outputs cover only the last
+    positions (an encoder-decoder's target) is scored against the last labels; the ones before
+    must all be IGNORE (the sequence datasets' source part)."""
+    return y[..., y.shape[-1] - out.shape[-2]:]
+
+
 def _token_terms(kind: str, out: torch.Tensor, y: torch.Tensor):
-    """(per-position loss, scored positions) of 2-d labels. A model whose outputs cover only the
-    last positions (an encoder-decoder's target) is scored against the last labels: the ones
-    before must all be IGNORE (the sequence datasets' source part)."""
-    y = y[..., y.shape[-1] - out.shape[-2]:]
+    """(per-position loss, scored positions) of 2-d labels (aligned by ``_aligned``)."""
+    y = _aligned(out, y)
     logp = out.log_softmax(-1)
     nll = -logp.gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     eps = _smoothing(kind)
@@ -90,7 +95,7 @@ def accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     aligned from the right as in the losses)."""
     if y.dim() == 1:
         return (out.argmax(-1) == y).to(out.dtype).mean()
-    y = y[..., y.shape[-1] - out.shape[-2]:]
+    y = _aligned(out, y)
     hit = (out.argmax(-1) == y).to(out.dtype)
     scored = (y != IGNORE).to(out.dtype)
     return (hit * scored).sum() / scored.sum()

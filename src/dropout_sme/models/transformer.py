@@ -97,18 +97,10 @@ def forward(model, params, x, masks, act) -> torch.Tensor:
     positions, heads = tokens.shape[-1], model["heads"]
     h = params["embed"][tokens] + params["pos"]                       # (n, T, d)
     causal = torch.ones(positions, positions, dtype=torch.bool, device=x.device).tril()
-
-    def split(z):                                                     # (n, T, d) -> (n, H, T, d/H)
-        return z.unflatten(-1, (heads, -1)).transpose(-3, -2)
-
     for i in range(1, model["layers"] + 1):
         m = masks[3 * (i - 1):3 * i] if masks is not None else None
         a = layer_norm(h, params[f"l{i}_ln1_g"], params[f"l{i}_ln1_s"])
-        q, k, v = (split(a @ params[f"l{i}_{name}_w"].T) for name in "qkv")
-        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-        scores = torch.where(causal, scores, torch.full_like(scores, float("-inf")))
-        o = (scores.softmax(-1) @ v).transpose(-3, -2).flatten(-2)
-        o = o @ params[f"l{i}_o_w"].T + params[f"l{i}_o_b"]
+        o = attention(params, f"l{i}", a, a, heads, causal)
         h = h + (o * m[0] if m is not None else o)
         a = layer_norm(h, params[f"l{i}_ln2_g"], params[f"l{i}_ln2_s"])
         f = act(a @ params[f"l{i}_ff1_w"].T + params[f"l{i}_ff1_b"])
@@ -134,9 +126,12 @@ def sinusoid(positions: int, d: int, dtype, device) -> torch.Tensor:
 
 def attention(params: dict, name: str, queries, keys, heads: int, allowed) -> torch.Tensor:
     """Multi-head attention ``name`` of ``queries`` (n, T, d) over ``keys`` (n, S, d): heads of
-    width d_k, scores hidden where ``allowed`` (broadcast to (n, heads, T, S)) is False."""
+    width d_k, scores hidden where ``allowed`` (broadcast to (n, heads, T, S)) is False; a
+    projection without a bias parameter (the decoder-only model's q, k, v) has none."""
     def project(z, p):
-        return z @ params[f"{name}_{p}_w"].T + params[f"{name}_{p}_b"]
+        z = z @ params[f"{name}_{p}_w"].T
+        bias = params.get(f"{name}_{p}_b")
+        return z if bias is None else z + bias
 
     def split(z):                                                   # (n, T, H d_k) -> (n, H, T, d_k)
         return z.unflatten(-1, (heads, -1)).transpose(-3, -2)
