@@ -238,7 +238,7 @@ def test_head_fast_paths_equal_autograd_through_the_whole_network(model, block):
 def test_resnet_trains_with_seeds_vmapped():
     arrays = {"x_train": np.random.default_rng(0).standard_normal((16, 192)).astype(np.float32),
               "y_train": np.arange(16) % 3, "x_test": np.zeros((4, 192), np.float32),
-              "y_test": np.arange(4) % 3}
+              "y_test": np.arange(4) % 3, "n_classes": np.int64(3)}
     run = dict(experiment="r", setting="s", model=RESNET, loss="cross_entropy", keep_prob=0.8,
                lr=0.05, mask="per_sample", steps=20, batch_size=None, eval_every=20,
                checkpoints=[], trajectory=None, seeds=[0, 1], dtype="float32", device="cpu",

@@ -268,3 +268,31 @@ def test_noise_spec_takes_theta_star_from_the_trajectory(default, schema):
 def test_activation_sweep_must_not_repeat_the_models_own(default, schema):
     default["sme"]["activations"]["names"] = ["gelu", "tanh"]
     assert message(default, schema).startswith("config key sme.activations.names: got 'tanh'")
+
+
+def test_chunk_batch_size_and_the_training_set(default, schema):
+    """Each before any job, naming the key: a mini-batch larger than the training set, chunk
+    with a mini-batch, chunk through a resnet's batch norm."""
+    bad = copy.deepcopy(default)
+    bad["experiments"]["fnn"]["batch_size"] = 5000              # digits: 1,348 training images
+    assert message(bad, schema).startswith("config key experiments.fnn.batch_size: got 5000; "
+                                           "allowed: at most the 1348 training examples")
+    bad["experiments"]["fnn"].update(batch_size=50, chunk=25)
+    assert message(bad, schema).startswith("config key experiments.fnn.chunk: got 25 with "
+                                           "batch_size 50")
+    resnet = copy.deepcopy(default)
+    resnet["experiments"]["cnn"]["model"] = {"arch": "resnet", "depth": 8, "hidden": [8],
+                                             "image": [1, 8, 8]}
+    resnet["experiments"]["cnn"]["chunk"] = 100
+    msg = message(resnet, schema)
+    assert msg.startswith("config key experiments.cnn.chunk: got 100 for a resnet with batch norm")
+    assert "experiments.cnn.model.norm: group" in msg
+    resnet["experiments"]["cnn"]["model"]["norm"] = "group"
+    assert "experiments.cnn.chunk" not in (message(resnet, schema) or "")
+
+
+@pytest.mark.parametrize("band", [[1.5, 0.75], [0, 1.5], [-1, 2], [1, 1]])
+def test_claim_bands_are_ordered_and_positive(default, schema, band):
+    default["claims"] = {"order1_band": band}
+    assert message(default, schema) == (f"config key claims.order1_band: got {band}; allowed: "
+                                        f"[low, high] with 0 < low < high")

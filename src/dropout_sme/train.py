@@ -61,9 +61,11 @@ class Trainer:
         self.x = {s: as_t(data[f"x_{s}"], self.dtype) for s in ("train", "test")}
         self.y = {s: as_t(data[f"y_{s}"], label_dtype) for s in ("train", "test")}
         self.n_in = self.x["train"].shape[1]
-        # token data name their vocabulary (inputs and labels share it); classes are counted
-        self.n_out = (int(data["n_classes"]) if "n_classes" in data
-                      else int(data["y_train"].max()) + 1 if self.classification else 1)
+        # the dataset names its classes (tokens: the vocabulary), whichever the labels hold
+        if self.classification and "n_classes" not in data:
+            raise ValueError("classification data must name n_classes (data.prepare writes it): "
+                             "the output width cannot be read off the labels of a subset")
+        self.n_out = int(data["n_classes"]) if self.classification else 1
         self.n = self.x["train"].shape[0]
         if run["model"]["arch"] == "encoder_decoder":       # its outputs skip the source part
             src = run["model"]["src_length"]

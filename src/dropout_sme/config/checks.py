@@ -67,11 +67,13 @@ def check(config: dict) -> None:
             if traj["block"] not in blocks:
                 raise ConfigError(f"config key {where}.trajectory.block: got {traj['block']!r}; "
                                   f"allowed: one of {', '.join(blocks)}")
+        _check_batches(config, name, exp)
         seen = [s["name"] for s in settings(exp)]
         if len(seen) != len(set(seen)):
             raise ConfigError(f"config key {where}.settings: repeated (keep_prob, lr) pairs")
     _check_sme(config)
     _check_noise(config)
+    _check_claims(config)
     for fig, spec in config.get("figures", {}).items():
         if spec["experiment"] not in config["experiments"]:
             raise ConfigError(f"config key figures.{fig}.experiment: got {spec['experiment']!r}; "
@@ -88,6 +90,37 @@ def check(config: dict) -> None:
         if not Path(config["data_dir"]).is_dir():
             raise ConfigError(f"config key data_dir: got {config['data_dir']!r}; "
                               "allowed: an existing folder")
+
+
+def _check_batches(config: dict, name: str, exp: dict) -> None:
+    """chunk against batch_size, the training set and batch norm; batch_size against the
+    training set (its size from the dataset's spec: no file is read)."""
+    from ..plan import data_of
+
+    where = f"experiments.{name}"
+    n = data_of(config["datasets"][exp["dataset"]]).n
+    chunk, batch = exp.get("chunk"), exp.get("batch_size")
+    if batch and batch > n:
+        raise ConfigError(f"config key {where}.batch_size: got {batch}; allowed: at most the "
+                          f"{n} training examples of dataset {exp['dataset']!r}")
+    if chunk and batch:
+        raise ConfigError(f"config key {where}.chunk: got {chunk} with batch_size {batch}; "
+                          f"allowed: null (chunk splits the full batch of full-batch GD; a "
+                          f"mini-batch is already small)")
+    model = exp["model"]
+    if chunk and model["arch"] == "resnet" and model.get("norm", "batch") == "batch":
+        raise ConfigError(f"config key {where}.chunk: got {chunk} for a resnet with batch norm; "
+                          f"allowed: null, or set {where}.model.norm: group (batch norm's "
+                          f"statistics over the whole batch cannot be cut into micro-batches)")
+
+
+def _check_claims(config: dict) -> None:
+    claims = config.get("claims", {})
+    for key in ("order1_band", "order2_band"):
+        band = claims.get(key)
+        if band is not None and not 0 < band[0] < band[1]:
+            raise ConfigError(f"config key claims.{key}: got {band}; allowed: [low, high] with "
+                              f"0 < low < high")
 
 
 def _check_noise(config: dict) -> None:

@@ -48,6 +48,9 @@ def prepare(spec: dict, data_dir=None) -> tuple[dict, dict]:
         arrays, meta = cifar(_need_dir(source, data_dir), source, spec)
     else:
         raise DataError(f"unknown dataset source {source!r}; allowed: {', '.join(SOURCES)}")
+    if meta["task"] == "classification":
+        _check_labels(arrays, meta["n_classes"], source)
+        arrays["n_classes"] = np.int64(meta["n_classes"])   # the model's width, whichever appear
     meta.update(
         source=source,
         n_train=int(len(arrays["x_train"])),
@@ -56,6 +59,14 @@ def prepare(spec: dict, data_dir=None) -> tuple[dict, dict]:
         content_hash=arrays_hash(arrays),
     )
     return arrays, meta
+
+
+def _check_labels(arrays: dict, n_classes: int, source: str) -> None:
+    for split in ("train", "test"):
+        y = arrays[f"y_{split}"]
+        if len(y) and (y.min() < 0 or y.max() >= n_classes):
+            raise DataError(f"{source} {split} labels span [{y.min()}, {y.max()}]; a {source} "
+                            f"label is a class in [0, {n_classes}): the files are not {source}'s")
 
 
 def _need_dir(source, data_dir) -> Path:
