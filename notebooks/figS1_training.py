@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 from dropout_sme.report import plotting, stats, tables
 
 plotting.use_style()
-df = tables.read(metrics)
+df = tables.read_metrics(metrics)
 cols = ["train_loss", "train_loss_dropout", "test_loss", "test_acc"]
 summary = stats.summarize(df, ["keep_prob", "lr", "step"], cols)
 n_seeds = df.groupby(["keep_prob", "lr"]).seed.nunique()
@@ -73,5 +73,5 @@ fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)
 
 # %%
-final = df[df.step == df.step.max()]
+final = tables.final_rows(df)
 final.groupby(["keep_prob", "lr"])[["train_loss", "test_loss", "test_acc"]].mean()

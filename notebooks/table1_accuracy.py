@@ -29,8 +29,7 @@ import pandas as pd
 from dropout_sme import io
 from dropout_sme.report import stats, tables
 
-df = tables.read(metrics)
-final = df[df.step == df.groupby(["keep_prob", "lr"]).step.transform("max")]
+final = tables.final_rows(tables.read_metrics(metrics))
 rows = []
 for (p, lr), g in final.groupby(["keep_prob", "lr"]):
     acc = g.set_index("seed").test_acc

@@ -40,8 +40,8 @@ from dropout_sme import io
 from dropout_sme.report import stats, tables
 
 
-al, dirs, met = (tables.read_tagged(files, experiment_of)
-                 for files in (alignment, directions, metrics))
+al, dirs = (tables.read_tagged(files, experiment_of) for files in (alignment, directions))
+met = tables.final_rows(tables.read_metrics(metrics, experiment_of))
 rows = []
 for (e, setting), d in dirs.groupby(["experiment", "setting"], sort=False):
     a = al[(al.experiment == e) & (al.setting == setting)]
@@ -64,7 +64,7 @@ for (e, setting), d in dirs.groupby(["experiment", "setting"], sort=False):
     row["null_q975_final"] = float(max(final.spectra_hi.max(), final.wishart_hi.max()))
     for name, run in (("test_acc_dropout", setting), ("test_acc_no_dropout", f"p1_lr{lr:g}")):
         m = met[(met.experiment == e) & (met.setting == run)]
-        last = m[m.step == m.step.max()].test_acc if len(m) else pd.Series(dtype=float)
+        last = m.test_acc if len(m) else pd.Series(dtype=float)
         row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(last)
     rows.append(row)
 table = pd.DataFrame(rows)

@@ -2,8 +2,8 @@
 
 from dropout_sme import data, io
 
-with io.rule_log(snakemake.log[0]):  # noqa: F821
-    sm = snakemake  # noqa: F821
+sm = snakemake  # noqa: F821
+with io.rule_job(sm):
     arrays, meta = data.prepare(sm.params.spec, sm.params.data_dir)
     print(f"{sm.wildcards.dataset}: {meta['n_train']} train / {meta['n_test']} test examples, "
           f"{meta['n_features']} features, hash {meta['content_hash'][:12]}")

@@ -5,7 +5,7 @@ The notebook's parameters are the rule's named inputs (the files it reads), name
 config by the rule), so a notebook never looks anything up in the config.
 """
 
-from dropout_sme.io import rule_log
+from dropout_sme.io import rule_job
 from dropout_sme.report.notebooks import execute
 
 
@@ -13,8 +13,8 @@ def _plain(value):
     return str(value) if isinstance(value, str) else [str(v) for v in value]
 
 
-with rule_log(snakemake.log[0]):  # noqa: F821
-    sm = snakemake  # noqa: F821
+sm = snakemake  # noqa: F821
+with rule_job(sm):
     parameters = {k: _plain(v) for k, v in sm.input.items() if k != "notebook"}
     parameters.update({f"out_{k}": str(v) for k, v in sm.output.items() if k != "notebook"})
     parameters.update(sm.params.extra)

@@ -7,7 +7,7 @@ from dropout_sme.devices import compute_job
 
 sm = snakemake  # noqa: F821
 need_mb = sm.resources.get("device_mb")           # the cost plan\'s estimate
-with io.rule_log(sm.log[0]), compute_job(sm.params.spec["device"], sm.threads, need_mb) as device:
+with io.rule_job(sm, need_mb), compute_job(sm.params.spec["device"], sm.threads, need_mb) as device:
     spec = {**sm.params.spec, "device": str(device)}
     arrays, info = cell.run_cell(spec, data.load(sm.input.data))
     print(f"{sm.wildcards.cell}: {info}")

@@ -4,7 +4,7 @@ from dropout_sme import io
 from dropout_sme.sme import exact
 
 sm = snakemake  # noqa: F821
-with io.rule_log(sm.log[0]):
+with io.rule_job(sm):
     spec = sm.params.spec
     model, w0 = exact.problem(spec)
     points, orders = exact.order_table(model, w0, spec["lrs"], spec["horizon"])

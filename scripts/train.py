@@ -9,7 +9,7 @@ from dropout_sme.devices import compute_job
 
 sm = snakemake  # noqa: F821
 need_mb = sm.resources.get("device_mb")           # the cost plan\'s estimate
-with io.rule_log(sm.log[0]), compute_job(sm.params.run["device"], sm.threads, need_mb) as device:
+with io.rule_job(sm, need_mb), compute_job(sm.params.run["device"], sm.threads, need_mb) as device:
     run = {**sm.params.run, "device": str(device)}
     result = train.train(run, data.load(sm.input.data), resume_path=sm.params.resume)
 
@@ -17,6 +17,7 @@ with io.rule_log(sm.log[0]), compute_job(sm.params.run["device"], sm.threads, ne
     metrics.insert(0, "setting", run["setting"])
     metrics.insert(1, "keep_prob", run["keep_prob"])
     metrics.insert(2, "lr", run["lr"])
+    metrics["final_step"] = run["steps"]          # readers check that the file reaches it
     io.save_csv(sm.output.metrics, metrics)
     io.save_torch(sm.output.checkpoints, result["checkpoints"])
     traj = result["trajectory"]

@@ -275,14 +275,15 @@ def test_a_shared_cache_serves_a_second_checkout(tmp_path):
         shutil.copy(ROOT / "Snakefile", repo / "Snakefile")
         return repo
 
-    def run(repo):
+    def run(repo, targets=("fig3", "fig1"), check=True):
         cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d",
                str(repo / "work"), "--configfile", str(repo / "tests/config/test.yaml"),
-               "--cores", "2", "fig3", "fig1", "--cache"]
+               "--cores", "2", *targets, "--cache"]
         env = {**os.environ, "PYTHONPATH": str(repo / "src"), "MPLBACKEND": "Agg",
                "SNAKEMAKE_OUTPUT_CACHE": str(cache)}
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert proc.returncode == 0 or not check, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return proc
 
     def computed(repo, kind):
         """Jobs of a kind that ran here: a job taken from the cache leaves an empty log, one
@@ -305,3 +306,15 @@ def test_a_shared_cache_serves_a_second_checkout(tmp_path):
     run(second)
     assert not computed(second, "train") and not computed(second, "sme")
     assert computed(second, "noise")                              # the edit misses the cache
+
+    # a damaged cache entry: the next reader stops with the file's name, no table is written
+    damaged = second / "work/results/noise/fnn/p0.8_lr0.1/alignment.csv"
+    entry = damaged.resolve()
+    assert entry.is_relative_to(cache)
+    entry.chmod(0o644)
+    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size * 6 // 10])
+    proc = run(second, ["table4"], check=False)
+    assert proc.returncode != 0 and not (second / "work/figures/table4_alignment.csv").exists()
+    log = (second / "work/results/logs/table/table4_alignment.log").read_text()
+    assert "DamagedFile: results/noise/fnn/p0.8_lr0.1/alignment.csv" in log
+    assert "the cache entry is damaged" in log

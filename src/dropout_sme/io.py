@@ -1,7 +1,11 @@
-"""Atomic file writes and provenance sidecars.
+"""Atomic file writes, provenance sidecars and seals.
 
 Every artefact is written under a temporary name in its destination folder and renamed into place,
-so a killed job never leaves a file that looks complete.
+so a killed job never leaves a file that looks complete. Every job that writes under ``results/``
+seals its outputs (``results/seals/...``: each file's sha256 and size) and every job verifies the
+files it reads from ``results/`` against their seals (``rule_job``), so a file damaged after its
+job ended (a truncated cache entry shared by every checkout that links to it) stops the reader
+with the file's name instead of changing a table.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+SEALS = Path("results/seals")
 _PACKAGES = ("dropout-sme", "torch", "numpy", "scipy", "pandas", "scikit-learn", "snakemake")
 
 
@@ -29,12 +34,19 @@ def atomic_path(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())        # as open() would: mkstemp's 0600 hides it from the group
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_npz(path, **arrays) -> None:
@@ -134,22 +146,105 @@ def provenance(config_fragment, **extra) -> dict:
     }
 
 
+class DamagedFile(RuntimeError):
+    """A file under results/ does not match the seal its job wrote, or has none."""
+
+
+def file_hash(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def seal(outputs: dict, seal_path) -> None:
+    """Record the sha256 and size of every output file (name -> path) in ``seal_path``."""
+    save_json(seal_path, {"outputs": {str(p): {"sha256": file_hash(p), "bytes": os.path.getsize(p)}
+                                      for p in outputs.values()}})
+
+
+def _seal_index(root=SEALS) -> dict:
+    """path -> (seal file, record) of every seal under ``root``."""
+    index = {}
+    for f in sorted(Path(root).rglob("*.json")):
+        try:
+            records = json.loads(f.read_text())["outputs"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DamagedFile(f"{f}: the seal is unreadable ({exc}); delete it and the outputs "
+                              f"of its job, then rerun") from None
+        index.update({path: (f, rec) for path, rec in records.items()})
+    return index
+
+
+def verify(paths, root=SEALS) -> None:
+    """Stop with the file's name when a file read from results/ differs from its seal."""
+    paths = [str(p) for p in paths if str(p).startswith("results/")]
+    if not paths:
+        return
+    index = _seal_index(root)
+    for path in paths:
+        if path not in index:
+            raise DamagedFile(f"{path}: no seal under {root} records this file, so its content "
+                              f"cannot be checked; rerun the job that writes it")
+        where, rec = index[path]
+        size, real = os.path.getsize(path), os.path.realpath(path)
+        if size != rec["bytes"] or file_hash(path) != rec["sha256"]:
+            link = f" (a link to {real}: the cache entry is damaged)" if real != \
+                os.path.abspath(path) else ""
+            raise DamagedFile(f"{path}{link}: {size} bytes that do not match the {rec['bytes']} "
+                              f"bytes and sha256 its job sealed in {where}; the file was damaged "
+                              f"or changed after the job ended. Delete it (and the cache entry), "
+                              f"then rerun")
+
+
 @contextlib.contextmanager
-def rule_log(log_path):
-    """Send stdout and stderr (progress bars included) of a rule's script to its log file, and
-    end it with the job's wall time and peak memory (the compute rules carry no Snakemake
-    ``benchmark``, which cannot coexist with the between-workflow cache)."""
+def rule_job(sm, planned_mb=None):
+    """A rule script's frame (``sm``: the snakemake object): its log (``rule_log``), the check of
+    every input from results/ against its seal, and the seal of its outputs when the rule
+    declares one (output ``seal``)."""
+    with rule_log(sm.log[0], planned_mb):
+        verify(list(sm.input))
+        yield
+        outputs = dict(sm.output.items())
+        if "seal" in outputs:
+            seal_path = outputs.pop("seal")
+            seal(outputs, seal_path)
+
+
+@contextlib.contextmanager
+def rule_log(log_path, planned_mb=None):
+    """Send stdout and stderr (progress bars included) of a rule's script to its log file; it
+    starts with the cost plan's memory estimate (``planned_mb``: what to compare with when the OS
+    kills the job for memory and nothing else gets written), holds the traceback of a job that
+    fails, and ends with the job's wall time and peak memory (the compute rules carry no
+    Snakemake ``benchmark``, which cannot coexist with the between-workflow cache)."""
     if log_path is None:
         yield
         return
     import resource
     import time
+    import traceback
 
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with open(log_path, "w", buffering=1) as fh, contextlib.redirect_stdout(fh), \
             contextlib.redirect_stderr(fh):
-        yield
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
-        print(f"job: {time.perf_counter() - started:.1f} s wall time, peak memory "
-              f"{peak:.0f} MiB")
+        if planned_mb is not None:
+            print(f"job: the cost plan's memory estimate {planned_mb} MiB")
+        try:
+            yield
+        except BaseException:
+            traceback.print_exc(file=fh)
+            raise
+        finally:
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
+            print(f"job: {time.perf_counter() - started:.1f} s wall time, peak memory "
+                  f"{peak:.0f} MiB{_device_peak()}")
+
+
+def _device_peak() -> str:
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return ""
+    return f", peak GPU memory {torch.cuda.max_memory_allocated() / 2 ** 20:.0f} MiB"

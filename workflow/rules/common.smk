@@ -35,8 +35,8 @@ os.environ.update(
 THREADS = config["threads"]
 # Every compute job's estimated cost (python -m dropout_sme.plan prints it): its runtime and
 # mem_mb resources, so that scheduler limits fit the jobs.
-PLAN = {(j.rule, j.name): j for j in plan.jobs(config)}
 PLAN_DEVICE = "cuda" if config["gpus"] else "cpu"
+PLAN = {(j.rule, j.name): j for j in plan.jobs(config, PLAN_DEVICE)}
 
 
 def planned(rule, name, floor_minutes, floor_mb):
@@ -77,7 +77,7 @@ NOISE_EXPERIMENT = config["noise"]["experiment"]
 # run, the noise stages (the FNN's take minutes) and their comparisons and sweeps first, in that
 # order; then the E1 cells, longest first (their priority is their cost, below CHAIN); the
 # notebooks last. Without it the noise chain waited for the E1 cells, and the DAG ended with one
-# core idle behind it or behind late baseline runs and their tables (measured: 66 s of 11 min 19 s).
+# core idle behind it or behind late baseline runs and their tables.
 CHAIN = 10**7
 
 # Figures and tables: name -> (notebook, input function, caption). Inputs decide the upstream:
@@ -175,7 +175,9 @@ def architecture_labels():
         elif m["arch"] == "cnn":
             net = f"CNN {m['channels']} + {m['hidden']}"
         elif m["arch"] == "resnet":
-            net = f"ResNet-{m['depth']} + {m['hidden']}"
+            norm = "GroupNorm" if m.get("norm") == "group" else "BatchNorm"
+            sites = ", conv dropout" if m.get("conv_dropout") else ""
+            net = f"ResNet-{m['depth']} ({norm}{sites}) + {m['hidden']}"
         elif m["arch"] == "transformer":
             net = f"transformer d={m['d_model']}, {m['layers']} layer(s)"
         elif m["arch"] == "encoder_decoder":

@@ -2,6 +2,7 @@ rule prepare_data:
     output:
         npz="results/data/{dataset}.npz",
         meta="results/data/{dataset}.json",
+        seal="results/seals/prepare_data/{dataset}.json",
     log:
         "results/logs/prepare_data/{dataset}.log",
     wildcard_constraints:

@@ -12,6 +12,7 @@ rule noise_setting:
         nulls="results/noise/{experiment}/{setting}/nulls.csv",
         diagnosis="results/noise/{experiment}/{setting}/diagnosis.csv",
         meta="results/noise/{experiment}/{setting}/meta.json",
+        seal="results/seals/noise/{experiment}/{setting}.json",
     log:
         "results/logs/noise/{experiment}/{setting}.log",
     wildcard_constraints:
@@ -42,6 +43,7 @@ rule noise_compare:
         alignment="results/noise/{experiment}/{setting}/alignment.csv",
     output:
         compare="results/noise/{experiment}/{setting}/compare.csv",
+        seal="results/seals/noise_compare/{experiment}/{setting}.json",
     log:
         "results/logs/noise_compare/{experiment}/{setting}.log",
     wildcard_constraints:
@@ -72,6 +74,7 @@ rule noise_keep:
         checkpoints=get_checkpoints,
     output:
         directions="results/noise/{experiment}/{setting}/keep_sweep/p{keep_prob}.csv",
+        seal="results/seals/noise_keep/{experiment}/{setting}/p{keep_prob}.json",
     log:
         "results/logs/noise_keep/{experiment}/{setting}/p{keep_prob}.log",
     wildcard_constraints:
@@ -103,6 +106,7 @@ rule noise_mask:
         checkpoints=get_checkpoints,
     output:
         directions="results/noise/{experiment}/{setting}/mask_{mask}.csv",
+        seal="results/seals/noise_mask/{experiment}/{setting}/{mask}.json",
     log:
         "results/logs/noise_mask/{experiment}/{setting}/{mask}.log",
     wildcard_constraints:
@@ -141,6 +145,7 @@ rule noise_sharpness:
     output:
         summary="results/noise/{experiment}/{setting}/sharpness.csv",
         landscape="results/noise/{experiment}/{setting}/landscape.csv",
+        seal="results/seals/noise_sharpness/{experiment}/{setting}.json",
     log:
         "results/logs/noise_sharpness/{experiment}/{setting}.log",
     wildcard_constraints:

@@ -5,6 +5,7 @@ rule sme_cell:
     output:
         npz="results/sme/{cell}.npz",
         meta="results/sme/{cell}.json",
+        seal="results/seals/sme/{cell}.json",
     log:
         "results/logs/sme/{cell}.log",
     wildcard_constraints:
@@ -31,6 +32,7 @@ rule sme_exact:
     output:
         points="results/sme/exact/points.csv",
         orders="results/sme/exact/orders.csv",
+        seal="results/seals/sme/exact.json",
     log:
         "results/logs/sme/exact.log",
     cache: True

@@ -7,6 +7,7 @@ rule train_run:
         checkpoints="results/runs/{experiment}/{setting}/checkpoints.pt",
         trajectory="results/runs/{experiment}/{setting}/trajectory.npz",
         meta="results/runs/{experiment}/{setting}/meta.json",
+        seal="results/seals/train/{experiment}/{setting}.json",
     log:
         "results/logs/train/{experiment}/{setting}.log",
     wildcard_constraints:

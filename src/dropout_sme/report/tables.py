@@ -3,6 +3,8 @@
 - ``read``: the CSVs of several jobs as one frame;
 - ``read_tagged``: the same, each row tagged with what the workflow says its file belongs to (the
   experiment of a noise job, an activation of E1): never parsed from a path;
+- ``read_metrics``, ``final_rows``: training metrics, refused when a file ends before its run's
+  final step (``final_step``, written by the training job), and their rows at that step;
 - ``mask_note``: which dropout mask convention produced a frame, in words, for every E2-E5
   figure and table;
 - ``null_bands``: the two null models of alpha as bands, mean +- ``NULL_Z`` standard deviations
@@ -30,6 +32,32 @@ def read_tagged(files, tag_of: dict, column: str = "experiment") -> pd.DataFrame
         raise KeyError(f"no {column} given for {', '.join(map(str, missing))}")
     return pd.concat([pd.read_csv(f).assign(**{column: tag_of[str(f)]}) for f in files],
                      ignore_index=True)
+
+
+def read_metrics(files, tag_of: dict | None = None, column: str = "experiment") -> pd.DataFrame:
+    """Training metrics CSVs concatenated (each row tagged as ``read_tagged`` does when
+    ``tag_of`` is given); a file in which a seed's rows end before the run's final step stops
+    the reader with the file's name: its last rows are not the final ones."""
+    from ..io import DamagedFile
+
+    files = [files] if isinstance(files, str) else list(files)
+    frames = []
+    for f in files:
+        m = pd.read_csv(f)
+        if m.empty or "final_step" not in m or m.final_step.isna().any():
+            raise DamagedFile(f"{f}: no rows or no final_step: not a complete metrics file")
+        last = m.groupby("seed").step.max()
+        short = last[last < m.final_step.max()]
+        if len(short):
+            raise DamagedFile(f"{f}: seed {short.index[0]} ends at step {short.iloc[0]}, before "
+                              f"the run's final step {m.final_step.max()}: the file ends early")
+        frames.append(m if tag_of is None else m.assign(**{column: tag_of[str(f)]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def final_rows(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``read_metrics`` at each run's final step (never the largest step present)."""
+    return metrics[metrics.step == metrics.final_step]
 
 
 def null_bands(alignment: pd.DataFrame) -> pd.DataFrame:
