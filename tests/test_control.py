@@ -4,6 +4,7 @@ changes nothing else about a simulation."""
 import pytest
 import torch
 
+from dropout_sme.memory import dense_hessian_pays
 from dropout_sme.sme import control, simulate
 from dropout_sme.sme import twolayer as tl
 
@@ -24,7 +25,10 @@ def test_the_control_variate_draws_no_random_numbers(method):
     assert both.shape[-1] == 6 and torch.equal(plain, both[..., :3])
 
 
-def test_hessian_times_equals_a_hessian_vector_product_per_path():
+@pytest.mark.parametrize("dense", [True, False])
+def test_hessian_times_equals_a_hessian_vector_product_per_path(dense, monkeypatch):
+    """Both routes: the formed Hessian times every path's Y, and a product per path."""
+    monkeypatch.setattr(control, "dense_hessian_pays", lambda *args: dense)
     prob = small_problem()
     net = prob.net(prob.a0, prob.w0)
     gen = torch.Generator().manual_seed(0)
@@ -34,6 +38,11 @@ def test_hessian_times_equals_a_hessian_vector_product_per_path():
     want = net.hvp_modified_loss(prob.p, ya, yw)
     assert torch.allclose(got[0], want[0], atol=1e-12) and torch.allclose(got[1], want[1],
                                                                           atol=1e-12)
+
+
+def test_the_dense_hessian_pays_for_few_inputs_and_many_paths_only():
+    assert dense_hessian_pays(m=8, d=10, n=256, paths=1000)        # the default E1
+    assert not dense_hessian_pays(m=16, d=784, n=1000, paths=2000)  # MNIST, 12,560 params
 
 
 @pytest.mark.parametrize("method", ["dropout", "sme1"])

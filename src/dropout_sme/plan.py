@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from .architectures import (ALL, HEADED, RESNET_WIDTHS, attention_width, conv_stages,
                             encoder_decoder_shapes, head_layer, resnet_blocks)
+from .memory import (LINE_POINTS, RUNTIME_BYTES, Data, activations, closed_form_hessian,
+                     dense_hessian_pays, device_bytes, hessian_columns, hvp_column_bytes,
+                     line_point_bytes, vmap_chunk)
 
 # Effective FLOP/s per rule: on one CPU thread the median over the rule's jobs of counted
 # operations / measured time (default config); on a GPU the slowest measured (paper config, an
@@ -26,15 +29,6 @@ GPU_RATE_NOISE = 6.5e11
 START = {"cpu": 2.0, "cuda": 15.0}          # seconds: imports, data, device start-up
 NOTEBOOK_SECONDS = 5.0
 LINE_EVALUATIONS = 24                        # loss evaluations per direction and factor
-
-
-@dataclass(frozen=True)
-class Data:
-    n: int              # training samples
-    n_test: int
-    features: int       # inputs per sample (flattened), or tokens for sequences
-    outputs: int        # classes, vocabulary or 1
-    image: tuple | None = None
 
 
 def data_of(spec: dict, target=None) -> Data:
@@ -106,41 +100,6 @@ def forward_flops(model: dict, data: Data, head_only: bool = False) -> float:
     return head if head_only else trunk + head
 
 
-def activations(model: dict, data: Data, head_only: bool = False) -> float:
-    """Numbers one sample's forward pass keeps for its gradient (layer outputs; ``head_only``:
-    of a cnn or resnet's FNN head)."""
-    arch = model["arch"]
-    if arch == "two_layer":
-        return float(model["width"])
-    if arch == "transformer":
-        d, T = model["d_model"], data.features
-        return model["layers"] * T * (6 * d + model["d_ff"] + model["heads"] * T) + T * data.outputs
-    if arch == "encoder_decoder":
-        d, a, ff, heads = model["d_model"], attention_width(model), model["d_ff"], model["heads"]
-        S = model["src_length"]
-        T = data.features - S
-        encoder = S * (6 * d + 4 * a + ff + heads * S)
-        decoder = T * (9 * d + 8 * a + ff + heads * (T + S))
-        return model["layers"] * (encoder + decoder) + T * data.outputs
-    head = float(sum(model.get("hidden", [])) + data.outputs)
-    if arch == "fnn" or head_only:
-        return head
-    c, h, w = model.get("image") or data.image
-    kept = 0.0
-    if arch == "cnn":
-        for stage in conv_stages(model):
-            kept += sum(2 * width * h * w for width in stage)
-            h, w = h // 2, w // 2
-        return kept + head
-    kept += 3 * RESNET_WIDTHS[0] * h * w
-    for s, width in enumerate(RESNET_WIDTHS):
-        for b in range(resnet_blocks(model)):
-            if s and not b:
-                h, w = h // 2, w // 2
-            kept += 6 * width * h * w                     # two convolutions, batch norms, sums
-    return kept + head
-
-
 def block_size(model: dict, data: Data, block: str) -> int:
     """Parameters in an analysed block (FNN-head weights and biases, ``all``, or an estimate)."""
     i = head_layer(block)
@@ -191,7 +150,7 @@ def _train_jobs(config, cfg):
             kept = 4 * 2 * held * activations(exp["model"], data) * together
             yield Job("train_run", f"{exp_name}/{s['name']}",
                       seeds * (steps * batch * 3 * F + evals),
-                      kept + 4 * params * seeds * (len(run["checkpoints"]) + 4))
+                      RUNTIME_BYTES + kept + 4 * params * seeds * (len(run["checkpoints"]) + 4))
 
 
 def _sme_jobs(config, cfg):
@@ -199,24 +158,39 @@ def _sme_jobs(config, cfg):
         spec = cfg.sme_spec(config, cell)
         data = data_of(config["datasets"][config["sme"]["dataset"]], spec.get("target"))
         F = forward_flops({"arch": "two_layer", **spec["model"]}, data)
+        m, d, item = spec["model"]["width"], data.features, 8 if spec["dtype"] == "float64" else 4
+        per_path = 8 * item * data.n * m           # the batched forward, gradient and tangent
+        memory = spec["chunk"] * per_path
+        if dense_hessian_pays(m, d, data.n, spec["chunk"]):    # the tangent's formed Hessian
+            P = m * (d + 1)
+            memory += P * per_path + item * P * P
         yield Job("sme_cell", cell, cfg.sme_cost(config, cell) * 1000 * data.n * 3 * F,
-                  4 * 8 * spec["chunk"] * data.n * spec["model"]["width"])
+                  RUNTIME_BYTES + memory)
 
 
-def _noise_cost(model, data, block, K, seeds, extra_masks=0, kinds=1, chunk=None, batch=64):
+def _noise_cost(model, data, block, K, seeds, extra_masks=0, kinds=1, chunk=None, batch=64,
+                hessian="full", device="cpu"):
     """K mask gradients, their covariance and spectrum, the Hessian and the flatness lines
-    (graphs of ``batch`` masks over ``chunk`` rows of data at a time where the config sets it)."""
+    (graphs of ``batch`` masks over ``chunk`` rows of data at a time where the config sets it;
+    a full Hessian in vmapped columns, as many as fit the device: ``hessian_columns``)."""
     head = model["arch"] in HEADED and head_layer(block) is not None
     F = forward_flops(model, data, head_only=head)
     B = block_size(model, data, block)
     per_seed = ((K + extra_masks) * data.n * 3 * F + 2 * K * B * B + 2 * data.n * B * B
                 + 20 * B ** 3 + kinds * 50 * LINE_EVALUATIONS * data.n * F)
     rows = min(data.n, chunk or data.n)
-    memory = 4 * K * B + 8 * 4 * B * B + 4 * 2 * batch * rows * activations(model, data, head)
-    return seeds * per_seed, memory
+    kept = 4 * 2 * batch * rows * activations(model, data, head)
+    budget = device_bytes(device)
+    point = line_point_bytes(model, data, rows, head)
+    batches = [kept, vmap_chunk(LINE_POINTS, point, budget, LINE_POINTS) * point]
+    if hessian == "full" and not closed_form_hessian(model, block):
+        column = hvp_column_bytes(model, data, rows, head)
+        batches.append(hessian_columns(B, column, budget) * column)
+    matrices = 8 * 4 * B * B if hessian == "full" else 0
+    return seeds * per_seed, RUNTIME_BYTES + 4 * K * B + matrices + max(batches)
 
 
-def _noise_jobs(config, cfg):
+def _noise_jobs(config, cfg, device):
     noise = config["noise"]
     for exp_name, setting in cfg.noise_jobs(config):
         spec = cfg.noise_spec(config, exp_name, setting)
@@ -224,7 +198,8 @@ def _noise_jobs(config, cfg):
         data = data_of(config["datasets"][run["dataset"]])
         seeds, ckpts = len(run["seeds"]), len(run["checkpoints"])
         flops, memory = _noise_cost(run["model"], data, spec["block"], spec["masks"], seeds,
-                                    ckpts * spec["alignment_masks"], 10, run["chunk"], spec["batch"])
+                                    ckpts * spec["alignment_masks"], 10, run["chunk"], spec["batch"],
+                                    spec.get("hessian", "full"), device)
         window = run["trajectory"]["length"] // run["trajectory"]["stride"]
         B = block_size(run["model"], data, spec["block"])
         memory += 4 * window * B * seeds
@@ -237,31 +212,35 @@ def _noise_jobs(config, cfg):
         run = cfg.run_spec(config, exp_name, setting)
         seeds, length = len(run["seeds"]), run["trajectory"]["length"]
         flops, memory = _noise_cost(exp["model"], data, noise["block"], 0, seeds, kinds=4,
-                                    chunk=run["chunk"])
+                                    chunk=run["chunk"], hessian=noise["hessian"], device=device)
         yield Job("noise_compare", f"{exp_name}/{setting}",
                   flops + seeds * (data.n + 2 * length * data.n) * 3 * F, memory)
         if noise["mask_sensitivity"]["seeds"]:
             mask = cfg.mask_sensitivity_spec(config, setting)
             yield Job("noise_mask", f"{exp_name}/{setting}/{mask['mask']}",
                       *_noise_cost(exp["model"], data, noise["block"], noise["masks"],
-                                   len(mask["seeds"]), chunk=run["chunk"]))
+                                   len(mask["seeds"]), chunk=run["chunk"],
+                                   hessian=noise["hessian"], device=device))
         if exp.get("baseline", True):
             s = noise["sharpness"]
             per_run = (60 + s["probes"]) * data.n * 4 * F + s["directions"] * s["points"] * data.n * F
             yield Job("noise_sharpness", f"{exp_name}/{setting}", 2 * seeds * per_run,
-                      4 * 4 * min(data.n, run["chunk"] or data.n) * activations(exp["model"], data))
+                      RUNTIME_BYTES + 4 * 4 * min(data.n, run["chunk"] or data.n)
+                      * activations(exp["model"], data))
     sweep = noise["keep_sweep"]
     for p in sweep["keep_probs"]:
         flops, memory = _noise_cost(exp["model"], data, sweep["block"], sweep["masks"],
-                                    sweep["seeds"], chunk=exp.get("chunk"))
+                                    sweep["seeds"], chunk=exp.get("chunk"),
+                                    hessian=noise["hessian"], device=device)
         yield Job("noise_keep", f"{exp_name}/p{p:g}", flops, memory)
 
 
-def jobs(config: dict) -> list[Job]:
-    """Every compute job of the config's DAG with its operation count and memory."""
+def jobs(config: dict, device: str = "cpu") -> list[Job]:
+    """Every compute job of the config's DAG with its operation count and memory on ``device``
+    (the vmapped Hessian columns fill a share of its memory)."""
     from . import config as cfg
 
-    return [*_train_jobs(config, cfg), *_sme_jobs(config, cfg), *_noise_jobs(config, cfg)]
+    return [*_train_jobs(config, cfg), *_sme_jobs(config, cfg), *_noise_jobs(config, cfg, device)]
 
 
 def limits(job: Job, device: str, floor_minutes: int, floor_mb: int) -> dict:
@@ -294,7 +273,7 @@ def main(argv=None) -> None:
     validate(config, str(Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"))
     check(config)
     device = args.device or ("cuda" if config.get("gpus") else "cpu")
-    rows = [(j.rule, j.name, j.flops, j.seconds(device), j.memory) for j in jobs(config)]
+    rows = [(j.rule, j.name, j.flops, j.seconds(device), j.memory) for j in jobs(config, device)]
     where = "GPU memory" if device == "cuda" else "memory"
     print(f"{'rule':<16} {'job':<44} {'TFLOP':>9} {'time':>10} {where:>10}")
     totals: dict = {}

@@ -1,5 +1,5 @@
 """E2-E5: the structure of dropout's noise at a parameter block (the ``noise_setting``,
-``noise_compare`` and ``noise_keep`` rules).
+``noise_compare``, ``noise_keep``, ``noise_mask`` and ``noise_sharpness`` rules).
 
 ``problem``: the analysed (model, params, x, y, loss, block) with a head applied once, at a
 checkpoint; ``masks``: random gradient data; ``hessian``: block Hessians; ``estimators``:

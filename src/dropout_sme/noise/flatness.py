@@ -18,7 +18,8 @@ def line_loss(problem, directions: torch.Tensor, chunk: int | None = None):
 
     FNN weight blocks: the kernel's ``fnn.line_loss`` (only the layers above the block are
     recomputed). Other blocks: the problem's loss, vmapped over ``chunk`` points at a time.
-    ``chunk`` defaults to the faster value of each (``benchmarks/noise_speed.py``). A problem
+    ``chunk`` defaults to the faster value of each (``benchmarks/noise_speed.py``), for other
+    blocks at most as many points as fit the device (``Problem.vmap_chunk``). A problem
     with its own ``chunk`` (rows of data) sums its parts' line losses.
     """
     if problem.chunked:
@@ -30,7 +31,7 @@ def line_loss(problem, directions: torch.Tensor, chunk: int | None = None):
     if layer is not None:
         return fnn.line_loss(problem.model, problem.params, problem.x, problem.y, problem.loss,
                              layer, V, chunk or 16)
-    batched = vmap(problem.loss_fn(), chunk_size=chunk or 128)
+    batched = vmap(problem.loss_fn(), chunk_size=chunk or problem.vmap_chunk("line"))
 
     def line(t):
         t = torch.as_tensor(t, dtype=theta.dtype, device=theta.device).expand(V.shape[0], -1)

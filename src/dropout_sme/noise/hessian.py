@@ -5,7 +5,8 @@ Groundwork of the noise-structure stage (E2-E4). The block is any named paramete
 forward-over-reverse (``torch.func.jvp`` of ``torch.func.grad``), a few gradients' cost:
 
 - ``full_hessian``: all of H from H e_i, vmapped over chunks of basis vectors (blocks up to a few
-  thousand parameters);
+  thousand parameters); ``block_hessian`` vmaps as many columns as fit the device
+  (``Problem.vmap_chunk``: ``memory``, the model of what one column holds);
 - ``lanczos_top``: the top-k eigenpairs from Hessian-vector products alone
   (``scipy.sparse.linalg.eigsh(which="LA")``), for blocks too large to form;
 - ``block_hessian``: the full block Hessian of a ``Problem`` by the fastest exact route: for the
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 from torch.func import grad, jvp, vmap
 
-from .. import rng
+from .. import memory, rng
 from ..models import fnn
 
 
@@ -98,6 +99,7 @@ def block_hessian(problem) -> torch.Tensor:
     if problem.chunked:
         return problem.summed(block_hessian)
     model = problem.model
-    if model["arch"] == "fnn" and problem.block == f"w{len(model['hidden'])}":
+    if memory.closed_form_hessian(model, problem.block):
         return fnn.last_hidden_hessian(model, problem.params, problem.x, problem.y, problem.loss)
-    return full_hessian(problem.loss_fn(), problem.theta)
+    return full_hessian(problem.loss_fn(), problem.theta, problem.vmap_chunk("hessian"))
+

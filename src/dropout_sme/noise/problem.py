@@ -21,7 +21,8 @@ from functools import cached_property
 import torch
 from torch.func import grad
 
-from .. import models
+from .. import memory, models
+from ..devices import total_memory_mb
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,23 @@ class Problem:
         if not self.chunked:
             return grad(self.loss_fn())
         return lambda theta: self.summed(lambda part: grad(part.loss_fn())(theta))
+
+    def vmap_chunk(self, kind: str) -> int:
+        """How many Hessian-vector columns (``kind`` "hessian") or line-loss points ("line") to
+        vmap at once over this problem's rows: as many as the cost plan's model of what each
+        holds fits in the device's memory (``memory.vmap_chunk``)."""
+        x = self.x
+        with torch.no_grad():
+            outputs = models.forward(self.model, self.params, x[:1]).shape[-1]
+        image = tuple(self.model.get("image") or ()) or None
+        data = memory.Data(x.shape[0], 0, x.shape[-1], outputs, image)
+        budget = total_memory_mb(x.device) * 2 ** 20
+        itemsize = self.theta.element_size()
+        if kind == "hessian":
+            column = memory.hvp_column_bytes(self.model, data, x.shape[0], itemsize=itemsize)
+            return memory.hessian_columns(self.theta.numel(), column, budget)
+        point = memory.line_point_bytes(self.model, data, x.shape[0], itemsize=itemsize)
+        return memory.vmap_chunk(memory.LINE_POINTS, point, budget, memory.LINE_POINTS)
 
     @cached_property
     def loss0(self) -> float:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import torch
 from torch.func import jacrev
 
+from ..memory import dense_hessian_pays
 from . import twolayer as tl
 
 
@@ -49,9 +50,12 @@ def step(prob, tangent: tuple, dt: float, lr: float, order: int, noise) -> tuple
 
 
 def _hessian_times(net, p: float, ya, yw):
-    """H(xbar) Y for every path: H formed once (P Hessian-vector products at the one point xbar),
-    then one (paths, P) x (P, P) product, far cheaper than a Hessian-vector product per path."""
+    """H(xbar) Y for every path by the cheaper exact route (``dense_hessian_pays``): the
+    closed-form Hessian-vector product of each path's Y, or H formed once (P products at the one
+    point xbar) and one (paths, P) x (P, P) product when the paths outnumber what H costs."""
     m, d = net.w.shape
+    if not dense_hessian_pays(m, d, net.n, ya.shape[0]):
+        return net.hvp_modified_loss(p, ya, yw)
     eye = torch.eye(m * (d + 1), dtype=ya.dtype, device=ya.device).reshape(-1, m, d + 1)
     hess = tl.flatten(*net.hvp_modified_loss(p, eye[..., 0], eye[..., 1:]))   # (P, P)
     hy = (tl.flatten(ya, yw) @ hess).reshape(*ya.shape, d + 1)                # H symmetric
