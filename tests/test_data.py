@@ -114,6 +114,19 @@ def test_cifar_reads_pickle_batches(tmp_path, source, n_classes, n_train):
     first = written["data_batch_1" if source == "cifar10" else "train"]
     np.testing.assert_allclose(arrays["x_train"][:4] * 255, first[b"data"], atol=1e-3)
     assert meta["n_classes"] == n_classes and meta["image_shape"] == [3, 32, 32]
+    # the model's width is the dataset's classes, also where a subset misses some of them
+    assert int(arrays["n_classes"]) == n_classes and arrays["y_train"].max() < n_classes
+
+
+def test_fixture_labels_cover_every_class_and_bad_labels_are_refused(tmp_path):
+    make_cifar(tmp_path, "cifar100", per_batch=100)
+    arrays, _ = data.prepare({"source": "cifar100", "n_train": 100, "n_test": 100}, tmp_path)
+    assert sorted(arrays["y_train"]) == list(range(100))
+    make_mnist(tmp_path / "m", n_train=20, n_test=10)
+    labels = tmp_path / "m" / "train-labels-idx1-ubyte.gz"
+    labels.write_bytes(gzip.compress(idx_bytes(np.full(20, 12, dtype=np.uint8))))
+    with pytest.raises(DataError, match=r"mnist train labels span \[12, 12\].*\[0, 10\)"):
+        data.prepare({"source": "mnist"}, tmp_path / "m")
 
 
 def test_cifar_missing_and_corrupt(tmp_path):
