@@ -62,6 +62,31 @@ def test_weak_order_rule_holds_fails_and_stays_undecided():
     assert claims.weak_order(exact, "sme1", "1a", "")["verdict"] == "not run"
 
 
+@pytest.mark.parametrize("statuses,expect", [
+    (["holds"] * 3, "reproduced"),
+    (["holds", "holds", "undecided"], "reproduced"),
+    (["holds", "undecided"], "reproduced"),                   # half decided: the quorum
+    (["holds"] + ["undecided"] * 5, "undecided"),             # 1 of 6 decided: no quorum
+    (["fails"] + ["undecided"] * 2, "undecided"),
+    (["fails", "fails", "undecided"], "not reproduced"),
+    (["holds", "fails"], "partly"),
+    ([], "not run"),
+])
+def test_a_verdict_needs_half_of_its_items_decided(statuses, expect):
+    assert claims.verdict(statuses) == expect
+
+
+def test_a_verdict_counts_its_items_and_a_claim_without_data_says_why():
+    one_of_six = [("holds", "a", "")] + [("undecided", f"u{i}", "too few") for i in range(5)]
+    row = claims._row("1b. x", one_of_six, "")
+    assert row["verdict"] == "undecided"
+    assert row["decided"] == "1 of 6 items decided: 1 hold, 0 fail, 5 undecided"
+    assert "**Verdict: undecided** (1 of 6 items decided" in claims.markdown(pd.DataFrame([row]))
+    missing = claims.not_run(claims.CLAIM7, "no keep_prob = 1 runs")
+    assert missing["verdict"] == "not run" and missing["note"] == "not run: no keep_prob = 1 runs"
+    assert missing["decided"] == "no items"
+
+
 def slope_rows(his, width=1.0):
     return pd.DataFrame({"relation": [f"variance-flatness, {k} data" for k in ("trajectory",
                                                                               "gradient")],

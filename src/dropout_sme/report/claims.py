@@ -4,10 +4,12 @@ margins are declared in the config (``claims:``, reasons in config/README.md) be
 Every rule is a pure function of tables that judges items (a keep_prob and test function, a
 setting and data kind, an architecture) as ``holds``, ``fails`` or ``undecided`` with its reason:
 a question the data cannot settle (too few resolved points, one seed, an interval that contains
-both answers) is undecided, never "not reproduced". A claim's verdict: ``reproduced`` when every
-decided item holds, ``not reproduced`` when every decided item fails, ``partly`` when both occur,
-``undecided`` when no item is decided, ``not run`` when nothing tests it. ``report`` gathers the
-claims; ``markdown`` writes ``figures/claims.md``. The notebook only renders them.
+both answers) is undecided, never "not reproduced". A claim's verdict needs a quorum, at least
+half of its items decided; with it, ``reproduced`` when every decided item holds, ``not
+reproduced`` when every decided item fails, ``partly`` when both occur; without it
+``undecided``; ``not run`` (with the reason) when the run has no data for it. Every verdict
+line counts its items (holds, fails, undecided). ``report`` gathers the claims; ``markdown``
+writes ``figures/claims.md``. The notebook only renders them.
 """
 
 from __future__ import annotations
@@ -21,18 +23,32 @@ from . import stats, tables
 HOLDS, FAILS, UNDECIDED = "holds", "fails", "undecided"
 DEFAULT_MARGINS = {"min_points": 3, "order1_band": [0.75, 1.5], "order2_band": [1.5, 2.5],
                    "factor_delta": 0.2}
+CLAIM6 = ("6. Dropout's noise is more aligned with the Hessian than SGD's and than isotropic noise "
+          "of the same magnitude (theta*)")
+CLAIM7 = ("7. Dropout finds flatter minima (whole-network Hessian at the end of training, against "
+          "no dropout at the same lr)")
 
 
 def verdict(statuses) -> str:
+    """The claim's verdict from its items' statuses: nothing to judge is ``not run``; fewer than
+    half decided is ``undecided`` (no quorum); else by the decided items alone."""
     statuses = list(statuses)
     if not statuses:
         return "not run"
     decided = [s for s in statuses if s != UNDECIDED]
-    if not decided:
+    if 2 * len(decided) < len(statuses):
         return "undecided"
     if all(s == HOLDS for s in decided):
         return "reproduced"
     return "not reproduced" if all(s == FAILS for s in decided) else "partly"
+
+
+def counts(statuses) -> str:
+    """How much was decided, in words: '1 of 6 items decided: 1 hold, 0 fail, 5 undecided'."""
+    statuses = list(statuses)
+    n = {k: sum(s == k for s in statuses) for k in (HOLDS, FAILS, UNDECIDED)}
+    return (f"{n[HOLDS] + n[FAILS]} of {len(statuses)} items decided: {n[HOLDS]} hold, "
+            f"{n[FAILS]} fail, {n[UNDECIDED]} undecided")
 
 
 def interval(m, lo, hi, digits: int = 2) -> str:
@@ -52,9 +68,15 @@ def _row(claim: str, items: list, note: str) -> dict:
     def join(status):
         return "; ".join(t + (f" ({r})" if r and status == UNDECIDED else "")
                          for s, t, r in items if s == status) or "—"
+    statuses = [s for s, _, _ in items]
     return {"claim": claim, "holds": join(HOLDS), "fails": join(FAILS),
-            "undecided": join(UNDECIDED), "note": note,
-            "verdict": verdict(s for s, _, _ in items)}
+            "undecided": join(UNDECIDED), "note": note, "verdict": verdict(statuses),
+            "decided": counts(statuses) if items else "no items"}
+
+
+def not_run(claim: str, reason: str) -> dict:
+    """The row of a claim this run has no data for, saying why."""
+    return _row(claim, [], f"not run: {reason}")
 
 
 def order_status(lo, hi, band, points_used: int, min_points: int):
@@ -282,8 +304,7 @@ def alignment_controls(alignment: pd.DataFrame, compare: pd.DataFrame) -> dict:
         items.append((status, f"keep_prob {p:g}, lr {lr:g}: dropout {drop.mean():.2f} against "
                       f"{names.get(noise, noise)} {ref.mean():.2f}, difference "
                       f"{interval(m, lo, hi)}", reason))
-    return _row("6. Dropout's noise is more aligned with the Hessian than SGD's and than isotropic "
-                "noise of the same magnitude (theta*)", items,
+    return _row(CLAIM6, items,
                 "alpha at initialisation is already about 0.5 (table 4's gain column): part of "
                 "the alignment is structural; this claim asks what dropout adds")
 
@@ -304,8 +325,7 @@ def flatter_minima(sharpness: pd.DataFrame) -> dict:
     losses = "; ".join(f"keep_prob {r.keep_prob:g}, lr {r.lr:g}: "
                        f"{interval(r.diff_loss_mean, r.diff_loss_lo, r.diff_loss_hi, 4)}"
                        for r in diffs.itertuples())
-    return _row("7. Dropout finds flatter minima (whole-network Hessian at the end of training, "
-                "against no dropout at the same lr)", items,
+    return _row(CLAIM7, items,
                 "the paper's conclusion, not one of its measurements; training loss difference "
                 f"(dropout minus no dropout) {losses}: with cross-entropy the Hessian shrinks with "
                 "the loss, so the curvature compares minima of different depth")
@@ -326,10 +346,11 @@ def report(orders, slopes, universality_table, alignment, directions, reference_
         factor_independence(directions, reference_factor, margins, drift),
         universality(universality_table),
     ]
-    if compare is not None:
-        rows.append(alignment_controls(alignment, compare))
-    if sharpness is not None:
-        rows.append(flatter_minima(sharpness))
+    rows.append(alignment_controls(alignment, compare) if compare is not None else
+                not_run(CLAIM6, "no comparison with SGD and isotropic noise in this run"))
+    rows.append(flatter_minima(sharpness) if sharpness is not None else
+                not_run(CLAIM7, "no keep_prob = 1 runs to compare with (the noise experiment's "
+                                "baseline is false)"))
     return pd.DataFrame(rows)
 
 
@@ -339,7 +360,8 @@ def markdown(table: pd.DataFrame) -> str:
              "dropout_sme.report.claims and the margins of the config's `claims:` section; "
              "regenerated with every run.", ""]
     for r in table.itertuples():
-        lines += [f"## {r.claim}", "", f"**Verdict: {r.verdict}**", "", f"- holds: {r.holds}",
+        lines += [f"## {r.claim}", "", f"**Verdict: {r.verdict}** ({r.decided})", "",
+                  f"- holds: {r.holds}",
                   f"- fails: {r.fails}", f"- undecided: {r.undecided}"] \
             + ([f"- note: {r.note}"] if r.note else []) + [""]
     return "\n".join(lines)
