@@ -2,7 +2,8 @@
 ``noise_compare``, ``noise_keep``, ``noise_mask`` and ``noise_sharpness`` rules).
 
 ``problem``: the analysed (model, params, x, y, loss, block) with a head applied once, at a
-checkpoint; ``masks``: random gradient data; ``hessian``: block Hessians; ``estimators``:
+checkpoint, and the inputs the noise rules load; ``streams``: the named random streams of every
+noise job; ``masks``: random gradient data; ``hessian``: block Hessians; ``estimators``:
 covariance, spectra, PCA, alignment; ``nulls``: the null models of alpha; ``flatness``: interval
 flatness; ``trajectory``: trajectory data by Feng & Tu's protocol; ``stage``: the stage of one
 setting; ``sweep``: the keep sweep and the mask convention; ``compare``: dropout against SGD and
@@ -17,8 +18,9 @@ from .flatness import flatness, interval_flatness, line_loss
 from .masks import bernoulli, mask_gradient_batches, mask_gradients, vmapped_gradients
 from .nulls import (haar, null_centred_wishart, null_same_spectra, same_spectra_moments,
                     wishart_null_sd)
-from .problem import Problem, at_checkpoint
-from .stage import analyse, load_inputs, stream, streams
+from .problem import Problem, at_checkpoint, load_inputs
+from .stage import analyse
+from .streams import stream, streams
 from .sweep import theta_star_noise
 
 __all__ = ["compare", "hessian", "sharpness", "trajectory", "alignment", "covariance",

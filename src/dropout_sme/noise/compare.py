@@ -24,12 +24,12 @@ import torch
 from torch.func import grad, vmap
 
 from .. import models
-from ..report import fits
+from .. import fits
 from . import hessian, trajectory
 from .estimators import alignment, covariance, spectrum
 from .flatness import flatness
 from .problem import Problem, at_checkpoint
-from .stage import stream
+from .streams import stream
 
 NOISES = ("sgd", "gaussian")
 

@@ -124,3 +124,16 @@ def at_checkpoint(spec: dict, x, y, checkpoints: dict, step: int, seed: int) -> 
     params = {k: v[i, s].to(x.device) for k, v in checkpoints["params"].items()}
     return Problem.of(spec["model"], params, x, y, spec["loss"], spec["block"],
                       spec.get("chunk"))
+
+
+def load_inputs(data_path, checkpoints_path, dtype: str, device):
+    """The training data (x, y on ``device``, x in ``dtype``) and the checkpoints (parameters in
+    ``dtype``) that the noise rules read."""
+    from .. import data, io
+
+    arrays = data.load(data_path)
+    x = torch.as_tensor(arrays["x_train"], dtype=getattr(torch, dtype), device=device)
+    y = torch.as_tensor(arrays["y_train"], device=device)
+    ckpt = io.load_torch(checkpoints_path)
+    ckpt["params"] = {k: v.to(x.dtype) for k, v in ckpt["params"].items()}
+    return x, y, ckpt

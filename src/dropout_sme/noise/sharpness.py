@@ -25,7 +25,7 @@ import torch
 from .. import models
 from .hessian import lanczos_top, problem_hvp
 from .problem import Problem, at_checkpoint
-from .stage import stream
+from .streams import stream
 
 
 def filter_normalised(params: dict, gen: np.random.Generator) -> torch.Tensor:

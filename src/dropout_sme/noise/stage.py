@@ -9,7 +9,7 @@
 - the trajectory window's diagnosis (``trajectory.Window``, ``trajectory.training_window``) and
   the PCA of the window raw and detrended, for Feng & Tu's drift handlings (``noise.trajectory``).
 
-Every random draw comes from the named streams of ``streams``.
+Every random draw comes from the named streams of ``noise.streams``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import models, rng
+from .. import models
 from . import hessian
 from .estimators import (covariance, low_rank_stats, sigma_fro_sq, sketched_pca,
                          spectrum)
@@ -28,54 +28,8 @@ from .flatness import flatness
 from .masks import mask_gradient_batches, mask_gradients
 from .nulls import null_centred_wishart, null_same_spectra, same_spectra_moments, wishart_null_sd
 from .problem import Problem, at_checkpoint
+from .streams import stream
 from .trajectory import RAW, Window, training_window
-
-
-def stream_of(spec: dict, purpose: str, run_seed: int, step: int) -> dict:
-    """The named stream (``rng`` purpose and fields) of a noise-stage draw: keyed by the noise
-    seed, the training run's seed, the setting's (keep_prob, lr), the checkpoint's step and the
-    experiment's index among the analysed ones (``experiment_index``)."""
-    return {"purpose": purpose, "seed": spec["seed"], "run_seed": run_seed,
-            "keep_prob": spec["keep_prob"], "lr": spec["lr"], "step": step,
-            "experiment": spec.get("experiment_index", 0)}
-
-
-def stream(spec: dict, purpose: str, run_seed: int, step: int) -> np.random.Generator:
-    return rng.stream(**stream_of(spec, purpose, run_seed, step))
-
-
-def streams(spec: dict, seeds, steps, kind: str = "stage") -> list[dict]:
-    """Every stream one job of the noise stage draws (``kind``: ``stage``, ``compare``,
-    ``keep_sweep``, ``mask_sensitivity`` or ``sharpness``, whose ``steps`` is the last
-    checkpoint's) for the run's ``seeds`` and checkpoint ``steps``."""
-    star = spec["theta_star"]
-    if kind == "compare":
-        return [stream_of(spec, p, s, star) for s in seeds for p in ("compare_sgd",
-                                                                     "compare_gaussian")]
-    if kind == "sharpness":
-        return [stream_of(spec, "sharpness_probes", s, t) for s in seeds for t in steps] + [
-            {"purpose": "lanczos_start", "seed": s} for s in seeds]
-    if kind in ("keep_sweep", "mask_sensitivity"):
-        return [stream_of(spec, f"{kind}_masks", s, star) for s in spec["seeds"]]
-    out = [stream_of(spec, "alignment_masks", s, t) for s in seeds for t in steps if t != star]
-    out += [stream_of(spec, "theta_star_masks", s, star) for s in seeds]
-    if spec.get("hessian", "full") == "lanczos":
-        return out + [{"purpose": p, "seed": s} for s in seeds for p in ("lanczos_start",
-                                                                          "sketch")]
-    return out + [stream_of(spec, "null_draws", 0, star)]
-
-
-def load_inputs(data_path, checkpoints_path, dtype: str, device):
-    """The training data (x, y on ``device``, x in ``dtype``) and the checkpoints (parameters in
-    ``dtype``) that the noise rules read."""
-    from .. import data, io
-
-    arrays = data.load(data_path)
-    x = torch.as_tensor(arrays["x_train"], dtype=getattr(torch, dtype), device=device)
-    y = torch.as_tensor(arrays["y_train"], device=device)
-    ckpt = io.load_torch(checkpoints_path)
-    ckpt["params"] = {k: v.to(x.dtype) for k, v in ckpt["params"].items()}
-    return x, y, ckpt
 
 
 def dense_stats(H, S) -> dict:

@@ -12,7 +12,7 @@ from .estimators import alignment, covariance, spectrum
 from .flatness import flatness
 from .masks import mask_gradients
 from .problem import at_checkpoint
-from .stage import stream
+from .streams import stream
 
 
 def theta_star_noise(spec: dict, x, y, checkpoints: dict, purpose: str = "keep_sweep",

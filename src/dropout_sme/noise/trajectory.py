@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..report.fits import DETRENDED, RAW
+from ..fits import DETRENDED, RAW
 from .estimators import pca
 
 

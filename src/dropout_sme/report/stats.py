@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .fits import DETRENDED, DRIFTS, RAW, Relation, fit_slope, trajectory_fit
+from ..fits import DETRENDED, DRIFTS, RAW, Relation, fit_slope, trajectory_fit
 
 __all__ = ["DETRENDED", "DRIFTS", "RAW", "Relation", "fit_slope", "trajectory_fit", "mean_ci",
            "summarize", "paired_differences", "slopes", "relations", "relation_slopes",

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import rng as streams
-from ..report import fits
+from .. import fits
 
 # The test functions g that the simulators record (sme.Problem.test_functions), in column order;
 # here, not in sme, so that the notebooks read the cells without importing torch.
