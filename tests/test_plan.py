@@ -58,6 +58,20 @@ def test_the_plan_lists_every_compute_job_of_the_dag(root):
     assert "noise_setting" in paper and "train_run" in paper
 
 
+def test_every_paper_job_fits_the_h200_and_the_precursors_hessian_is_cut_to_it(root):
+    """By the plan, no job of the paper config needs more than the H200's 139 GB; the precursor
+    ResNet-20's 2,304-column block Hessian over chunks of 2,500 images is vmapped a few columns
+    at a time (500 at once, the former fixed chunk, would hold terabytes)."""
+    config = filled(root, "paper.yaml")
+    jobs = plan.jobs(config, "cuda")
+    assert max(j.memory for j in jobs) <= memory.DEVICE_BYTES["cuda"]
+    model = config["experiments"]["resnet20_precursor"]["model"]
+    data = plan.data_of(config["datasets"]["cifar100_full"])
+    column = plan.hvp_column_bytes(model, data, rows=2500)
+    columns = plan.hessian_columns(2304, column, memory.DEVICE_BYTES["cuda"])
+    assert 1 <= columns < 10 and 500 * column > 2 ** 40
+
+
 def test_limits_scale_with_the_estimate_and_keep_the_floors():
     small = plan.Job("train_run", "x", 1e9, 1e6)
     assert plan.limits(small, "cpu", 120, 4000) == {"runtime": 120, "mem_mb": 4000,
