@@ -19,7 +19,7 @@
 # decided item holds), **partly**, **not reproduced** (every decided item fails), **undecided**
 # (the data decide no item), **not run**. The rules are functions of the tables in
 # `dropout_sme.report.claims` (tested on tables that must pass, fail and stay undecided); their
-# margins are the config's `claims:` section, declared before any run (config/README.md).
+# margins are the config's `claims:` section (their reasons and history: config/README.md).
 
 # %% tags=["parameters"]
 sme_orders = ""

@@ -1,5 +1,6 @@
 """The reproduction report: each claim of the paper judged from this run's tables by a rule whose
-margins are declared in the config (``claims:``, reasons in config/README.md) before any run.
+margins are declared in the config (``claims:``; their reasons, and when each was set,
+in config/README.md).
 
 Every rule is a pure function of tables that judges items (a keep_prob and test function, a
 setting and data kind, an architecture) as ``holds``, ``fails`` or ``undecided`` with its reason:
