@@ -15,10 +15,9 @@ deterministic, so by induction E Y_t = 0 exactly. Hence
 for every test function g, and the right side has a much smaller variance: theta_t - xbar_t - Y_t
 is O(lr) where theta_t - xbar_t is O(sqrt(lr)), so the variance per path falls from O(lr) to
 O(lr^2), by a factor that grows as 1/lr. Driving Y by the noise at xbar instead of the path's own
-also has mean zero but tracks the path less closely: measured at keep_prob 0.5, lr 0.05 (2,000
-paths), the variance fell 10-25x that way and 45-74x this way, at the same cost. A quadratic term
-(with E Y Y^T from a covariance recursion) was tried and removed little more. The estimator stays
-unbiased for any path count: the coefficient of Y is 1, not fitted.
+also has mean zero but tracks the path less closely (the variance reductions of both, and of a
+quadratic term that was tried and dropped: docs/findings.md). The estimator stays unbiased for
+any path count: the coefficient of Y is 1, not fitted.
 
 A tangent state is (xbar_a, xbar_w, Y_a, Y_w): xbar unbatched, Y with the paths' batch dimension.
 """
