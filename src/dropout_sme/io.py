@@ -222,7 +222,6 @@ def rule_log(log_path, planned_mb=None):
     if log_path is None:
         yield
         return
-    import resource
     import time
     import traceback
 
@@ -238,9 +237,22 @@ def rule_log(log_path, planned_mb=None):
             traceback.print_exc(file=fh)
             raise
         finally:
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
             print(f"job: {time.perf_counter() - started:.1f} s wall time, peak memory "
-                  f"{peak:.0f} MiB{_device_peak()}")
+                  f"{peak_rss_mib():.0f} MiB{_device_peak()}")
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory: Linux's VmHWM, which, unlike getrusage's maxrss,
+    does not carry the peak of the process that forked it (pytest's, Snakemake's)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024                    # kB
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux
 
 
 def _device_peak() -> str:
