@@ -44,10 +44,9 @@ def main():
         net = tl.Net(a, w, x, y, "tanh")
         ya = torch.randn(args.paths, m, generator=g, dtype=torch.float64)
         yw = torch.randn(args.paths, m, d, generator=g, dtype=torch.float64)
-        times = {}
-        for route in (True, False):
-            control.dense_hessian_pays = lambda *_, route=route: route
-            times[route] = timed(lambda: control._hessian_times(net, 0.8, ya, yw), repeat=1)
+        times = {dense: timed(lambda dense=dense: control._hessian_times(net, 0.8, ya, yw, dense),
+                              repeat=1)
+                 for dense in (True, False)}
         P = m * (d + 1)
         pick = "dense" if dense_hessian_pays(m, d, n, args.paths) else "per path"
         print(f"{name:<22} {m:>3} {d:>4} {n:>5} {P:>6} {8 * P * P / 2 ** 20:>7.0f}MB "

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from dropout_sme import toy
+from dropout_sme.config import load
 
 pytestmark = pytest.mark.workflow
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +24,7 @@ UNDER, OVER = 1.5, 3.0
 
 @pytest.fixture(scope="module")
 def paper():
-    return toy.load_paper(ROOT / "config/paper.yaml")
+    return load(ROOT / "config/paper.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -95,7 +95,7 @@ def test_vmapped_batches_fit_a_share_of_the_device():
     assert column == 4 * 100 * plan.activations(MODELS[3][0], MODELS[3][1]) * 4
     assert plan.hessian_columns(2304, column, budget=10 * column) == int(10 * memory.VMAP_SHARE)
     point = plan.line_point_bytes(MODELS[3][0], MODELS[3][1], rows=100)
-    assert plan.vmap_chunk(128, point, budget=100 * point, most=128) == int(100 * memory.VMAP_SHARE)
+    assert memory.vmap_chunk(128, point, budget=100 * point, most=128) == int(100 * memory.VMAP_SHARE)
     assert plan.hessian_columns(2304, column, budget=column / 10) == 1        # never none
     assert plan.hessian_columns(40, 1.0, budget=1e12) == 40                   # never more than B
     assert plan.hessian_columns(2304, 1.0, budget=1e12) == memory.HESSIAN_COLUMNS

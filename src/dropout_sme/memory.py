@@ -94,6 +94,10 @@ def hessian_columns(B: int, column_bytes: float, budget: float) -> int:
     return vmap_chunk(B, column_bytes, budget, HESSIAN_COLUMNS)
 
 
+def line_points(point_bytes: float, budget: float) -> int:
+    return vmap_chunk(LINE_POINTS, point_bytes, budget, LINE_POINTS)
+
+
 def closed_form_hessian(model: dict, block: str) -> bool:
     """The FNN's last hidden weight block: its Hessian has a closed form (``models.fnn``), no
     vmapped columns."""

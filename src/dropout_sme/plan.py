@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from .architectures import (ALL, HEADED, RESNET_WIDTHS, attention_width, conv_stages,
                             encoder_decoder_shapes, head_layer, resnet_blocks)
-from .memory import (LINE_POINTS, RUNTIME_BYTES, Data, activations, closed_form_hessian,
-                     dense_hessian_pays, device_bytes, hessian_columns, hvp_column_bytes,
-                     line_point_bytes, vmap_chunk)
+from .memory import (RUNTIME_BYTES, Data, activations, closed_form_hessian, dense_hessian_pays,
+                     device_bytes, hessian_columns, hvp_column_bytes, line_point_bytes,
+                     line_points)
 
 # Effective FLOP/s per rule: on one CPU thread the median over the rule's jobs of counted
 # operations / measured time (default config); on a GPU the slowest measured (paper config, an
@@ -182,7 +182,7 @@ def _noise_cost(model, data, block, K, seeds, extra_masks=0, kinds=1, chunk=None
     kept = 4 * 2 * batch * rows * activations(model, data, head)
     budget = device_bytes(device)
     point = line_point_bytes(model, data, rows, head)
-    batches = [kept, vmap_chunk(LINE_POINTS, point, budget, LINE_POINTS) * point]
+    batches = [kept, line_points(point, budget) * point]
     if hessian == "full" and not closed_form_hessian(model, block):
         column = hvp_column_bytes(model, data, rows, head)
         batches.append(hessian_columns(B, column, budget) * column)
@@ -260,17 +260,10 @@ def main(argv=None) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"),
                         help="default: cuda when the config declares gpus, else cpu")
     args = parser.parse_args(argv)
-    from pathlib import Path
+    from .config import check, load
 
-    import yaml
-    from snakemake.utils import validate
-
-    from .config import check
-
-    with open(args.configfile) as fh:
-        config = yaml.safe_load(fh)
-    config["data_dir"] = config.get("data_dir") or "."            # the plan reads no data
-    validate(config, str(Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"))
+    config = load(args.configfile)
+    config["data_dir"] = config["data_dir"] or "."               # the plan reads no data
     check(config)
     device = args.device or ("cuda" if config.get("gpus") else "cpu")
     rows = [(j.rule, j.name, j.flops, j.seconds(device), j.memory) for j in jobs(config, device)]

@@ -196,17 +196,6 @@ def write_fixtures(config: dict, folder) -> None:
         make_multi30k(folder / "multi30k", lines=multi30k_lines(*need["multi30k"]))
 
 
-def load_paper(path) -> dict:
-    """A paper config file, validated against the schema with its defaults filled."""
-    import yaml
-    from snakemake.utils import validate
-
-    with open(path) as fh:
-        config = yaml.safe_load(fh)
-    validate(config, str(Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"))
-    return config
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m dropout_sme.toy",
                                      description=__doc__.split("\n\n")[0])
@@ -215,8 +204,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     import yaml
 
+    from .config import load
+
     out = Path(args.out).resolve()
-    config = toy_config(load_paper(args.paper), out / "data")
+    config = toy_config(load(args.paper), out / "data")
     write_fixtures(config, out / "data")
     (out / "toy.yaml").write_text(
         f"# derived by python -m dropout_sme.toy from {args.paper}: do not edit\n"

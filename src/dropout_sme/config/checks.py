@@ -13,6 +13,18 @@ from .specs import datasets_used, noise_settings, setting_name, settings, univer
 SEQUENCE_SOURCES = ("synthetic_sequence", "multi30k")
 
 
+def load(path) -> dict:
+    """A config file, validated against the workflow's schema with its defaults filled (as the
+    workflow does before ``check``), for the commands that read a config outside Snakemake."""
+    import yaml
+    from snakemake.utils import validate
+
+    with open(path) as fh:
+        config = yaml.safe_load(fh)
+    validate(config, str(Path(__file__).resolve().parents[3] / "workflow/schemas/config.schema.yaml"))
+    return config
+
+
 def _is_multiple(total: float, step: float) -> bool:
     k = round(total / step)
     return k >= 1 and abs(k * step - total) <= 1e-9 * max(1.0, total)

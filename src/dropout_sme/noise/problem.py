@@ -107,7 +107,7 @@ class Problem:
             column = memory.hvp_column_bytes(self.model, data, x.shape[0], itemsize=itemsize)
             return memory.hessian_columns(self.theta.numel(), column, budget)
         point = memory.line_point_bytes(self.model, data, x.shape[0], itemsize=itemsize)
-        return memory.vmap_chunk(memory.LINE_POINTS, point, budget, memory.LINE_POINTS)
+        return memory.line_points(point, budget)
 
     @cached_property
     def loss0(self) -> float:

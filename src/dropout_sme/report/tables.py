@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..io import DamagedFile
+
 NULL_Z = 1.96          # the two-sided 95% point of a normal distribution
 
 
@@ -38,8 +40,6 @@ def read_metrics(files, tag_of: dict | None = None, column: str = "experiment") 
     """Training metrics CSVs concatenated (each row tagged as ``read_tagged`` does when
     ``tag_of`` is given); a file in which a seed's rows end before the run's final step stops
     the reader with the file's name: its last rows are not the final ones."""
-    from ..io import DamagedFile
-
     files = [files] if isinstance(files, str) else list(files)
     frames = []
     for f in files:

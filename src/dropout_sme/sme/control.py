@@ -48,12 +48,15 @@ def step(prob, tangent: tuple, dt: float, lr: float, order: int, noise) -> tuple
     return fa, fw, ya - dt * ha + noise[0], yw - dt * hw + noise[1]
 
 
-def _hessian_times(net, p: float, ya, yw):
-    """H(xbar) Y for every path by the cheaper exact route (``dense_hessian_pays``): the
-    closed-form Hessian-vector product of each path's Y, or H formed once (P products at the one
-    point xbar) and one (paths, P) x (P, P) product when the paths outnumber what H costs."""
+def _hessian_times(net, p: float, ya, yw, dense: bool | None = None):
+    """H(xbar) Y for every path by the cheaper exact route (``dense``: None chooses by
+    ``dense_hessian_pays``): the closed-form Hessian-vector product of each path's Y, or H formed
+    once (P products at the one point xbar) and one (paths, P) x (P, P) product when the paths
+    outnumber what H costs."""
     m, d = net.w.shape
-    if not dense_hessian_pays(m, d, net.n, ya.shape[0]):
+    if dense is None:
+        dense = dense_hessian_pays(m, d, net.n, ya.shape[0])
+    if not dense:
         return net.hvp_modified_loss(p, ya, yw)
     eye = torch.eye(m * (d + 1), dtype=ya.dtype, device=ya.device).reshape(-1, m, d + 1)
     hess = tl.flatten(*net.hvp_modified_loss(p, eye[..., 0], eye[..., 1:]))   # (P, P)
