@@ -16,7 +16,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from dropout_sme import models
-from dropout_sme.models import nets
+from dropout_sme.architectures import resnet
 
 MODEL = {"arch": "resnet", "depth": 20, "hidden": [64], "activation": "relu",
          "image": [3, 32, 32]}
@@ -57,11 +57,11 @@ def main():
         return (time.perf_counter() - t0) / args.repeats
 
     fused = seconds(stepper(MODEL))
-    saved, nets.batch_norm = nets.batch_norm, written_out
+    saved, resnet.batch_norm = resnet.batch_norm, written_out
     try:
         manual = seconds(stepper(MODEL))
     finally:
-        nets.batch_norm = saved
+        resnet.batch_norm = saved
     group = seconds(stepper({**MODEL, "norm": "group", "groups": 8}))
     print(f"ResNet-20 full-batch dropout gradient, {args.images} images, {args.threads} thread(s):")
     print(f"  BatchNorm, torch's fused kernel (the pipeline's)  {fused:7.3f} s/step")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .architectures import RESNET_WIDTHS, attention_width, conv_stages, resnet_blocks
+from . import architectures
 
 RUNTIME_BYTES = 512 * 2 ** 20                # torch and its libraries, or a CUDA context
 # A vmapped Hessian-vector column (forward-over-reverse) keeps primal, tangent and cotangent
@@ -36,36 +36,7 @@ class Data:
 def activations(model: dict, data: Data, head_only: bool = False) -> float:
     """Numbers one sample's forward pass keeps for its gradient (layer outputs; ``head_only``:
     of a cnn or resnet's FNN head)."""
-    arch = model["arch"]
-    if arch == "two_layer":
-        return float(model["width"])
-    if arch == "transformer":
-        d, T = model["d_model"], data.features
-        return model["layers"] * T * (6 * d + model["d_ff"] + model["heads"] * T) + T * data.outputs
-    if arch == "encoder_decoder":
-        d, a, ff, heads = model["d_model"], attention_width(model), model["d_ff"], model["heads"]
-        S = model["src_length"]
-        T = data.features - S
-        encoder = S * (6 * d + 4 * a + ff + heads * S)
-        decoder = T * (9 * d + 8 * a + ff + heads * (T + S))
-        return model["layers"] * (encoder + decoder) + T * data.outputs
-    head = float(sum(model.get("hidden", [])) + data.outputs)
-    if arch == "fnn" or head_only:
-        return head
-    c, h, w = model.get("image") or data.image
-    kept = 0.0
-    if arch == "cnn":
-        for stage in conv_stages(model):
-            kept += sum(2 * width * h * w for width in stage)
-            h, w = h // 2, w // 2
-        return kept + head
-    kept += 3 * RESNET_WIDTHS[0] * h * w
-    for s, width in enumerate(RESNET_WIDTHS):
-        for b in range(resnet_blocks(model)):
-            if s and not b:
-                h, w = h // 2, w // 2
-            kept += 6 * width * h * w                     # two convolutions, batch norms, sums
-    return kept + head
+    return architectures.of(model).kept(model, data, head_only)
 
 
 def dense_hessian_pays(m: int, d: int, n: int, paths: int) -> bool:
@@ -101,7 +72,7 @@ def line_points(point_bytes: float, budget: float) -> int:
 def closed_form_hessian(model: dict, block: str) -> bool:
     """The FNN's last hidden weight block: its Hessian has a closed form (``models.fnn``), no
     vmapped columns."""
-    return model["arch"] == "fnn" and block == f"w{len(model['hidden'])}"
+    return architectures.of(model).fnn_kernel and block == f"w{len(model['hidden'])}"
 
 
 def hvp_column_bytes(model: dict, data: Data, rows: int, head_only: bool = False,

@@ -13,8 +13,7 @@ import argparse
 import math
 from dataclasses import dataclass
 
-from .architectures import (ALL, HEADED, RESNET_WIDTHS, attention_width, conv_stages,
-                            encoder_decoder_shapes, head_layer, resnet_blocks)
+from . import architectures
 from .memory import (RUNTIME_BYTES, Data, activations, closed_form_hessian, dense_hessian_pays,
                      device_bytes, hessian_columns, hvp_column_bytes, line_point_bytes,
                      line_points)
@@ -54,73 +53,15 @@ def data_of(spec: dict, target=None) -> Data:
     raise ValueError(f"no cost model for data source {source!r}")
 
 
-def _fnn(widths) -> float:
-    return 2.0 * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
-
-
 def forward_flops(model: dict, data: Data, head_only: bool = False) -> float:
     """Floating-point operations of one sample's forward pass (``head_only``: the FNN head of a
     cnn or resnet alone, as the noise stage runs it for head blocks)."""
-    arch = model["arch"]
-    if arch == "two_layer":
-        return 2.0 * model["width"] * (data.features + 1)
-    if arch == "transformer":
-        d, T = model["d_model"], data.features
-        per_token = model["layers"] * (8 * d * d + 4 * T * d + 4 * d * model["d_ff"])
-        return T * (per_token + 2 * d * data.outputs)
-    if arch == "encoder_decoder":
-        d, a, ff = model["d_model"], attention_width(model), model["d_ff"]
-        S = model["src_length"]
-        T = data.features - S
-        encoder = S * (8 * d * a + 4 * S * a + 4 * d * ff)
-        decoder = T * (8 * d * a + 4 * T * a + 4 * d * a + 4 * S * a + 4 * d * ff) + 4 * S * d * a
-        return model["layers"] * (encoder + decoder) + 2.0 * T * d * data.outputs
-    if arch == "fnn":
-        return _fnn([data.features, *model["hidden"], data.outputs])
-    c, h, w = model.get("image") or data.image
-    trunk = 0.0
-    if arch == "cnn":
-        for stage in conv_stages(model):
-            for width in stage:
-                trunk += 18.0 * c * width * h * w
-                c = width
-            h, w = h // 2, w // 2
-        flat = c * h * w
-    else:
-        trunk += 18.0 * c * RESNET_WIDTHS[0] * h * w
-        c = RESNET_WIDTHS[0]
-        for s, width in enumerate(RESNET_WIDTHS):
-            for b in range(resnet_blocks(model)):
-                if s and not b:
-                    h, w = h // 2, w // 2
-                trunk += 18.0 * (c + width) * width * h * w
-                c = width
-        flat = c
-    head = _fnn([flat, *model["hidden"], data.outputs])
-    return head if head_only else trunk + head
+    return architectures.of(model).flops(model, data, head_only)
 
 
 def block_size(model: dict, data: Data, block: str) -> int:
     """Parameters in an analysed block (FNN-head weights and biases, ``all``, or an estimate)."""
-    i = head_layer(block)
-    if model["arch"] in HEADED and i is not None:
-        if model["arch"] == "fnn":
-            first = data.features
-        elif model["arch"] == "resnet":
-            first = RESNET_WIDTHS[-1]
-        else:
-            c, h, w = model.get("image") or data.image
-            stages = conv_stages(model)
-            first = stages[-1][-1] * (h >> len(stages)) * (w >> len(stages))
-        widths = [first, *model["hidden"], data.outputs]
-        return widths[i - 1] * widths[i] if block.startswith("w") else widths[i]
-    if model["arch"] == "encoder_decoder":
-        shapes = encoder_decoder_shapes(model, data.outputs)
-        sizes = {k: math.prod(v) for k, v in shapes.items()}
-        return sum(sizes.values()) if block == ALL else sizes[block]
-    if model["arch"] == "transformer" and block.endswith("_w"):
-        return model["d_model"] * max(model["d_model"], model["d_ff"])
-    return int(forward_flops(model, data) / 2 / max(data.features, 1))   # ~ the parameters
+    return architectures.of(model).block_size(model, data, block)
 
 
 @dataclass
@@ -173,7 +114,7 @@ def _noise_cost(model, data, block, K, seeds, extra_masks=0, kinds=1, chunk=None
     """K mask gradients, their covariance and spectrum, the Hessian and the flatness lines
     (graphs of ``batch`` masks over ``chunk`` rows of data at a time where the config sets it;
     a full Hessian in vmapped columns, as many as fit the device: ``hessian_columns``)."""
-    head = model["arch"] in HEADED and head_layer(block) is not None
+    head = architectures.of(model).head(model, block) is not None
     F = forward_flops(model, data, head_only=head)
     B = block_size(model, data, block)
     per_seed = ((K + extra_masks) * data.n * 3 * F + 2 * K * B * B + 2 * data.n * B * B

@@ -54,23 +54,10 @@ def _narrow(n: int, multiple: int = 1) -> int:
 
 
 def _model(model: dict) -> dict:
-    m = copy.deepcopy(model)
-    if "hidden" in m:
-        m["hidden"] = [_narrow(h) for h in m["hidden"]]
-    if "channels" in m:
-        m["channels"] = [[_narrow(c) for c in s] if isinstance(s, list) else _narrow(s)
-                         for s in m["channels"]]
-    if m["arch"] == "resnet":
-        m["depth"] = 8
-    if "d_model" in m:
-        heads = m.get("heads", 1) if m["arch"] == "transformer" else 1
-        m["d_model"] = _narrow(m["d_model"], heads)
-    for key in ("d_k", "d_ff"):
-        if m.get(key):
-            m[key] = _narrow(m[key])
-    if "src_length" in m:
-        m["src_length"] = SHRINK["length"]
-    return m
+    """Every width narrowed, as the architecture shrinks itself (``Architecture.toy``)."""
+    from . import architectures
+
+    return architectures.of(model).toy(copy.deepcopy(model), _narrow, SHRINK["length"])
 
 
 def _dataset(spec: dict) -> dict:
@@ -138,7 +125,7 @@ def _noise_keys(own: dict) -> dict:
 def toy_config(paper: dict, data_dir) -> dict:
     """The toy-scale config of a schema-valid paper config (defaults filled), reading its data
     from ``data_dir`` (fixture files: ``write_fixtures``)."""
-    from . import plan
+    from . import architectures, plan
 
     config = copy.deepcopy(paper)
     config.update(device="cpu", gpus=0, threads=1, data_dir=str(data_dir))
@@ -166,7 +153,7 @@ def toy_config(paper: dict, data_dir) -> dict:
         exp = config["experiments"][name]
         data = plan.data_of(config["datasets"][exp["dataset"]])
         block = own.get("block", noise["block"])
-        closed_form = exp["model"]["arch"] == "fnn"
+        closed_form = architectures.of(exp["model"]).fnn_kernel
         if not closed_form and plan.block_size(exp["model"], data, block) > SHRINK["full_hessian"]:
             own["hessian"] = "lanczos"
         universality[name] = own

@@ -23,7 +23,7 @@ import torch
 from torch.func import grad_and_value, vmap
 from tqdm.auto import tqdm
 
-from . import models, optim, rng
+from . import architectures, models, optim, rng
 from .devices import resolve_device
 from .io import config_hash, load_torch, save_torch
 
@@ -67,11 +67,11 @@ class Trainer:
                              "the output width cannot be read off the labels of a subset")
         self.n_out = int(data["n_classes"]) if self.classification else 1
         self.n = self.x["train"].shape[0]
-        if run["model"]["arch"] == "encoder_decoder":       # its outputs skip the source part
-            src = run["model"]["src_length"]
-            if any((self.y[s][:, :src] != models.IGNORE).any() for s in self.y):
-                raise ValueError(f"encoder_decoder scores the positions after src_length = {src}; "
-                                 f"the data's labels there must all be {models.IGNORE} (unscored)")
+        arch = architectures.of(run["model"])
+        src = arch.scored_from(run["model"])                # outputs that skip the source part
+        if src and any((self.y[s][:, :src] != models.IGNORE).any() for s in self.y):
+            raise ValueError(f"{arch.name} scores the positions after src_length = {src}; "
+                             f"the data's labels there must all be {models.IGNORE} (unscored)")
         self.batch_size = run.get("batch_size") or self.n
         if self.batch_size > self.n:
             raise ValueError(f"batch_size {self.batch_size} exceeds the {self.n} training examples")
@@ -88,10 +88,10 @@ class Trainer:
         if self.chunk and self.batch_size < self.n:
             raise ValueError("chunk splits the full batch of full-batch GD; with batch_size set "
                              "each step's batch is already small: leave chunk unset")
-        if self.chunk and model["arch"] == "resnet" and model.get("norm", "batch") == "batch":
-            raise ValueError("chunk: a resnet's batch norm takes its statistics over the whole "
-                             "batch, which micro-batches cannot reproduce exactly; leave chunk "
-                             "unset for it, or set model.norm: group (GroupNorm, per example)")
+        refusal = arch.chunk_refusal(model) if self.chunk else None
+        if refusal:
+            what, why, fix = refusal
+            raise ValueError(f"chunk: a {what}: {why}; leave chunk unset, or set {fix}")
         self.use_masks = run["keep_prob"] < 1.0
         self.dropout_loss, self.dropout_loss_sum = dropout_loss, dropout_loss_sum
         mode = run.get("seed_batching", "auto")

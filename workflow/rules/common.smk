@@ -10,6 +10,7 @@ from snakemake.utils import validate
 sys.path.insert(
     0, str(Path(workflow.basedir) / "src")
 )  # this checkout's package, installed or not
+from dropout_sme import architectures
 from dropout_sme import config as cfg
 from dropout_sme import plan
 from dropout_sme.codehash import code_hash
@@ -169,23 +170,7 @@ def architecture_labels():
     out = {}
     for e in cfg.universality_experiments(config):
         exp = config["experiments"][e]
-        m = exp["model"]
-        if m["arch"] == "fnn":
-            net = "FNN " + "-".join(str(w) for w in m["hidden"])
-        elif m["arch"] == "cnn":
-            net = f"CNN {m['channels']} + {m['hidden']}"
-        elif m["arch"] == "resnet":
-            norm = "GroupNorm" if m.get("norm") == "group" else "BatchNorm"
-            sites = ", conv dropout" if m.get("conv_dropout") else ""
-            net = f"ResNet-{m['depth']} ({norm}{sites}) + {m['hidden']}"
-        elif m["arch"] == "transformer":
-            net = f"transformer d={m['d_model']}, {m['layers']} layer(s)"
-        elif m["arch"] == "encoder_decoder":
-            net = (
-                f"encoder-decoder d={m['d_model']}, {m['layers']}+{m['layers']} layers"
-            )
-        else:
-            net = m["arch"]
+        net = architectures.of(exp["model"]).label(exp["model"])
         block = cfg.noise_spec(config, e, cfg.noise_settings(config, e)[0])["block"]
         out[e] = f"{net} on {exp['dataset']} ({block})"
     return out

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..architectures import ALL, SEQUENCE, attention_width, param_names
+from .. import architectures
+from ..architectures import ALL, SEQUENCE, param_names
 from ..data.common import NEEDS_DATA_DIR, WHERE_TO_GET
 from .errors import ConfigError
 from .specs import datasets_used, noise_settings, setting_name, settings, universality_experiments
@@ -44,26 +45,23 @@ def check(config: dict) -> None:
             want = "mse" if regression else "cross_entropy"
             raise ConfigError(f"config key {where}.loss: got {exp['loss']!r}; allowed: {want!r} "
                               f"for dataset {exp['dataset']!r} (source {source})")
-        sequence = source in SEQUENCE_SOURCES
-        if sequence != (exp["model"]["arch"] in SEQUENCE):
-            raise ConfigError(f"config key {where}.model.arch: got {exp['model']['arch']!r}; "
+        arch = architectures.of(exp["model"])
+        if (source in SEQUENCE_SOURCES) != arch.sequence:
+            raise ConfigError(f"config key {where}.model.arch: got {arch.name!r}; "
                               f"allowed: {' or '.join(map(repr, SEQUENCE))} exactly for the "
                               f"sequence datasets ({', '.join(SEQUENCE_SOURCES)}); dataset "
                               f"{exp['dataset']!r} has source {source}")
-        if exp["model"]["arch"] == "encoder_decoder":
-            try:
-                attention_width(exp["model"])
-            except ValueError as err:
-                raise ConfigError(f"config key {where}.model: {err}") from None
-            data = config["datasets"][exp["dataset"]]
-            src = data.get("src_length", data.get("length"))
-            if exp["model"]["src_length"] != src:
-                raise ConfigError(f"config key {where}.model.src_length: got "
-                                  f"{exp['model']['src_length']}; allowed: {src}, the source "
-                                  f"positions of dataset {exp['dataset']!r}")
-        if exp["model"]["arch"] == "two_layer" and not regression:
-            raise ConfigError(f"config key {where}.model.arch: got 'two_layer' (scalar output); "
-                              f"allowed: 'fnn' for the classification dataset {exp['dataset']!r}")
+        refused = arch.config_error(exp["model"], exp["dataset"],
+                                    config["datasets"][exp["dataset"]])
+        if refused:
+            key, reason = refused
+            raise ConfigError(f"config key {where}.model{'.' + key if key else ''}: {reason}")
+        if arch.scalar_output and not regression:
+            allowed = [n for n, a in architectures.REGISTRY.items()
+                       if not (a.sequence or a.scalar_output)]
+            raise ConfigError(f"config key {where}.model.arch: got {arch.name!r} (scalar output); "
+                              f"allowed: {' or '.join(map(repr, allowed))} for the "
+                              f"classification dataset {exp['dataset']!r}")
         steps = exp["steps"]
         late = [c for c in exp["checkpoints"] if c > steps]
         if late:
@@ -120,10 +118,11 @@ def _check_batches(config: dict, name: str, exp: dict) -> None:
                           f"allowed: null (chunk splits the full batch of full-batch GD; a "
                           f"mini-batch is already small)")
     model = exp["model"]
-    if chunk and model["arch"] == "resnet" and model.get("norm", "batch") == "batch":
-        raise ConfigError(f"config key {where}.chunk: got {chunk} for a resnet with batch norm; "
-                          f"allowed: null, or set {where}.model.norm: group (batch norm's "
-                          f"statistics over the whole batch cannot be cut into micro-batches)")
+    refusal = architectures.of(model).chunk_refusal(model) if chunk else None
+    if refusal:
+        what, why, fix = refusal
+        raise ConfigError(f"config key {where}.chunk: got {chunk} for a {what}; allowed: null, "
+                          f"or set {where}.{fix} ({why})")
 
 
 def _check_claims(config: dict) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch.func import grad, vmap
 
+from .. import architectures
 from ..architectures import head_layer
 from .activations import ACTIVATIONS, DERIVATIVES
 from .losses import loss_value
@@ -58,7 +59,8 @@ def padded_output(w, b):
 def weight_layer(model: dict, block: str) -> int | None:
     """i when ``block`` is the FNN's weight matrix w_i, else None (any other model or block)."""
     layer = head_layer(block)
-    return layer if model["arch"] == "fnn" and block[0] == "w" and layer is not None else None
+    whole = architectures.of(model).fnn_kernel
+    return layer if whole and block[0] == "w" and layer is not None else None
 
 
 def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float, layer: int):

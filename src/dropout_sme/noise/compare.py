@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 from torch.func import grad, vmap
 
-from .. import models
+from .. import architectures, models
 from .. import fits
 from . import hessian, trajectory
 from .estimators import alignment, covariance, spectrum
@@ -128,9 +128,9 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
     variance-flatness slopes of gradient and trajectory data (at ``flatness_factor``)."""
     import time
 
-    if spec["model"]["arch"] != "fnn":
-        raise ValueError("the noise comparison runs GD on the whole network from theta*: it is "
-                         "defined for the fnn experiment only")
+    if not architectures.of(spec["model"]).fnn_kernel:
+        raise ValueError("the noise comparison runs GD on the whole network from theta* with the "
+                         "FNN kernel: it is defined for the fnn experiment only")
     factor, top = float(spec["flatness_factor"]), spec["directions"]
     traj = spec["trajectory"]
     window = len(range(0, traj["length"], traj["stride"]))

@@ -21,7 +21,7 @@ from functools import cached_property
 import torch
 from torch.func import grad
 
-from .. import memory, models
+from .. import architectures, memory, models
 from ..devices import total_memory_mb
 
 
@@ -40,10 +40,11 @@ class Problem:
            chunk: int | None = None) -> Problem:
         models.block_vector(params, block)          # a clear error for an unknown block
         model, params, x = models.head(model, params, x, block)
-        if chunk and model["arch"] == "resnet" and model.get("norm", "batch") == "batch":
-            raise ValueError(f"chunk: block {block!r} is inside a resnet whose batch norm takes "
-                             f"its statistics over the whole batch, which parts of the data "
-                             f"cannot reproduce; leave chunk unset or set model.norm: group")
+        refusal = architectures.of(model).chunk_refusal(model) if chunk else None
+        if refusal:
+            what, why, fix = refusal
+            raise ValueError(f"chunk: block {block!r} is inside a {what}: {why}; leave chunk "
+                             f"unset, or set {fix}")
         return cls(model, params, x, y, loss, block, chunk)
 
     @property
