@@ -22,16 +22,22 @@
 # margins are the config's `claims:` section (their reasons and history: config/README.md).
 
 # %% tags=["parameters"]
-sme_orders = ""
-slopes = ""
-universality_table = ""
+cells = []
+exact_orders = ""
+resolve_ratio = 3.0
+bootstrap = 400
+seed = 0
+universality_alignment = []
+universality_directions = []
+universality_metrics = []
+labels = {}
 alignment = []
 directions = []
 compare = []
 diagnosis = []
 sharpness = []
 margins = {}
-reference_factor = 2.0
+flatness_factor = 2.0
 drift = "exclude_pc1"
 exploration = {"min_train_acc": 0.99, "max_loss_change": 0.5}
 out_csv = "figures/claims.csv"
@@ -42,14 +48,21 @@ import pandas as pd
 
 from dropout_sme import io
 from dropout_sme.report import claims, stats, tables
+from dropout_sme.sme import weak
 
+# the tables the claims judge, built by the same package functions as tables 2, 3 and 5
+orders = weak.order_report(weak.load_cells(cells), pd.read_csv(exact_orders), bootstrap, seed,
+                           resolve_ratio)
+dirs, compared = tables.read(directions), tables.read(compare) if compare else None
 windows = tables.read(diagnosis) if diagnosis else None
+slopes = tables.table3(dirs, windows, compared, flatness_factor, drift, exploration)[0]
 if windows is not None:
     windows["exploration"] = stats.exploration(windows, exploration)
-table = claims.report(pd.read_csv(sme_orders), pd.read_csv(slopes),
-                      pd.read_csv(universality_table), tables.read(alignment),
-                      tables.read(directions), reference_factor, margins or claims.DEFAULT_MARGINS,
-                      tables.read(compare) if compare else None, windows, drift,
+universality = tables.table5(
+    tables.read(universality_alignment), tables.read(universality_directions),
+    tables.final_rows(tables.read_metrics(universality_metrics)), labels, flatness_factor, drift)
+table = claims.report(orders, slopes, universality, tables.read(alignment), dirs, flatness_factor,
+                      margins or claims.DEFAULT_MARGINS, compared, windows, drift,
                       tables.read(sharpness) if sharpness else None)
 io.save_csv(out_csv, table)
 io.save_text(out_md, claims.markdown(table))

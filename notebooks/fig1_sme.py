@@ -34,13 +34,12 @@ from dropout_sme.sme import weak
 
 plotting.use_style()
 loaded = {(c["keep_prob"], c["lr"]): c for c in weak.load_cells(cells)}
-svag = sorted((k for k in next(iter(loaded.values()))["methods"] if k.startswith("svag")),
-              key=lambda k: int(k[4:]))
-methods = [("dropout", "dropout GD", "k", "-"), ("sme1", "order-1 SME", "C0", "-"),
-           ("sme2", "order-2 SME", "C1", "-")]
+svag = sorted(m for m in next(iter(loaded.values()))["methods"] if m.name == "svag")
+methods = [(weak.DROPOUT, "dropout GD", "k", "-"), (weak.Method("sme1"), "order-1 SME", "C0", "-"),
+           (weak.Method("sme2"), "order-2 SME", "C1", "-")]
 if svag:
-    methods.append((svag[-1], f"SVAG, l = {svag[-1][4:]}", "C2", "-"))
-methods.append(("gf", "gradient flow on $L_S$", "0.5", "--"))
+    methods.append((svag[-1], svag[-1].label, "C2", "-"))
+methods.append((weak.Method("gf"), "gradient flow on $L_S$", "0.5", "--"))
 rows = [(0, "E[$R_S$] (train loss)"), (2, "E[test loss]")]
 
 fig, axes = plt.subplots(3, len(panels), figsize=(4.3 * len(panels), 8.4), squeeze=False,
@@ -48,7 +47,7 @@ fig, axes = plt.subplots(3, len(panels), figsize=(4.3 * len(panels), 8.4), squee
 for j, (p, lr) in enumerate(panels):
     cell = loaded[(p, lr)]
     t = cell["times"]
-    ref_mean, ref_se = weak.mean_se(*cell["methods"]["dropout"])
+    ref_mean, ref_se = weak.mean_se(*cell["methods"][weak.DROPOUT])
     for key, label, color, ls in methods:
         mean, se = weak.mean_se(*cell["methods"][key])
         for i, (g, ylabel) in enumerate(rows):
@@ -56,7 +55,7 @@ for j, (p, lr) in enumerate(panels):
                           mean[:, g] + 1.96 * se[:, g], label=label, color=color, linestyle=ls,
                           marker="o", markersize=3)
             axes[i, j].set_ylabel(ylabel)
-        if key != "dropout":
+        if key != weak.DROPOUT:
             diff = mean[:, 0] - ref_mean[:, 0]
             half = 1.96 * np.hypot(se[:, 0], ref_se[:, 0])
             plotting.band(axes[2, j], t, diff, diff - half, diff + half, color=color,

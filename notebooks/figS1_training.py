@@ -25,13 +25,13 @@ out_png = "figures/figS1_training.png"
 # %%
 import matplotlib.pyplot as plt
 
-from dropout_sme.report import plotting, stats, tables
+from dropout_sme.report import frames, plotting, stats, tables
 
 plotting.use_style()
 df = tables.read_metrics(metrics)
 cols = ["train_loss", "train_loss_dropout", "test_loss", "test_acc"]
 summary = stats.summarize(df, ["keep_prob", "lr", "step"], cols)
-n_seeds = df.groupby(["keep_prob", "lr"]).seed.nunique()
+n_seeds = frames.seeds(df)
 
 dropout = sorted({(p, lr) for p, lr in zip(df.keep_prob, df.lr) if p < 1}, key=lambda s: (s[1], -s[0]))
 panels = dropout or sorted({(p, lr) for p, lr in zip(df.keep_prob, df.lr)})
@@ -73,5 +73,4 @@ fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)
 
 # %%
-final = tables.final_rows(df)
-final.groupby(["keep_prob", "lr"])[["train_loss", "test_loss", "test_acc"]].mean()
+stats.summarize(tables.final_rows(df), ["keep_prob", "lr"], ["train_loss", "test_loss", "test_acc"])

@@ -63,10 +63,12 @@ for i, p in enumerate(ps):
     for j, g in enumerate(TEST_FUNCTIONS):
         ax = axes[i, j]
         for method in methods:
-            sel = points[(points.method == method) & (points.g == g) & (points.keep_prob == p)]
-            row = orders[(orders.method == method) & (orders.g == g) & (orders.keep_prob == p)]
-            plotting.weak_error_curve(ax, sel, row.iloc[0], colors[method], weak.label(method),
-                                      linestyle="--" if method in ("gf", "gf2") else "-")
+            sel = weak.select(points, method)
+            sel = sel[(sel.g == g) & (sel.keep_prob == p)]
+            row = weak.select(orders, method)
+            row = row[(row.g == g) & (row.keep_prob == p)]
+            plotting.weak_error_curve(ax, sel, row.iloc[0], colors[method], method.label,
+                                      linestyle="--" if method.name in ("gf", "gf2") else "-")
         lrs = np.array(sorted(points.lr.unique()))
         anchor = points[(points.g == g) & (points.keep_prob == p) & (points.method == "sme1")]
         reference_slopes(ax, lrs, anchor.error.max())
@@ -75,11 +77,12 @@ ex_points, ex_orders = pd.read_csv(exact_points), pd.read_csv(exact_orders)
 p_exact = float(ex_points.keep_prob.iloc[0])
 for j, g in enumerate(("train_loss", "sq_norm")):
     ax = axes[-1, j]
-    for method, sel in ex_points[ex_points.g == g].groupby("method", sort=False):
+    for method in ex_points[ex_points.g == g].method.unique():
+        sel = ex_points[(ex_points.g == g) & (ex_points.method == method)]
         order = ex_orders[(ex_orders.method == method) & (ex_orders.g == g)].order.iloc[0]
-        ax.plot(sel.lr, sel.error, "o-", color=colors.get(method, "C5"),
+        ax.plot(sel.lr, sel.error, "o-", color=colors.get(weak.Method(method), "C5"),
                 linestyle="--" if method in ("gf", "gf2") else "-",
-                label=f"{weak.label(method)}: order {order:.3f}")
+                label=f"{weak.Method(method).label}: order {order:.3f}")
     lrs = np.array(sorted(ex_points.lr.unique()))
     reference_slopes(ax, lrs, ex_points[ex_points.g == g].error.max())
     plotting.lr_axes(ax, lrs, "weak error (exact)",

@@ -39,7 +39,7 @@ from dropout_sme.sme.weak import TEST_FUNCTIONS
 
 plotting.use_style()
 loaded = weak.load_cells(cells)
-points = weak.error_points(loaded, ["sme1"], resolve_ratio)
+points = weak.error_points(loaded, [weak.Method("sme1")], resolve_ratio)
 points["x"] = (points.lr / points.keep_prob).round(10)     # lr / p
 ps = sorted(points.keep_prob.unique())
 n_paths, horizon = {}, {}   # per keep_prob row (a diverged cell stops early)
@@ -81,4 +81,4 @@ fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)
 
 # %%
-points.pivot_table(index=["g", "keep_prob"], columns="x", values="error")
+points[["g", "keep_prob", "lr", "x", "error", "resolved", "diverged"]]

@@ -27,30 +27,21 @@ out_png = "figures/figS4_flatness_factor.png"
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
-from dropout_sme.report import plotting, stats, tables
+from dropout_sme.report import frames, plotting, stats, tables
 
 plotting.use_style()
 dirs = tables.read(directions)
 kinds = ["trajectory", "gradient"]
 fits = {"trajectory": stats.trajectory_fit(drift), "gradient": stats.relations()["vf_gradient"]}
 factors = sorted(dirs[dirs.kind == "gradient"].factor.unique())
-rows = []
-for kind in kinds:
-    for c in factors:
-        s = stats.slopes(dirs, fits[kind].kind, c, first=fits[kind].first)
-        for (p, lr), g in s.groupby(["keep_prob", "lr"]):
-            m, lo, hi = stats.mean_ci(g.slope)
-            rows.append({"kind": kind, "factor": c, "keep_prob": p, "lr": lr, "mean": m, "lo": lo,
-                         "hi": hi, "flagged": int(g.flagged.sum())})
-table = pd.DataFrame(rows)
+table = frames.slopes_by_factor(dirs, fits, factors)
 
 fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), squeeze=False)
 for ax, kind in zip(axes[0], kinds):
     t = table[table.kind == kind]
-    for j, ((p, lr), g) in enumerate(t.groupby(["keep_prob", "lr"])):
-        g = g.sort_values("factor")
+    for j, (p, lr) in enumerate(sorted(set(zip(t.keep_prob, t.lr)))):
+        g = t[(t.keep_prob == p) & (t.lr == lr)].sort_values("factor")
         shift = (j - 0.5) * 0.04
         ax.errorbar(g.factor + shift, g["mean"], yerr=[g["mean"] - g.lo, g.hi - g["mean"]],
                     marker="o", capsize=3, label=f"keep_prob = {p:g}, lr = {lr:g}")

@@ -24,7 +24,6 @@
 alignment = []
 directions = []
 labels = {}
-experiment_of = {}
 flatness_factor = 2.0
 out_pdf = "figures/figS5_universality.pdf"
 out_png = "figures/figS5_universality.png"
@@ -39,9 +38,9 @@ from dropout_sme.report import plotting, stats, tables
 plotting.use_style()
 
 
-al = tables.read_tagged(alignment, experiment_of)
-dirs = tables.read_tagged(directions, experiment_of)
-experiments = list(dict.fromkeys(experiment_of[f] for f in alignment))
+al = tables.read(alignment)
+dirs = tables.read(directions)
+experiments = list(dict.fromkeys(al.experiment))
 first = {e: dirs[dirs.experiment == e].sort_values(["lr", "keep_prob"]).setting.iloc[0]
          for e in experiments}
 

@@ -34,27 +34,13 @@ out_png = "figures/figS6_noise_comparison.png"
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
-from dropout_sme.report import plotting, stats, tables
+from dropout_sme.report import frames, plotting, stats, tables
 
 plotting.use_style()
 other = tables.read(compare)
-al = tables.read(alignment)
-dirs = tables.read(directions)
-star = al[al.theta_star].set_index(["setting", "seed"])
-grad_slopes = stats.slopes(dirs, "gradient", flatness_factor).set_index(["setting", "seed"])
-fit = stats.trajectory_fit(drift)
-traj_slopes = stats.slopes(dirs, fit.kind, flatness_factor, first=fit.first).set_index(
-    ["setting", "seed"])
-other["slope_trajectory"] = other[f"slope_trajectory_{drift}"]
-drop = other[other.noise == "sgd"][["setting", "keep_prob", "lr", "seed"]].copy()
-drop["noise"] = "dropout"
-keys = list(zip(drop.setting, drop.seed))
-drop["alpha"] = star.loc[keys, "alpha"].to_numpy()
-drop["slope_gradient"] = grad_slopes.loc[keys, "slope"].to_numpy()
-drop["slope_trajectory"] = traj_slopes.loc[keys, "slope"].to_numpy()
-frame = pd.concat([drop, other], ignore_index=True)
+frame, batch = frames.noise_comparison(other, tables.read(alignment), tables.read(directions),
+                                       flatness_factor, drift)
 names = {"dropout": "dropout", "sgd": "mini-batch\nSGD", "gaussian": "isotropic\nGaussian"}
 settings = sorted({(p, lr) for p, lr in zip(frame.keep_prob, frame.lr)}, key=lambda s: (s[1], -s[0]))
 panels = [("alpha", "alignment alpha(H, Sigma) at theta*"),
@@ -62,7 +48,6 @@ panels = [("alpha", "alignment alpha(H, Sigma) at theta*"),
           ("slope_trajectory", f"variance-flatness slope, trajectory data\n(Feng & Tu's protocol, "
            f"drift: {drift})")]
 
-batch = other[other.noise == "sgd"].groupby(["keep_prob", "lr"]).batch.median()
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
 for ax, (col, title) in zip(axes, panels):
     for j, (p, lr) in enumerate(settings):
@@ -87,4 +72,4 @@ axes[0].legend(fontsize="x-small", loc="lower left")
 fig.suptitle(tables.mask_note(other))
 fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)
-frame.groupby(["keep_prob", "lr", "noise"])[["alpha", "slope_gradient", "slope_trajectory"]].mean()
+stats.summarize(frame, ["keep_prob", "lr", "noise"], ["alpha", "slope_gradient", "slope_trajectory"])

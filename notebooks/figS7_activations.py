@@ -21,7 +21,6 @@
 
 # %% tags=["parameters"]
 cells = []
-activation_of = {}
 resolve_ratio = 3.0
 bootstrap = 400
 seed = 0
@@ -38,17 +37,16 @@ from dropout_sme.sme.weak import TEST_FUNCTIONS
 
 plotting.use_style()
 groups = {}
-for path in cells:
-    groups.setdefault(activation_of[path], []).append(path)
+for cell in weak.load_cells(cells):
+    groups.setdefault(cell["activation"], []).append(cell)
 titles = {"train_loss": "g = $R_S$ (train loss)", "sq_norm": r"g = $\|\theta\|^2$",
           "test_loss": "g = test loss"}
 results = {}
-for act, paths in sorted(groups.items()):
-    loaded = weak.load_cells(paths)
+for act, loaded in sorted(groups.items()):
     n_paths = weak.paths_run(loaded[0])
     results[f"{act} ({n_paths:,} paths)"] = (
-        weak.error_points(loaded, ["sme1"], resolve_ratio),
-        weak.order_table(loaded, ["sme1"], bootstrap, seed, resolve_ratio))
+        weak.error_points(loaded, [weak.Method("sme1")], resolve_ratio),
+        weak.order_table(loaded, [weak.Method("sme1")], bootstrap, seed, resolve_ratio))
 ps = sorted({p for pts, _ in results.values() for p in pts.keep_prob.unique()})
 fig, axes = plt.subplots(len(ps), 3, figsize=(13, 3.9 * len(ps)), squeeze=False)
 for i, p in enumerate(ps):

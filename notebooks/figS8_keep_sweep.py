@@ -30,20 +30,13 @@ out_png = "figures/figS8_keep_sweep.png"
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
-from dropout_sme.report import plotting, stats, tables
+from dropout_sme.report import frames, plotting, tables
 
 plotting.use_style()
 d = tables.read(sweep)
 factor = float(d.factor.iloc[0])
-rows = []
-for (p, seed), g in d.groupby(["keep_prob", "seed"]):
-    ok = ~g.flagged
-    rows.append({"keep_prob": p, "seed": seed, "slope": stats.fit_slope(g.width[ok], g.variance[ok]),
-                 "alpha": g.alpha.iloc[0], "trace_s": g.trace_s.iloc[0]})
-per_seed = pd.DataFrame(rows)
-summary = stats.summarize(per_seed, ["keep_prob"], ["slope", "alpha", "trace_s"])
+per_seed, summary = frames.keep_sweep(d)
 block, K = d.block.iloc[0], int(d.masks.iloc[0])
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))

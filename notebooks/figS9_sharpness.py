@@ -27,26 +27,24 @@ out_png = "figures/figS9_sharpness.png"
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 
-from dropout_sme.report import plotting, stats, tables
+from dropout_sme.report import frames, plotting, tables
 
 plotting.use_style()
 summary = tables.read(sharpness)
-curves = tables.read(landscape)
+bands = frames.landscape_bands(tables.read(landscape))
 settings = sorted({(p, lr) for p, lr in zip(summary.keep_prob, summary.lr)},
                   key=lambda s: (s[1], -s[0]))
 colors = {"dropout": "C0", "no dropout": "C3"}
 fig, axes = plt.subplots(2, len(settings), figsize=(5.2 * len(settings), 7.4), squeeze=False)
 for j, (p, lr) in enumerate(settings):
     ax = axes[0, j]
-    c = curves[(curves.keep_prob == p) & (curves.lr == lr)]
-    for run, g in c.groupby("run"):
-        per_seed = g.groupby(["seed", "alpha"]).loss.mean().unstack("seed")
-        band = np.array([stats.mean_ci(row) for row in per_seed.to_numpy()])
-        ax.plot(per_seed.index, band[:, 0], color=colors[run],
+    b = bands[(bands.keep_prob == p) & (bands.lr == lr)]
+    for run in sorted(set(b.run)):
+        g = b[b.run == run].sort_values("alpha")
+        ax.plot(g.alpha, g["mean"], color=colors[run],
                 label=run if run == "no dropout" else f"dropout, keep_prob = {p:g}")
-        ax.fill_between(per_seed.index, band[:, 1], band[:, 2], color=colors[run], alpha=0.25)
+        ax.fill_between(g.alpha, g.lo, g.hi, color=colors[run], alpha=0.25)
     ax.set_yscale("log")
     ax.set_xlabel("distance alpha along a filter-normalised direction")
     ax.set_ylabel("dropout-free training loss")
@@ -56,7 +54,7 @@ for j, (p, lr) in enumerate(settings):
     s = summary[(summary.keep_prob == p) & (summary.lr == lr)]
     for k, (col, label) in enumerate((("top_eigenvalue", "top Hessian eigenvalue"),
                                       ("trace", "Hessian trace"))):
-        wide = s.pivot(index="seed", columns="run", values=col)
+        wide = frames.by_run(s, col)
         for seed, row in wide.iterrows():
             ax.plot([2 * k, 2 * k + 1], [row["dropout"], row["no dropout"]], color="0.6",
                     linewidth=0.8)

@@ -53,7 +53,7 @@ for r in table.itertuples():
         fit = f"{r.order:.2f} [{r.order_lo:.2f}, {r.order_hi:.2f}]"
     saved = (f"{r.variance_ratio_min:.0f}–{r.variance_ratio_max:.0f}×"
              if np.isfinite(r.variance_ratio_min) else "—")
-    lines.append(f"| {r.case} | {weak.label(r.method)} | {r.predicted} | {gs[r.g]} | "
+    lines.append(f"| {r.case} | {weak.Method(r.method, r.l).label} | {r.predicted} | {gs[r.g]} | "
                  f"{r.keep_prob:g} | {fit} | {r.lrs or '—'} ({r.points_used} of {r.points}) | "
                  f"{saved} |")
 lines += ["", f"Weak error max_t |E g(dropout) − E g(method)| over t ≤ T; two-layer net: fitted "

@@ -46,73 +46,26 @@ out_csv = "figures/table3_slopes.csv"
 out_md = "figures/table3_slopes.md"
 
 # %%
-import pandas as pd
-
 from dropout_sme import io
-from dropout_sme.report import stats, tables
+from dropout_sme.report import tables
 
 dirs = tables.read(directions)
-main = stats.relation_slopes(dirs, flatness_factor, drift=drift).assign(drift="", role="main")
-main.loc[main.relation == stats.trajectory_fit(drift).name, "drift"] = drift
-robust = []
-for other in (d for d in stats.DRIFTS if d != drift):
-    fit = stats.trajectory_fit(other)
-    s = stats.slopes(dirs, fit.kind, flatness_factor, first=fit.first)
-    robust.append(s.assign(relation=fit.name, drift=other, role="robustness"))
-per_seed = pd.concat([main, *robust], ignore_index=True)
-rows = []
-for (p, lr, relation, d, role), g in per_seed.groupby(["keep_prob", "lr", "relation", "drift",
-                                                      "role"], sort=False):
-    m, lo, hi = stats.mean_ci(g.slope)
-    rows.append({"keep_prob": p, "lr": lr, "relation": relation, "drift": d, "role": role,
-                 "slope_mean": m, "slope_lo": lo, "slope_hi": hi,
-                 "seeds": int(g.slope.notna().sum()),
-                 "directions_per_seed": int(g.used.max() + g.flagged.max()),
-                 "flagged_total": int(g.flagged.sum()), "flatness_factor": flatness_factor})
-table = pd.DataFrame(rows).sort_values(["lr", "keep_prob"], ascending=[True, False], kind="stable")
-
-diag = tables.read(diagnosis).assign(noise="dropout")
-diag["exploration"] = stats.exploration(diag, exploration)
-other = tables.read(compare) if compare else pd.DataFrame()
-columns = ["trend_fraction", "pc1_fraction", "pc1_displacement_cos"]
-frame = pd.concat([diag, other[["keep_prob", "lr", "seed", "noise", *columns]]]
-                  if len(other) else [diag], ignore_index=True)
-window_rows = []
-for (p, lr, noise), g in frame.groupby(["keep_prob", "lr", "noise"], sort=False):
-    row = {"keep_prob": p, "lr": lr, "noise": noise, "seeds": len(g)}
-    for c in columns + (["loss_change", "acc_start", "acc_end", "grad_norm_block"]
-                        if noise == "dropout" else []):
-        row[f"{c}_mean"], row[f"{c}_lo"], row[f"{c}_hi"] = stats.mean_ci(g[c])
-    if noise == "dropout":
-        row["window"] = f"{int(g.window_start.iloc[0])}-{int(g.window_end.iloc[0])}"
-        row["samples"] = int(g.samples.iloc[0])
-        row["exploration_seeds"] = int(g.exploration.sum())
-    window_rows.append(row)
-windows = pd.DataFrame(window_rows)
-own = windows[windows.noise == "dropout"].drop(columns=["noise", "seeds"])
-trajectory_rows = table.relation == stats.trajectory_fit(drift).name
-table = pd.concat([table[trajectory_rows].merge(own, on=["keep_prob", "lr"], how="left"),
-                   table[~trajectory_rows]], ignore_index=True)
-table = table.sort_values(["lr", "keep_prob"], ascending=[True, False], kind="stable")
+table, windows = tables.table3(dirs, tables.read(diagnosis),
+                               tables.read(compare) if compare else None, flatness_factor, drift,
+                               exploration)
 io.save_csv(out_csv, table)
 table
 
 # %%
-def ci(r, name, digits=2):
-    m, lo, hi = (getattr(r, f"{name}_{s}", float("nan")) for s in ("mean", "lo", "hi"))
-    if m != m:
-        return ""
-    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" if lo == lo else f"{m:.{digits}f}"
-
-
+ci = tables.ci
 lines = ["| keep_prob | lr | relation | drift | slope [95% interval] | psi = -slope | seeds | "
          "directions | flagged |", "|---|---|---|---|---|---|---|---|---|"]
 for r in table.itertuples():
     vf = r.relation.startswith("variance-flatness")
-    psi = f"{-r.slope_mean:.2f} [{-r.slope_hi:.2f}, {-r.slope_lo:.2f}]" if vf else ""
+    psi = tables.interval(-r.slope_mean, -r.slope_hi, -r.slope_lo) if vf else ""
     what = f"{r.drift} ({r.role})" if r.drift else ""
-    lines.append(f"| {r.keep_prob:g} | {r.lr:g} | {r.relation} | {what} | {r.slope_mean:.2f} "
-                 f"[{r.slope_lo:.2f}, {r.slope_hi:.2f}] | {psi} | {r.seeds} | "
+    lines.append(f"| {r.keep_prob:g} | {r.lr:g} | {r.relation} | {what} | {ci(r, 'slope')} | "
+                 f"{psi} | {r.seeds} | "
                  f"{r.directions_per_seed} | {r.flagged_total} |")
 lines += ["", f"Slope of log y against log x over the top directions of each seed, mean [95% "
           f"t-interval] over seeds; interval flatness at factor {flatness_factor:g} x L(theta*). "
@@ -132,10 +85,10 @@ for r in windows.itertuples():
     lines.append(
         f"| {r.keep_prob:g} | {r.lr:g} | {r.noise} | "
         + (f"{r.window} ({int(r.samples)})" if drop else "same") + " | "
-        f"{ci(r, 'trend_fraction')} | {ci(r, 'pc1_fraction')} | {ci(r, 'pc1_displacement_cos', 3)} | "
+        f"{ci(r, 'trend_fraction')} | {ci(r, 'pc1_fraction')} | {ci(r, 'pc1_displacement_cos', '.3f')} | "
         f"{ci(r, 'loss_change')} | "
-        + (f"{ci(r, 'acc_start', 3)}, {ci(r, 'acc_end', 3)}" if drop else "") + " | "
-        f"{ci(r, 'grad_norm_block', 4)} | "
+        + (f"{ci(r, 'acc_start', '.3f')}, {ci(r, 'acc_end', '.3f')}" if drop else "") + " | "
+        f"{ci(r, 'grad_norm_block', '.4f')} | "
         + (f"{int(r.exploration_seeds)} of {r.seeds} seeds" if drop else "") + " |")
 lines += ["", "Trend share: 1 - (variance left after removing each coordinate's least-squares line "
           "in time) / (window variance). Training loss: the dropout-free loss at the evaluations "

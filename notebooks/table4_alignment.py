@@ -32,43 +32,18 @@ out_csv = "figures/table4_alignment.csv"
 out_md = "figures/table4_alignment.md"
 
 # %%
-import numpy as np
-import pandas as pd
-
 from dropout_sme import io
-from dropout_sme.report import stats, tables
+from dropout_sme.report import tables
 
-al, nu = tables.read(alignment), tables.read(nulls)
-curve = tables.null_bands(al[~al.theta_star])
-rows = []
-for (p, lr), g in curve.groupby(["keep_prob", "lr"]):
-    final = g[g.step == g.step.max()]
-    star = al[al.theta_star & (al.keep_prob == p) & (al.lr == lr)]
-    n = nu[(nu.keep_prob == p) & (nu.lr == lr)]
-    row = {"keep_prob": p, "lr": lr, "seeds": final.seed.nunique(), "final_step": int(final.step.max()),
-           "alignment_masks": int(final.masks.iloc[0]), "theta_star_step": int(star.step.iloc[0]),
-           "theta_star_masks": int(star.masks.iloc[0])}
-    initial = g[g.step == g.step.min()].set_index("seed").alpha_debiased
-    gain = final.set_index("seed").alpha_debiased - initial          # paired by seed
-    for name, values in (("alpha_final", final.alpha_debiased), ("alpha_final_plain", final.alpha),
-                         ("alpha_theta_star", star.alpha), ("alpha_gain", gain.dropna())):
-        row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(values)
-    row["spectra_null_mean"] = final.spectra_mean.mean()
-    row["spectra_null_q975"] = final.spectra_hi.max()
-    row["spectra_null_mc_max"] = n[n.null == "same_spectra"].alpha.max()
-    row["wishart_null_q975"] = final.wishart_hi.iloc[0]
-    row["wishart_null_mc_max_abs"] = n[n.null == "centred_wishart"].alpha.abs().max()
-    row["null_draws"] = int(n[n.null == "same_spectra"].draw.nunique())
-    rows.append(row)
-table = pd.DataFrame(rows).sort_values(["lr", "keep_prob"], ascending=[True, False])
+al = tables.read(alignment)
+table = tables.table4(al, tables.read(nulls))
 io.save_csv(out_csv, table)
 table.T
 
 
 # %%
-def ci(r, name, digits=3):
-    m, lo, hi = (getattr(r, f"{name}_{s}") for s in ("mean", "lo", "hi"))
-    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" if np.isfinite(lo) else f"{m:.{digits}f}"
+def ci(r, name):
+    return tables.ci(r, name, ".3f", missing=None)
 
 
 lines = ["| keep_prob | lr | alpha, final step | gain since step 0 | alpha, final, plain S | "

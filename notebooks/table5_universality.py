@@ -26,58 +26,25 @@ alignment = []
 directions = []
 metrics = []
 labels = {}
-experiment_of = {}
 flatness_factor = 2.0
 drift = "exclude_pc1"
 out_csv = "figures/table5_universality.csv"
 out_md = "figures/table5_universality.md"
 
 # %%
-import numpy as np
-import pandas as pd
-
 from dropout_sme import io
-from dropout_sme.report import stats, tables
+from dropout_sme.report import tables
 
-
-al, dirs = (tables.read_tagged(files, experiment_of) for files in (alignment, directions))
-met = tables.final_rows(tables.read_metrics(metrics, experiment_of))
-rows = []
-for (e, setting), d in dirs.groupby(["experiment", "setting"], sort=False):
-    a = al[(al.experiment == e) & (al.setting == setting)]
-    p, lr = float(d.keep_prob.iloc[0]), float(d.lr.iloc[0])
-    final = tables.null_bands(a[~a.theta_star])
-    final = final[final.step == final.step.max()]
-    star = a[a.theta_star]
-    row = {"experiment": e, "architecture": labels.get(e, e), "keep_prob": p, "lr": lr,
-           "seeds": int(d.seed.nunique()), "block": a.block.iloc[0],
-           "block_size": int(a.block_size.iloc[0]), "theta_star_masks": int(star.masks.iloc[0]),
-           "final_step": int(final.step.max())}
-    fits = stats.relations(drift)
-    for name, fit in (("slope_gradient", fits["vf_gradient"]),
-                      ("slope_trajectory", fits["vf_trajectory"]),
-                      ("slope_hessian_variance", fits["hv_gradient"])):
-        s = stats.slopes(d, fit.kind, flatness_factor, x=fit.x, y=fit.y, first=fit.first)
-        row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(s.slope)
-    for name, values in (("alpha_final", final.alpha_debiased), ("alpha_theta_star", star.alpha)):
-        row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(values)
-    row["null_q975_final"] = float(max(final.spectra_hi.max(), final.wishart_hi.max()))
-    for name, run in (("test_acc_dropout", setting), ("test_acc_no_dropout", f"p1_lr{lr:g}")):
-        m = met[(met.experiment == e) & (met.setting == run)]
-        last = m.test_acc if len(m) else pd.Series(dtype=float)
-        row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(last)
-    rows.append(row)
-table = pd.DataFrame(rows)
+al, dirs = tables.read(alignment), tables.read(directions)
+final = tables.final_rows(tables.read_metrics(metrics))
+table = tables.table5(al, dirs, final, labels, flatness_factor, drift)
 io.save_csv(out_csv, table)
 table.T
 
 
 # %%
 def ci(r, name, digits=2):
-    m, lo, hi = (getattr(r, f"{name}_{s}") for s in ("mean", "lo", "hi"))
-    if not np.isfinite(m):
-        return "n/a"
-    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" if np.isfinite(lo) else f"{m:.{digits}f}"
+    return tables.ci(r, name, f".{digits}f", missing="n/a")
 
 
 lines = ["| architecture | keep_prob | lr | block (size) | seeds | variance-flatness slope, gradient "

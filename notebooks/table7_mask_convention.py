@@ -28,41 +28,18 @@ out_csv = "figures/table7_mask_convention.csv"
 out_md = "figures/table7_mask_convention.md"
 
 # %%
-import pandas as pd
-
 from dropout_sme import io
-from dropout_sme.report import stats, tables
+from dropout_sme.report import tables
 
-other = tables.read(sensitivity)
 al = tables.read(alignment)
-dirs = tables.read(directions)
-star = al[al.theta_star].set_index(["setting", "seed"])
-slopes = stats.slopes(dirs, "gradient", flatness_factor).set_index(["setting", "seed"])
-per_seed = []
-for (setting, seed), g in other.groupby(["setting", "seed"]):
-    run = star.loc[(setting, seed)]
-    per_seed.append({"setting": setting, "keep_prob": run.keep_prob, "lr": run.lr, "seed": seed,
-                     "mask": run["mask"], "masks": int(run.masks), "trace_s": run.trace_s,
-                     "alpha": run.alpha, "slope": slopes.loc[(setting, seed), "slope"]})
-    per_seed.append({"setting": setting, "keep_prob": run.keep_prob, "lr": run.lr, "seed": seed,
-                     "mask": g["mask"].iloc[0], "masks": int(g.masks.iloc[0]),
-                     "trace_s": g.trace_s.iloc[0], "alpha": g.alpha.iloc[0],
-                     "slope": stats.fit_slope(g.width, g.variance),
-                     "trace_ratio": g.trace_s.iloc[0] / run.trace_s})
-per_seed = pd.DataFrame(per_seed)
-table = stats.summarize(per_seed, ["keep_prob", "lr", "mask", "masks"],
-                        ["trace_s", "alpha", "slope", "trace_ratio"])
-table = table.sort_values(["lr", "keep_prob"], ascending=[True, False], kind="stable")
+table = tables.table7(tables.read(sensitivity), al, tables.read(directions), flatness_factor)
 io.save_csv(out_csv, table)
 table
 
 
 # %%
 def ci(r, name, fmt=".3g"):
-    m, lo, hi = (getattr(r, f"{name}_{s}") for s in ("mean", "lo", "hi"))
-    if m != m:
-        return ""
-    return f"{m:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]" if lo == lo else f"{m:{fmt}}"
+    return tables.ci(r, name, fmt)
 
 
 runs = set(al["mask"])

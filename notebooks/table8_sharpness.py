@@ -25,25 +25,18 @@ out_csv = "figures/table8_sharpness.csv"
 out_md = "figures/table8_sharpness.md"
 
 # %%
-
 from dropout_sme import io
-from dropout_sme.report import stats, tables
+from dropout_sme.report import tables
 
 frame = tables.read(sharpness)
-columns = ["top_eigenvalue", "trace", "loss"]
-runs = stats.summarize(frame, ["keep_prob", "lr", "run"], columns)
-paired = stats.paired_differences(frame, columns).sort_values(
-    ["lr", "keep_prob"], ascending=[True, False], kind="stable")
-table = runs.merge(paired, on=["keep_prob", "lr"])
-table = table.sort_values(["lr", "keep_prob", "run"], ascending=[True, False, True], kind="stable")
+table, paired = tables.table8(frame)
 io.save_csv(out_csv, table)
 table
 
 
 # %%
 def ci(r, name, fmt=".3g"):
-    m, lo, hi = (getattr(r, f"{name}_{s}") for s in ("mean", "lo", "hi"))
-    return f"{m:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]" if lo == lo else f"{m:{fmt}}"
+    return tables.ci(r, name, fmt, missing=None)
 
 
 lines = ["| keep_prob | lr | run | seeds | top Hessian eigenvalue | Hessian trace | training loss |",

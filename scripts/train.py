@@ -14,9 +14,10 @@ with io.rule_job(sm, need_mb), compute_job(sm.params.run["device"], sm.threads, 
     result = train.train(run, data.load(sm.input.data), resume_path=sm.params.resume)
 
     metrics = result["metrics"]
-    metrics.insert(0, "setting", run["setting"])
-    metrics.insert(1, "keep_prob", run["keep_prob"])
-    metrics.insert(2, "lr", run["lr"])
+    metrics.insert(0, "experiment", run["experiment"])
+    metrics.insert(1, "setting", run["setting"])
+    metrics.insert(2, "keep_prob", run["keep_prob"])
+    metrics.insert(3, "lr", run["lr"])
     metrics["final_step"] = run["steps"]          # readers check that the file reaches it
     io.save_csv(sm.output.metrics, metrics)
     io.save_torch(sm.output.checkpoints, result["checkpoints"])

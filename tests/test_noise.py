@@ -237,7 +237,8 @@ def test_the_stage_on_a_tiny_run(block):
                trajectory={"block": block, "start": 20, "length": 10, "stride": 1},
                dtype="float64", seed_batching="loop", device="cpu", resume_every=100)
     out = train.train(run, digits, progress=False)
-    spec = {**{k: run[k] for k in ("setting", "keep_prob", "lr", "model", "loss", "mask")},
+    spec = {**{k: run[k] for k in ("experiment", "setting", "keep_prob", "lr", "model", "loss",
+                                 "mask")},
             "block": block, "masks": 300, "alignment_masks": 60, "directions": 4,
             "flatness_factor": 2.0, "flatness_factors": [2.0, 4.0], "flatness_cap": 100.0,
             "null_draws": 2, "batch": 32, "seed": 0, "theta_star": 20}
@@ -247,6 +248,8 @@ def test_the_stage_on_a_tiny_run(block):
                         metrics=out["metrics"])
     al, dirs = res["alignment"], res["directions"]
     assert sorted(set(al.step)) == [0, 10, 20, 30] and len(al) == 2 * 4 + 2
+    for frame in res.values():                     # the job writes what it belongs to
+        assert set(frame.experiment) == {"t"} and set(frame.setting) == {"p0.8_lr0.1"}
     assert al.alpha.between(-1, 1).all() and al.theta_star.sum() == 2
     assert set(dirs.kind) == {"gradient", "trajectory", "trajectory_detrended", "hessian"}
     assert len(dirs[(dirs.kind == "gradient") & (dirs.factor == 4.0)]) == 2 * 4
@@ -341,7 +344,8 @@ def test_lanczos_stage_agrees_with_the_full_stage():
                trajectory={"block": "w2", "start": 20, "length": 10, "stride": 1},
                dtype="float64", seed_batching="loop", device="cpu", resume_every=100)
     out = train.train(run, digits, progress=False)
-    spec = {**{k: run[k] for k in ("setting", "keep_prob", "lr", "model", "loss", "mask")},
+    spec = {**{k: run[k] for k in ("experiment", "setting", "keep_prob", "lr", "model", "loss",
+                                 "mask")},
             "block": "w2", "masks": 2048, "alignment_masks": 512, "directions": 29,
             "flatness_factor": 2.0, "flatness_factors": [2.0], "flatness_cap": 100.0,
             "null_draws": 2, "batch": 64, "seed": 0, "theta_star": 20}

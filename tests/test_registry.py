@@ -62,7 +62,8 @@ def test_a_registered_architecture_trains_and_runs_the_noise_stage(registered):
     metrics = out["metrics"]
     first, last = (metrics[metrics.step == s].train_loss.mean() for s in (0, 30))
     assert last < first                                   # it learns under dropout
-    spec = {**{k: run[k] for k in ("setting", "keep_prob", "lr", "model", "loss", "mask")},
+    spec = {**{k: run[k] for k in ("experiment", "setting", "keep_prob", "lr", "model", "loss",
+                                 "mask")},
             "block": "b", "masks": 200, "alignment_masks": 40, "directions": 4,
             "flatness_factor": 2.0, "flatness_factors": [2.0], "flatness_cap": 100.0,
             "null_draws": 2, "batch": 32, "seed": 0, "theta_star": 20}

@@ -19,14 +19,11 @@ def test_null_bands_are_mean_plus_minus_z_sd():
     assert "spectra_hi" not in al                           # a copy
 
 
-def test_read_tagged_takes_the_tag_from_the_workflow_not_the_path(tmp_path):
+def test_read_concatenates_files_and_takes_one_path_as_one_file(tmp_path):
     a, b = tmp_path / "x.csv", tmp_path / "y.csv"
     pd.DataFrame({"v": [1, 2]}).to_csv(a, index=False)
     pd.DataFrame({"v": [3]}).to_csv(b, index=False)
-    out = tables.read_tagged([str(a), str(b)], {str(a): "fnn", str(b): "cnn"})
-    assert out.experiment.tolist() == ["fnn", "fnn", "cnn"] and out.v.tolist() == [1, 2, 3]
-    with pytest.raises(KeyError, match="no experiment given"):
-        tables.read_tagged([str(a)], {})
+    assert tables.read([str(a), str(b)]).v.tolist() == [1, 2, 3]
     assert tables.read(str(a)).v.tolist() == [1, 2]
 
 

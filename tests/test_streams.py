@@ -118,7 +118,8 @@ def test_the_stages_draw_only_the_streams_they_declare():
     declared = {rng.key(**s) for s in train.streams(run)}
     assert drawn and {k for _, k in drawn} <= declared
 
-    spec = {**{k: run[k] for k in ("setting", "keep_prob", "lr", "model", "loss", "mask")},
+    spec = {**{k: run[k] for k in ("experiment", "setting", "keep_prob", "lr", "model", "loss",
+                                 "mask")},
             "block": "w2", "masks": 100, "alignment_masks": 40, "directions": 3,
             "flatness_factor": 2.0, "flatness_factors": [2.0], "flatness_cap": 100.0,
             "null_draws": 2, "batch": 32, "seed": 0, "theta_star": 10,

@@ -16,6 +16,9 @@ def test_mean_and_se_from_batch_means_match_the_paths():
     np.testing.assert_allclose(se, direct, rtol=0.25)       # 50 batches: se of se ~ 10%
 
 
+SME2 = weak.Method("sme2")
+
+
 def fake_cell(lr, p, error, noise, rng, batches=100, size=100):
     """Dropout and one method whose means differ by `error` at the last of 3 records."""
     base = np.ones((batches, 3, 3))
@@ -24,14 +27,14 @@ def fake_cell(lr, p, error, noise, rng, batches=100, size=100):
     oth[:, 2] += error
     sizes = np.full(batches, size)
     return {"keep_prob": p, "lr": lr, "times": np.array([0, 1.0, 2.0]),
-            "methods": {"dropout": (ref, sizes), "sme2": (oth, sizes)}, "diverged": {}}
+            "methods": {weak.DROPOUT: (ref, sizes), SME2: (oth, sizes)}, "diverged": {}}
 
 
 def test_fitted_order_recovers_a_known_slope():
     rng = np.random.default_rng(1)
     lrs = [0.4, 0.2, 0.1, 0.05]
     cells = [fake_cell(lr, 0.5, 0.3 * lr ** 2, 1e-4, rng) for lr in lrs]
-    table = weak.order_table(cells, ["sme2"], n_boot=300, seed=0)
+    table = weak.order_table(cells, [SME2], n_boot=300, seed=0)
     row = table[table.g == "train_loss"].iloc[0]
     assert row.order == pytest.approx(2, abs=0.05)
     assert row.order_lo < 2 < row.order_hi and row.order_hi - row.order_lo < 0.3
@@ -44,19 +47,19 @@ def test_unresolved_points_are_flagged_and_not_fitted():
     # se of the difference ~ 5e-3 * sqrt(2) / sqrt(100) = 7e-4: errors 1.6e-2, 4e-3 (5.7 se),
     # 1e-3 (1.4 se) and 2.5e-4 (0.4 se): the two small ones drown in the Monte Carlo noise
     cells = [fake_cell(lr, 0.5, 0.1 * lr ** 2, 5e-3, rng) for lr in lrs]
-    points = weak.error_points(cells, ["sme2"])
+    points = weak.error_points(cells, [SME2])
     pts = points[points.g == "sq_norm"].sort_values("lr")
     assert pts.resolved.tolist() == [False, False, True, True]
     assert (pts.error[~pts.resolved] < 3 * pts.se[~pts.resolved]).all()
-    row = weak.order_table(cells, ["sme2"], n_boot=100).query("g == 'sq_norm'").iloc[0]
+    row = weak.order_table(cells, [SME2], n_boot=100).query("g == 'sq_norm'").iloc[0]
     assert row.points_used == 2 and row.lrs == "0.2 0.4"
 
 
 def test_diverged_runs_are_reported_not_fitted():
     rng = np.random.default_rng(3)
     cell = fake_cell(0.1, 0.01, 0.01, 1e-4, rng)
-    cell["methods"]["sme2"][0][:, 2] = np.nan
-    points = weak.error_points([cell], ["sme2"])
+    cell["methods"][SME2][0][:, 2] = np.nan
+    points = weak.error_points([cell], [SME2])
     assert points.diverged.all() and not points.resolved.any() and points.error.isna().all()
 
 
@@ -68,14 +71,20 @@ def test_paths_run_counts_the_simulated_dropout_paths(tmp_path):
     rng = np.random.default_rng(0)
     data = {"x_train": rng.normal(size=(6, 2)), "y_train": rng.normal(size=6),
             "x_test": rng.normal(size=(4, 2)), "y_test": rng.normal(size=4)}
-    spec = {"keep_prob": 0.5, "lr": 0.4, "methods": ["sme1"], "svag_l": [2],
+    spec = {"keep_prob": 0.5, "lr": 0.4, "methods": ["sme1", "svag"], "svag_l": [2, 4],
             "model": {"width": 3, "activation": "tanh", "init_scale": 1.0}, "init_seed": 0,
             "mask": "per_step", "horizon": 0.8, "record_every": 0.4, "paths": 30, "chunk": 10,
             "batch": 5, "substeps": 2, "extrapolate": True, "dtype": "float64", "device": "cpu",
             "seed": 0}
     arrays, _ = sme_cell.run_cell(spec, data, progress=False)
     np.savez(tmp_path / "cell.npz", **arrays)
-    assert weak.paths_run(weak.load_cell(tmp_path / "cell.npz")) == 30
+    cell = weak.load_cell(tmp_path / "cell.npz")
+    assert weak.paths_run(cell) == 30
+    # each method's identity is stored as values, (name, l): SVAG by its l, never parsed
+    assert set(cell["methods"]) == {weak.DROPOUT, weak.Method("gf"), weak.Method("sme1"),
+                                    weak.Method("svag", 2), weak.Method("svag", 4)}
+    assert weak.methods_of([cell])[-3:] == [weak.Method("svag", 2), weak.Method("svag", 4),
+                                            weak.Method("gf")]
     arrays["dropout__batch_sizes"] = arrays["dropout__batch_sizes"][:2]   # stopped after one chunk
     arrays["dropout__batch_means"] = arrays["dropout__batch_means"][:2]
     arrays["dropout__batch_diverged"] = arrays["dropout__batch_diverged"][:2]

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from collections import Counter
 from fixtures import make_mnist
+
+from dropout_sme import config as cfg
+from dropout_sme import plan
 
 pytestmark = pytest.mark.workflow
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,6 +132,17 @@ def test_paper_config_with_idx_fixtures(tmp_path):
                                                 "noise_compare:", "noise_keep:", "noise_mask:",
                                                 "noise_sharpness:"))]
     assert len(compute) == 87 and all("gpu=1" in j and "runtime=" in j for j in compute)
+    # each job's resources are the plan's estimate of that job, from the params its rule builds
+    config = cfg.load(ROOT / "config/paper.yaml")
+    config.update(data_dir=str(tmp_path / "mnist_files"), gpus=1)
+    planned = Counter(
+        (job.rule, *(plan.limits(job, "cuda")[k]
+                     for k in ("runtime", "mem_mb", "device_mb")))
+        for job in plan.jobs(config, "cuda"))
+    shown = Counter((j.split(":")[0], *(int(re.search(rf"\b{k}=(\d+)", j).group(1))
+                                        for k in ("runtime", "mem_mb", "device_mb")))
+                    for j in compute)
+    assert shown == planned
 
 
 def test_paper_config_without_data_dir_names_the_key(tmp_path):
@@ -159,7 +174,8 @@ def test_tiny_end_to_end_run(tmp_path):
         for ext in ("csv", "md"):
             assert (tmp_path / "figures" / f"{name}.{ext}").stat().st_size > 0
     orders = pd.read_csv(tmp_path / "figures/table2_sme_order.csv")
-    assert set(orders.method) == {"sme1", "sme2", "svag2", "gf", "gf2"}
+    assert set(zip(orders.method, orders.l)) == {("sme1", 0), ("sme2", 0), ("svag", 2), ("gf", 0),
+                                                 ("gf2", 0)}
     exact = orders[orders.case == "linear regression (exact)"]
     assert set(exact.method) == {"sme1", "sme2", "gf", "gf2"} and exact.order.notna().all()
     table = pd.read_csv(tmp_path / "figures/table1_accuracy.csv")

@@ -1,10 +1,12 @@
 """A cost plan before a run: every compute job of a config's DAG with its estimated device time
 and memory, per rule and in total (``python -m dropout_sme.plan --configfile config/paper.yaml``),
-and the rules' scheduler resources from the same model (``limits``). Without torch: the DAG builds
-with it. The model counts floating-point operations from the architectures (a gradient is three
-forward passes) times the job's sizes, at one measured rate per rule and device plus a start-up
-cost; memory from the activations a gradient keeps and the arrays a job holds. An estimate to
-size a cluster run and its time limits, not a promise.
+and the rules' scheduler resources from the same model (``limits``). Each job is priced from the
+params its rule gives it (``cost``; the jobs and their params: ``config.compute_jobs``), so the
+plan and the workflow describe a job once. Without torch: the DAG builds with it. The model
+counts floating-point operations from the architectures (a gradient is three forward passes)
+times the job's sizes, at one measured rate per rule and device plus a start-up cost; memory from
+the activations a gradient keeps and the arrays a job holds. An estimate to size a cluster run
+and its time limits, not a promise.
 """
 
 from __future__ import annotations
@@ -76,37 +78,38 @@ class Job:
         return START[device] + self.flops / rate
 
 
-def _train_jobs(config, cfg):
-    for exp_name, exp in config["experiments"].items():
-        data = data_of(config["datasets"][exp["dataset"]])
-        F = forward_flops(exp["model"], data)
-        params = F / 2 / max(data.features, 1)
-        for s in cfg.settings(exp):
-            run = cfg.run_spec(config, exp_name, s["name"])
-            seeds, steps = len(run["seeds"]), run["steps"] + 1
-            batch = run.get("batch_size") or data.n
-            evals = steps / run["eval_every"] * (data.n + data.n_test) * F
-            together = 1 if run.get("seed_batching") == "loop" else seeds
-            held = min(batch, run.get("chunk") or batch)       # samples in one graph
-            kept = 4 * 2 * held * activations(exp["model"], data) * together
-            yield Job("train_run", f"{exp_name}/{s['name']}",
-                      seeds * (steps * batch * 3 * F + evals),
-                      RUNTIME_BYTES + kept + 4 * params * seeds * (len(run["checkpoints"]) + 4))
+def _data(config: dict, spec: dict, target=None) -> Data:
+    return data_of(config["datasets"][spec["dataset"]], target)
 
 
-def _sme_jobs(config, cfg):
-    for cell in cfg.sme_cells(config):
-        spec = cfg.sme_spec(config, cell)
-        data = data_of(config["datasets"][config["sme"]["dataset"]], spec.get("target"))
-        F = forward_flops({"arch": "two_layer", **spec["model"]}, data)
-        m, d, item = spec["model"]["width"], data.features, 8 if spec["dtype"] == "float64" else 4
-        per_path = 8 * item * data.n * m           # the batched forward, gradient and tangent
-        memory = spec["chunk"] * per_path
-        if dense_hessian_pays(m, d, data.n, spec["chunk"]):    # the tangent's formed Hessian
-            P = m * (d + 1)
-            memory += P * per_path + item * P * P
-        yield Job("sme_cell", cell, cfg.sme_cost(config, cell) * 1000 * data.n * 3 * F,
-                  RUNTIME_BYTES + memory)
+def train_run(spec: dict, config: dict, device: str) -> tuple[float, float]:
+    """(operations, bytes) of a training job from its params (``config.run_spec``)."""
+    data = _data(config, spec)
+    F = forward_flops(spec["model"], data)
+    params = F / 2 / max(data.features, 1)
+    seeds, steps = len(spec["seeds"]), spec["steps"] + 1
+    batch = spec.get("batch_size") or data.n
+    evals = steps / spec["eval_every"] * (data.n + data.n_test) * F
+    together = 1 if spec.get("seed_batching") == "loop" else seeds
+    held = min(batch, spec.get("chunk") or batch)       # samples in one graph
+    kept = 4 * 2 * held * activations(spec["model"], data) * together
+    return (seeds * (steps * batch * 3 * F + evals),
+            RUNTIME_BYTES + kept + 4 * params * seeds * (len(spec["checkpoints"]) + 4))
+
+
+def sme_cell(spec: dict, config: dict, device: str) -> tuple[float, float]:
+    """An E1 cell (``config.sme_spec``): its paths' network evaluations and batched arrays."""
+    from .config import sme_spec_cost
+
+    data = _data(config, spec, spec.get("target"))
+    F = forward_flops({"arch": "two_layer", **spec["model"]}, data)
+    m, d, item = spec["model"]["width"], data.features, 8 if spec["dtype"] == "float64" else 4
+    per_path = 8 * item * data.n * m           # the batched forward, gradient and tangent
+    memory = spec["chunk"] * per_path
+    if dense_hessian_pays(m, d, data.n, spec["chunk"]):    # the tangent's formed Hessian
+        P = m * (d + 1)
+        memory += P * per_path + item * P * P
+    return sme_spec_cost(spec) * 1000 * data.n * 3 * F, RUNTIME_BYTES + memory
 
 
 def _noise_cost(model, data, block, K, seeds, extra_masks=0, kinds=1, chunk=None, batch=64,
@@ -131,63 +134,90 @@ def _noise_cost(model, data, block, K, seeds, extra_masks=0, kinds=1, chunk=None
     return seeds * per_seed, RUNTIME_BYTES + 4 * K * B + matrices + max(batches)
 
 
-def _noise_jobs(config, cfg, device):
-    noise = config["noise"]
-    for exp_name, setting in cfg.noise_jobs(config):
-        spec = cfg.noise_spec(config, exp_name, setting)
-        run = cfg.run_spec(config, exp_name, setting)
-        data = data_of(config["datasets"][run["dataset"]])
-        seeds, ckpts = len(run["seeds"]), len(run["checkpoints"])
-        flops, memory = _noise_cost(run["model"], data, spec["block"], spec["masks"], seeds,
-                                    ckpts * spec["alignment_masks"], 10, run["chunk"], spec["batch"],
-                                    spec.get("hessian", "full"), device)
-        window = run["trajectory"]["length"] // run["trajectory"]["stride"]
-        B = block_size(run["model"], data, spec["block"])
-        memory += 4 * window * B * seeds
-        yield Job("noise_setting", f"{exp_name}/{setting}", flops, memory)
-    exp_name = noise["experiment"]
-    exp = config["experiments"][exp_name]
-    data = data_of(config["datasets"][exp["dataset"]])
-    F = forward_flops(exp["model"], data)
-    for setting in cfg.noise_settings(config):
-        run = cfg.run_spec(config, exp_name, setting)
-        seeds, length = len(run["seeds"]), run["trajectory"]["length"]
-        flops, memory = _noise_cost(exp["model"], data, noise["block"], 0, seeds, kinds=4,
-                                    chunk=run["chunk"], hessian=noise["hessian"], device=device)
-        yield Job("noise_compare", f"{exp_name}/{setting}",
-                  flops + seeds * (data.n + 2 * length * data.n) * 3 * F, memory)
-        if noise["mask_sensitivity"]["seeds"]:
-            mask = cfg.mask_sensitivity_spec(config, setting)
-            yield Job("noise_mask", f"{exp_name}/{setting}/{mask['mask']}",
-                      *_noise_cost(exp["model"], data, noise["block"], noise["masks"],
-                                   len(mask["seeds"]), chunk=run["chunk"],
-                                   hessian=noise["hessian"], device=device))
-        if exp.get("baseline", True):
-            s = noise["sharpness"]
-            per_run = (60 + s["probes"]) * data.n * 4 * F + s["directions"] * s["points"] * data.n * F
-            yield Job("noise_sharpness", f"{exp_name}/{setting}", 2 * seeds * per_run,
-                      RUNTIME_BYTES + 4 * 4 * min(data.n, run["chunk"] or data.n)
-                      * activations(exp["model"], data))
-    sweep = noise["keep_sweep"]
-    for p in sweep["keep_probs"]:
-        flops, memory = _noise_cost(exp["model"], data, sweep["block"], sweep["masks"],
-                                    sweep["seeds"], chunk=exp.get("chunk"),
-                                    hessian=noise["hessian"], device=device)
-        yield Job("noise_keep", f"{exp_name}/p{p:g}", flops, memory)
+def _run(config: dict, spec: dict) -> dict:
+    """The training run a noise job reads (its seeds, checkpoints and window)."""
+    from .config import run_spec
+
+    return run_spec(config, spec["experiment"], spec["setting"])
+
+
+def noise_setting(spec: dict, config: dict, device: str) -> tuple[float, float]:
+    """The noise stage of one setting (``config.noise_spec``), every seed and checkpoint."""
+    run, data = _run(config, spec), _data(config, spec)
+    seeds, ckpts = len(run["seeds"]), len(run["checkpoints"])
+    flops, memory = _noise_cost(spec["model"], data, spec["block"], spec["masks"], seeds,
+                                ckpts * spec["alignment_masks"], 10, spec["chunk"], spec["batch"],
+                                spec.get("hessian", "full"), device)
+    window = spec["trajectory"]["length"] // spec["trajectory"]["stride"]
+    return flops, memory + 4 * window * block_size(spec["model"], data, spec["block"]) * seeds
+
+
+def noise_compare(spec: dict, config: dict, device: str) -> tuple[float, float]:
+    """SGD and isotropic noise from theta* (GD windows) with the stage's analysis."""
+    run, data = _run(config, spec), _data(config, spec)
+    seeds, length = len(run["seeds"]), spec["trajectory"]["length"]
+    flops, memory = _noise_cost(spec["model"], data, spec["block"], 0, seeds, kinds=4,
+                                chunk=spec["chunk"], hessian=spec["hessian"], device=device)
+    F = forward_flops(spec["model"], data)
+    return flops + seeds * (data.n + 2 * length * data.n) * 3 * F, memory
+
+
+def noise_mask(spec: dict, config: dict, device: str) -> tuple[float, float]:
+    """The other mask convention at theta* (``config.mask_sensitivity_spec``)."""
+    return _noise_cost(spec["model"], _data(config, spec), spec["block"], spec["masks"],
+                       len(spec["seeds"]), chunk=spec["chunk"], hessian=spec["hessian"],
+                       device=device)
+
+
+def noise_sharpness(spec: dict, config: dict, device: str) -> tuple[float, float]:
+    """Lanczos, Hutchinson and the 1-D landscape of a dropout run and its baseline."""
+    data, s = _data(config, spec), spec["sharpness"]
+    F = forward_flops(spec["model"], data)
+    seeds = len(_run(config, spec)["seeds"])
+    per_run = (60 + s["probes"]) * data.n * 4 * F + s["directions"] * s["points"] * data.n * F
+    return 2 * seeds * per_run, RUNTIME_BYTES + 4 * 4 * min(data.n, spec["chunk"] or data.n) \
+        * activations(spec["model"], data)
+
+
+def noise_keep(spec: dict, config: dict, device: str) -> tuple[float, float]:
+    """The noise of one other keep probability at theta* (``config.keep_sweep_spec``)."""
+    return _noise_cost(spec["model"], _data(config, spec), spec["block"], spec["masks"],
+                       len(spec["seeds"]), chunk=spec["chunk"], hessian=spec["hessian"],
+                       device=device)
+
+
+COSTS = {"train_run": train_run, "sme_cell": sme_cell, "noise_setting": noise_setting,
+         "noise_compare": noise_compare, "noise_mask": noise_mask,
+         "noise_sharpness": noise_sharpness, "noise_keep": noise_keep}
+
+
+def cost(rule: str, spec: dict, config: dict, device: str = "cpu", name: str = "") -> Job:
+    """A compute job's estimate from the params its rule gives it (``spec``)."""
+    return Job(rule, name, *COSTS[rule](spec, config, device))
 
 
 def jobs(config: dict, device: str = "cpu") -> list[Job]:
-    """Every compute job of the config's DAG with its operation count and memory on ``device``
-    (the vmapped Hessian columns fill a share of its memory)."""
-    from . import config as cfg
+    """Every compute job of the config's DAG (``config.compute_jobs``) with its operation count
+    and memory on ``device`` (the vmapped Hessian columns fill a share of its memory)."""
+    from .config import compute_jobs
 
-    return [*_train_jobs(config, cfg), *_sme_jobs(config, cfg), *_noise_jobs(config, cfg, device)]
+    return [cost(rule, spec, config, device, name) for rule, name, spec in compute_jobs(config)]
 
 
-def limits(job: Job, device: str, floor_minutes: int, floor_mb: int) -> dict:
-    """A job's resources, never below the rule's floors: 3x its estimated time on ``device``; on
-    the CPU 2x its memory + 1 GiB (a GPU's memory is not ``mem_mb``); ``device_mb``, the estimate
-    the job checks against its device before it starts."""
+# Each rule's resource floors (minutes, MB): the limits the rules had before the plan.
+FLOORS = {"train_run": (120, 4000), "sme_cell": (60, 4000), "noise_setting": (60, 6000),
+          "noise_compare": (30, 4000), "noise_keep": (30, 3000), "noise_mask": (30, 3000),
+          "noise_sharpness": (30, 3000)}
+
+
+def limits(job: Job, device: str, floor_minutes: int | None = None,
+           floor_mb: int | None = None) -> dict:
+    """A job's resources, never below the rule's floors (``FLOORS`` unless given): 3x its
+    estimated time on ``device``; on the CPU 2x its memory + 1 GiB (a GPU's memory is not
+    ``mem_mb``); ``device_mb``, the estimate the job checks against its device before it
+    starts."""
+    if floor_minutes is None:
+        floor_minutes, floor_mb = FLOORS[job.rule]
     memory = 2 * job.memory + 2 ** 30 if device == "cpu" else 0
     return {"runtime": max(floor_minutes, math.ceil(3 * job.seconds(device) / 60)),
             "mem_mb": max(floor_mb, math.ceil(memory / 2 ** 20)),

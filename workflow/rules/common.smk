@@ -34,43 +34,28 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "src"), _inherited) if p)
 )
 THREADS = config["threads"]
-# Every compute job's estimated cost (python -m dropout_sme.plan prints it): its runtime and
-# mem_mb resources, so that scheduler limits fit the jobs.
 PLAN_DEVICE = "cuda" if config["gpus"] else "cpu"
-PLAN = {(j.rule, j.name): j for j in plan.jobs(config, PLAN_DEVICE)}
 
 
-def planned(rule, name, floor_minutes, floor_mb):
-    """(runtime, mem_mb, device_mb) resource functions of a rule's jobs: the plan's limits of
-    the job named ``name(wildcards)``, never below the floors (device_mb: the estimate the job
-    checks against its device's memory before it starts)."""
+def planned(rule, spec_of):
+    """The resources of a compute rule's jobs: runtime, mem_mb and device_mb (the estimate the
+    job checks against its device before it starts) from the cost plan of each job's own params
+    (``spec_of(wildcards)``, the rule's params function), never below the rule's floors
+    (``plan.FLOORS``); gpu from the config. ``python -m dropout_sme.plan`` prints the same.
+    """
 
     def get(key):
         return lambda wc: plan.limits(
-            PLAN[(rule, name(wc))], PLAN_DEVICE, floor_minutes, floor_mb
+            plan.cost(rule, spec_of(wc), config, PLAN_DEVICE), PLAN_DEVICE
         )[key]
 
-    return get("runtime"), get("mem_mb"), get("device_mb")
+    return {
+        "runtime": get("runtime"),
+        "mem_mb": get("mem_mb"),
+        "device_mb": get("device_mb"),
+        "gpu": config["gpus"],
+    }
 
-
-def _experiment_setting(wc):
-    return f"{wc.experiment}/{wc.setting}"
-
-
-# rule -> (runtime, mem_mb, device_mb); the floors are the limits the rules had before the plan
-PLANNED = {
-    "train_run": planned("train_run", _experiment_setting, 120, 4000),
-    "sme_cell": planned("sme_cell", lambda wc: wc.cell, 60, 4000),
-    "noise_setting": planned("noise_setting", _experiment_setting, 60, 6000),
-    "noise_compare": planned("noise_compare", _experiment_setting, 30, 4000),
-    "noise_keep": planned(
-        "noise_keep", lambda wc: f"{wc.experiment}/p{wc.keep_prob}", 30, 3000
-    ),
-    "noise_mask": planned(
-        "noise_mask", lambda wc: f"{wc.experiment}/{wc.setting}/{wc.mask}", 30, 3000
-    ),
-    "noise_sharpness": planned("noise_sharpness", _experiment_setting, 30, 3000),
-}
 
 SME_CELLS = cfg.sme_cells(config)
 NOISE_EXPERIMENT = config["noise"]["experiment"]
@@ -98,12 +83,39 @@ def one_of(names):
     return "|".join(re.escape(str(n)) for n in names) or "(?!)"
 
 
+# Every output path of the compute rules, written once: the rules declare these templates, the
+# input functions below fill them in.
+DATA = "results/data/{dataset}"
+RUN = "results/runs/{experiment}/{setting}"
+CELL = "results/sme/{cell}"
+EXACT = "results/sme/exact"
+NOISE = "results/noise/{experiment}/{setting}"
+
+
+def seal_path(stage, job):
+    """Where a job's seal goes (io.rule_job writes it beside its log's path)."""
+    return f"results/seals/{stage}/{job}.json"
+
+
+def log_path(stage, job):
+    return f"results/logs/{stage}/{job}.log"
+
+
+def cell_file(name):
+    return CELL.format(cell=name) + ".npz"
+
+
+def noise_dir(experiment, setting):
+    return NOISE.format(experiment=experiment, setting=setting)
+
+
 def dataset_files(name):
-    return {"npz": f"results/data/{name}.npz", "meta": f"results/data/{name}.json"}
+    base = DATA.format(dataset=name)
+    return {"npz": f"{base}.npz", "meta": f"{base}.json"}
 
 
 def run_dir(experiment, setting):
-    return f"results/runs/{experiment}/{setting}"
+    return RUN.format(experiment=experiment, setting=setting)
 
 
 def experiment_metrics(experiment):
@@ -114,38 +126,34 @@ def experiment_metrics(experiment):
 def sme_cell_files(part=None):
     """The cells of the order study, of the heatmap, or (None) all of them."""
     if part is None:
-        return [f"results/sme/{name}.npz" for name in SME_CELLS]
+        return [cell_file(name) for name in SME_CELLS]
     if part == "heatmap":
-        return [f"results/sme/{name}.npz" for name in cfg.heatmap_cells(config)]
+        return [cell_file(name) for name in cfg.heatmap_cells(config)]
     grid = config["sme"][part]
     return [
-        f"results/sme/{cfg.setting_name(p, lr)}.npz"
+        cell_file(cfg.setting_name(p, lr))
         for p in grid["keep_probs"]
         for lr in grid["lrs"]
     ]
 
 
 def activation_sweep_files():
-    """figS7: cell file -> activation, the sweep's cells and, where the order study ran the same
-    (keep_prob, lr), the model's own activation."""
+    """figS7: the activation sweep's cells and, where the order study ran the same (keep_prob,
+    lr), the cell of the model's own activation (each cell records its activation)."""
     sweep = config["sme"]["activations"]
-    own = config["sme"]["model"]["activation"]
-    files = {
-        f"results/sme/{name}.npz": cell["activation"]
-        for name, cell in cfg.activation_cells(config).items()
-    }
+    files = [cell_file(name) for name in cfg.activation_cells(config)]
     for p in sweep["keep_probs"]:
         for lr in sweep["lrs"]:
             name = cfg.setting_name(p, lr)
             if name in SME_CELLS and "sme1" in SME_CELLS[name]["methods"]:
-                files[f"results/sme/{name}.npz"] = own
+                files.append(cell_file(name))
     return files
 
 
 def noise_files(kind, experiment=NOISE_EXPERIMENT):
     """alignment | directions | nulls CSVs of every analysed setting of one experiment."""
     return [
-        f"results/noise/{experiment}/{s}/{kind}.csv"
+        f"{noise_dir(experiment, s)}/{kind}.csv"
         for s in cfg.noise_settings(config, experiment)
     ]
 
@@ -153,16 +161,6 @@ def noise_files(kind, experiment=NOISE_EXPERIMENT):
 def universality_files(kind):
     """experiment -> its noise CSVs of one kind (figS5, table5): every E5 architecture."""
     return {e: noise_files(kind, e) for e in cfg.universality_experiments(config)}
-
-
-def experiment_of(*kinds):
-    """file -> its experiment, for the universality notebooks' CSVs (noise kinds, ``metrics``)."""
-    out = {}
-    for e in cfg.universality_experiments(config):
-        for kind in kinds:
-            files = experiment_metrics(e) if kind == "metrics" else noise_files(kind, e)
-            out.update(dict.fromkeys(files, e))
-    return out
 
 
 def architecture_labels():
@@ -176,12 +174,16 @@ def architecture_labels():
     return out
 
 
+# figS8's sweep: the name in a job's paths -> its keep probability (the value from the config,
+# never read back from a path)
+KEEP_SWEEP = {f"{p:g}": p for p in config["noise"]["keep_sweep"]["keep_probs"]}
+
+
 def keep_sweep_files():
-    sweep = config["noise"]["keep_sweep"]
     setting = cfg.noise_settings(config)[0]
     return [
-        f"results/noise/{NOISE_EXPERIMENT}/{setting}/keep_sweep/p{p:g}.csv"
-        for p in sweep["keep_probs"]
+        f"{noise_dir(NOISE_EXPERIMENT, setting)}/keep_sweep/p{name}.csv"
+        for name in KEEP_SWEEP
     ]
 
 
@@ -232,7 +234,7 @@ def mask_sensitivity_files():
     if not config["noise"]["mask_sensitivity"]["seeds"]:
         return []
     return [
-        f"results/noise/{NOISE_EXPERIMENT}/{s}/mask_{cfg.mask_sensitivity_spec(config, s)['mask']}.csv"
+        f"{noise_dir(NOISE_EXPERIMENT, s)}/mask_{cfg.mask_sensitivity_spec(config, s)['mask']}.csv"
         for s in cfg.noise_settings(config)
     ]
 
@@ -255,7 +257,7 @@ def sharpness_files(kind):
 
 
 def get_keep_spec(wc):
-    return {**cfg.keep_sweep_spec(config), "keep_prob": float(wc.keep_prob)}
+    return {**cfg.keep_sweep_spec(config), "keep_prob": KEEP_SWEEP[wc.keep_prob]}
 
 
 def all_training():

@@ -1,10 +1,10 @@
 rule prepare_data:
     output:
-        npz="results/data/{dataset}.npz",
-        meta="results/data/{dataset}.json",
-        seal="results/seals/prepare_data/{dataset}.json",
+        npz=f"{DATA}.npz",
+        meta=f"{DATA}.json",
+        seal=seal_path("prepare_data", "{dataset}"),
     log:
-        "results/logs/prepare_data/{dataset}.log",
+        log_path("prepare_data", "{dataset}"),
     wildcard_constraints:
         dataset=one_of(config["datasets"]),
     cache: True

@@ -27,8 +27,8 @@ FIGURES["figS2_sme_weak_order"] = {
     "group": "sme",
     "inputs": lambda: {
         "cells": sme_cell_files("order"),
-        "exact_points": "results/sme/exact/points.csv",
-        "exact_orders": "results/sme/exact/orders.csv",
+        "exact_points": f"{EXACT}/points.csv",
+        "exact_orders": f"{EXACT}/orders.csv",
     },
     "params": lambda: {
         "resolve_ratio": config["sme"]["resolve_ratio"],
@@ -57,7 +57,7 @@ TABLES["table2_sme_order"] = {
     "group": "sme",
     "inputs": lambda: {
         "cells": sme_cell_files("order"),
-        "exact_orders": "results/sme/exact/orders.csv",
+        "exact_orders": f"{EXACT}/orders.csv",
     },
     "params": lambda: {
         "resolve_ratio": config["sme"]["resolve_ratio"],
@@ -158,9 +158,8 @@ FIGURES["figS6_noise_comparison"] = {
 FIGURES["figS7_activations"] = {
     "notebook": "notebooks/figS7_activations.py",
     "group": "sme",
-    "inputs": lambda: {"cells": list(activation_sweep_files())},
+    "inputs": lambda: {"cells": activation_sweep_files()},
     "params": lambda: {
-        "activation_of": activation_sweep_files(),
         "resolve_ratio": config["sme"]["resolve_ratio"],
         "bootstrap": config["sme"]["bootstrap"],
         "seed": config["sme"]["seed"],
@@ -180,7 +179,6 @@ FIGURES["figS5_universality"] = {
     },
     "params": lambda: {
         "labels": architecture_labels(),
-        "experiment_of": experiment_of("alignment", "directions"),
         "flatness_factor": config["noise"]["flatness_factor"],
     },
     "caption": "Universality of the noise structure (E5): for each architecture, the inverse "
@@ -204,7 +202,6 @@ TABLES["table5_universality"] = {
     },
     "params": lambda: {
         "labels": architecture_labels(),
-        "experiment_of": experiment_of("alignment", "directions", "metrics"),
         "flatness_factor": config["noise"]["flatness_factor"],
         "drift": config["noise"]["drift"],
     },
@@ -247,7 +244,7 @@ if sharpness_files("sharpness"):
         "random filter-normalised directions (1-D landscape, mean and 95% band over seeds) and "
         "the whole network's top Hessian eigenvalue and trace, each seed.",
     }
-KEEP_SWEEP = bool(config["noise"]["keep_sweep"]["keep_probs"])
+
 if KEEP_SWEEP:
     FIGURES["figS8_keep_sweep"] = {
         "notebook": "notebooks/figS8_keep_sweep.py",
@@ -267,9 +264,11 @@ if KEEP_SWEEP:
 TABLES["claims"] = {
     "notebook": "notebooks/claims.py",
     "inputs": lambda: {
-        "sme_orders": "figures/table2_sme_order.csv",
-        "slopes": "figures/table3_slopes.csv",
-        "universality_table": "figures/table5_universality.csv",
+        **TABLES["table2_sme_order"]["inputs"](),
+        **{
+            f"universality_{k}": v
+            for k, v in TABLES["table5_universality"]["inputs"]().items()
+        },
         "alignment": noise_files("alignment"),
         "directions": noise_files("directions"),
         "compare": noise_files("compare"),
@@ -277,8 +276,9 @@ TABLES["claims"] = {
         "sharpness": sharpness_files("sharpness"),
     },
     "params": lambda: {
+        **TABLES["table2_sme_order"]["params"](),
+        **TABLES["table5_universality"]["params"](),
         "margins": config["claims"],
-        "reference_factor": config["noise"]["flatness_factor"],
         "drift": config["noise"]["drift"],
         "exploration": config["noise"]["exploration"],
     },
@@ -300,7 +300,7 @@ rule figure:
         ),
         notebook="results/notebooks/{name}.ipynb",
     log:
-        "results/logs/figure/{name}.log",
+        log_path("figure", "{name}"),
     benchmark:
         "results/benchmarks/figure/{name}.tsv"
     wildcard_constraints:
@@ -330,7 +330,7 @@ rule table:
         md="figures/{name}.md",
         notebook="results/notebooks/{name}.ipynb",
     log:
-        "results/logs/table/{name}.log",
+        log_path("table", "{name}"),
     benchmark:
         "results/benchmarks/table/{name}.tsv"
     wildcard_constraints:

@@ -7,14 +7,14 @@ rule noise_setting:
         trajectory=get_trajectory,
         metrics=get_metrics,
     output:
-        alignment="results/noise/{experiment}/{setting}/alignment.csv",
-        directions="results/noise/{experiment}/{setting}/directions.csv",
-        nulls="results/noise/{experiment}/{setting}/nulls.csv",
-        diagnosis="results/noise/{experiment}/{setting}/diagnosis.csv",
-        meta="results/noise/{experiment}/{setting}/meta.json",
-        seal="results/seals/noise/{experiment}/{setting}.json",
+        alignment=f"{NOISE}/alignment.csv",
+        directions=f"{NOISE}/directions.csv",
+        nulls=f"{NOISE}/nulls.csv",
+        diagnosis=f"{NOISE}/diagnosis.csv",
+        meta=f"{NOISE}/meta.json",
+        seal=seal_path("noise", "{experiment}/{setting}"),
     log:
-        "results/logs/noise/{experiment}/{setting}.log",
+        log_path("noise", "{experiment}/{setting}"),
     wildcard_constraints:
         experiment=one_of(cfg.universality_experiments(config)),
         setting=one_of({s for _, s in cfg.noise_jobs(config)}),
@@ -24,10 +24,7 @@ rule noise_setting:
         ENV
     threads: THREADS
     resources:
-        runtime=PLANNED["noise_setting"][0],
-        mem_mb=PLANNED["noise_setting"][1],
-        device_mb=PLANNED["noise_setting"][2],
-        gpu=config["gpus"],
+        **planned("noise_setting", get_noise_spec),
     params:
         code=code("scripts/noise.py"),
         spec=get_noise_spec,
@@ -40,12 +37,12 @@ rule noise_compare:
     input:
         data=get_dataset,
         checkpoints=get_checkpoints,
-        alignment="results/noise/{experiment}/{setting}/alignment.csv",
+        alignment=f"{NOISE}/alignment.csv",
     output:
-        compare="results/noise/{experiment}/{setting}/compare.csv",
-        seal="results/seals/noise_compare/{experiment}/{setting}.json",
+        compare=f"{NOISE}/compare.csv",
+        seal=seal_path("noise_compare", "{experiment}/{setting}"),
     log:
-        "results/logs/noise_compare/{experiment}/{setting}.log",
+        log_path("noise_compare", "{experiment}/{setting}"),
     wildcard_constraints:
         experiment=one_of([NOISE_EXPERIMENT]),
         setting=one_of(cfg.noise_settings(config)),
@@ -55,10 +52,7 @@ rule noise_compare:
         ENV
     threads: THREADS
     resources:
-        runtime=PLANNED["noise_compare"][0],
-        mem_mb=PLANNED["noise_compare"][1],
-        device_mb=PLANNED["noise_compare"][2],
-        gpu=config["gpus"],
+        **planned("noise_compare", get_noise_spec),
     params:
         code=code("scripts/noise_compare.py"),
         spec=get_noise_spec,
@@ -73,24 +67,21 @@ rule noise_keep:
         data=get_dataset,
         checkpoints=get_checkpoints,
     output:
-        directions="results/noise/{experiment}/{setting}/keep_sweep/p{keep_prob}.csv",
-        seal="results/seals/noise_keep/{experiment}/{setting}/p{keep_prob}.json",
+        directions=f"{NOISE}/keep_sweep/p{{keep_prob}}.csv",
+        seal=seal_path("noise_keep", "{experiment}/{setting}/p{keep_prob}"),
     log:
-        "results/logs/noise_keep/{experiment}/{setting}/p{keep_prob}.log",
+        log_path("noise_keep", "{experiment}/{setting}/p{keep_prob}"),
     wildcard_constraints:
         experiment=one_of([NOISE_EXPERIMENT]),
         setting=one_of(cfg.noise_settings(config)[:1]),
-        keep_prob=one_of(f"{p:g}" for p in config["noise"]["keep_sweep"]["keep_probs"]),
+        keep_prob=one_of(KEEP_SWEEP),
     cache: True
     priority: CHAIN
     conda:
         ENV
     threads: THREADS
     resources:
-        runtime=PLANNED["noise_keep"][0],
-        mem_mb=PLANNED["noise_keep"][1],
-        device_mb=PLANNED["noise_keep"][2],
-        gpu=config["gpus"],
+        **planned("noise_keep", get_keep_spec),
     params:
         code=code("scripts/noise_keep.py"),
         spec=get_keep_spec,
@@ -105,10 +96,10 @@ rule noise_mask:
         data=get_dataset,
         checkpoints=get_checkpoints,
     output:
-        directions="results/noise/{experiment}/{setting}/mask_{mask}.csv",
-        seal="results/seals/noise_mask/{experiment}/{setting}/{mask}.json",
+        directions=f"{NOISE}/mask_{{mask}}.csv",
+        seal=seal_path("noise_mask", "{experiment}/{setting}/{mask}"),
     log:
-        "results/logs/noise_mask/{experiment}/{setting}/{mask}.log",
+        log_path("noise_mask", "{experiment}/{setting}/{mask}"),
     wildcard_constraints:
         experiment=one_of([NOISE_EXPERIMENT]),
         setting=one_of(cfg.noise_settings(config)),
@@ -124,10 +115,7 @@ rule noise_mask:
         ENV
     threads: THREADS
     resources:
-        runtime=PLANNED["noise_mask"][0],
-        mem_mb=PLANNED["noise_mask"][1],
-        device_mb=PLANNED["noise_mask"][2],
-        gpu=config["gpus"],
+        **planned("noise_mask", get_mask_spec),
     params:
         code=code("scripts/noise_mask.py"),
         spec=get_mask_spec,
@@ -143,11 +131,11 @@ rule noise_sharpness:
         checkpoints=get_checkpoints,
         baseline=get_baseline_checkpoints,
     output:
-        summary="results/noise/{experiment}/{setting}/sharpness.csv",
-        landscape="results/noise/{experiment}/{setting}/landscape.csv",
-        seal="results/seals/noise_sharpness/{experiment}/{setting}.json",
+        summary=f"{NOISE}/sharpness.csv",
+        landscape=f"{NOISE}/landscape.csv",
+        seal=seal_path("noise_sharpness", "{experiment}/{setting}"),
     log:
-        "results/logs/noise_sharpness/{experiment}/{setting}.log",
+        log_path("noise_sharpness", "{experiment}/{setting}"),
     wildcard_constraints:
         experiment=one_of([NOISE_EXPERIMENT]),
         setting=one_of(cfg.noise_settings(config)),
@@ -157,10 +145,7 @@ rule noise_sharpness:
         ENV
     threads: THREADS
     resources:
-        runtime=PLANNED["noise_sharpness"][0],
-        mem_mb=PLANNED["noise_sharpness"][1],
-        device_mb=PLANNED["noise_sharpness"][2],
-        gpu=config["gpus"],
+        **planned("noise_sharpness", get_sharpness_spec),
     params:
         code=code("scripts/noise_sharpness.py"),
         spec=get_sharpness_spec,

@@ -3,11 +3,11 @@ rule sme_cell:
     input:
         data=dataset_files(config["sme"]["dataset"])["npz"],
     output:
-        npz="results/sme/{cell}.npz",
-        meta="results/sme/{cell}.json",
-        seal="results/seals/sme/{cell}.json",
+        npz=f"{CELL}.npz",
+        meta=f"{CELL}.json",
+        seal=seal_path("sme", "{cell}"),
     log:
-        "results/logs/sme/{cell}.log",
+        log_path("sme", "{cell}"),
     wildcard_constraints:
         cell=one_of(SME_CELLS),
     cache: True
@@ -16,10 +16,7 @@ rule sme_cell:
         ENV
     threads: THREADS
     resources:
-        runtime=PLANNED["sme_cell"][0],
-        mem_mb=PLANNED["sme_cell"][1],
-        device_mb=PLANNED["sme_cell"][2],
-        gpu=config["gpus"],
+        **planned("sme_cell", get_sme_spec),
     params:
         code=code("scripts/sme_cell.py"),
         spec=get_sme_spec,
@@ -30,11 +27,11 @@ rule sme_cell:
 # E1's exactly solvable reference (linear regression with input dropout): exact weak errors.
 rule sme_exact:
     output:
-        points="results/sme/exact/points.csv",
-        orders="results/sme/exact/orders.csv",
-        seal="results/seals/sme/exact.json",
+        points=f"{EXACT}/points.csv",
+        orders=f"{EXACT}/orders.csv",
+        seal=seal_path("sme", "exact"),
     log:
-        "results/logs/sme/exact.log",
+        log_path("sme", "exact"),
     cache: True
     conda:
         ENV

@@ -3,13 +3,13 @@ rule train_run:
     input:
         data=get_dataset,
     output:
-        metrics="results/runs/{experiment}/{setting}/metrics.csv",
-        checkpoints="results/runs/{experiment}/{setting}/checkpoints.pt",
-        trajectory="results/runs/{experiment}/{setting}/trajectory.npz",
-        meta="results/runs/{experiment}/{setting}/meta.json",
-        seal="results/seals/train/{experiment}/{setting}.json",
+        metrics=f"{RUN}/metrics.csv",
+        checkpoints=f"{RUN}/checkpoints.pt",
+        trajectory=f"{RUN}/trajectory.npz",
+        meta=f"{RUN}/meta.json",
+        seal=seal_path("train", "{experiment}/{setting}"),
     log:
-        "results/logs/train/{experiment}/{setting}.log",
+        log_path("train", "{experiment}/{setting}"),
     wildcard_constraints:
         experiment=one_of(config["experiments"]),
         setting=one_of(
@@ -25,15 +25,12 @@ rule train_run:
         ENV
     threads: THREADS
     resources:
-        runtime=PLANNED["train_run"][0],
-        mem_mb=PLANNED["train_run"][1],
-        device_mb=PLANNED["train_run"][2],
-        gpu=config["gpus"],
+        **planned("train_run", get_run_spec),
     params:
         code=code("scripts/train.py"),
         run=get_run_spec,
         # Not an output: Snakemake deletes a killed job's outputs, the resume state must survive.
-        resume="results/runs/{experiment}/{setting}/resume.pt",
+        resume=f"{RUN}/resume.pt",
     script:
         "../../scripts/train.py"
 

@@ -102,10 +102,14 @@ def sme_spec(config: dict, cell: str) -> dict:
 
 
 def sme_cost(config: dict, cell: str) -> int:
-    """Relative cost of a cell (network evaluations per 1,000 paths), to start the longest jobs
-    first. The control variate's tangent costs about one more evaluation per step of a noisy
-    method (the noise at xbar; its H is formed once per step, at one point)."""
-    spec = sme_spec(config, cell)
+    """Relative cost of a cell (``sme_spec_cost``), to start the longest jobs first."""
+    return sme_spec_cost(sme_spec(config, cell))
+
+
+def sme_spec_cost(spec: dict) -> int:
+    """Relative cost of a cell from its params (network evaluations per 1,000 paths). The
+    control variate's tangent costs about one more evaluation per step of a noisy method (the
+    noise at xbar; its H is formed once per step, at one point)."""
     steps = spec["horizon"] / spec["lr"]
     em = spec["substeps"] * (3 if spec["extrapolate"] else 1)
     weights = {"sme1": em, "sme2": 2.2 * em, "svag": sum(2 * l for l in spec["svag_l"]),
@@ -187,3 +191,26 @@ def other_mask(mask: str) -> str:
 def datasets_used(config: dict) -> list[str]:
     return sorted({e["dataset"] for e in config["experiments"].values()}
                   | {config["sme"]["dataset"]})
+
+
+def compute_jobs(config: dict) -> list[tuple[str, str, dict]]:
+    """(rule, job, params) of every compute job of the config's DAG, the params as the rules
+    build them: what the cost plan (``plan``) prices, job by job."""
+    out = [("train_run", f"{e}/{s['name']}", run_spec(config, e, s["name"]))
+           for e, exp in config["experiments"].items() for s in settings(exp)]
+    out += [("sme_cell", cell, sme_spec(config, cell)) for cell in sme_cells(config)]
+    out += [("noise_setting", f"{e}/{s}", noise_spec(config, e, s)) for e, s in noise_jobs(config)]
+    experiment = config["noise"]["experiment"]
+    for setting in noise_settings(config):
+        out.append(("noise_compare", f"{experiment}/{setting}",
+                    noise_spec(config, experiment, setting)))
+        if config["noise"]["mask_sensitivity"]["seeds"]:
+            mask = mask_sensitivity_spec(config, setting)
+            out.append(("noise_mask", f"{experiment}/{setting}/{mask['mask']}", mask))
+        if config["experiments"][experiment].get("baseline", True):
+            out.append(("noise_sharpness", f"{experiment}/{setting}",
+                        sharpness_spec(config, setting)))
+    sweep = keep_sweep_spec(config)
+    out += [("noise_keep", f"{experiment}/p{p:g}", {**sweep, "keep_prob": p})
+            for p in sweep["keep_probs"]]
+    return out

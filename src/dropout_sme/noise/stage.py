@@ -56,8 +56,8 @@ class Stage:
         self.low_rank = spec.get("hessian", "full") == "lanczos"
         first = {k: v[0, 0] for k, v in checkpoints["params"].items()}
         self.B = models.block_vector(first, spec["block"]).numel()
-        self.label = {"setting": spec["setting"], "keep_prob": spec["keep_prob"], "lr": spec["lr"],
-                      "mask": spec["mask"]}
+        self.label = {"experiment": spec["experiment"], "setting": spec["setting"],
+                      "keep_prob": spec["keep_prob"], "lr": spec["lr"], "mask": spec["mask"]}
 
     def problem(self, step: int, seed: int) -> Problem:
         return at_checkpoint(self.spec, self.x, self.y, self.checkpoints, step, seed)
@@ -255,6 +255,6 @@ def frames(align, dirs, nulls, diagnosis) -> dict:
     alignment_frame = pd.DataFrame(align)
     alignment_frame["theta_star"] = alignment_frame.get("theta_star", False)
     alignment_frame["theta_star"] = alignment_frame["theta_star"].fillna(False).astype(bool)
-    columns = ["setting", "keep_prob", "lr", "seed", "null", "draw", "alpha"]
+    columns = ["experiment", "setting", "keep_prob", "lr", "seed", "null", "draw", "alpha"]
     return {"alignment": alignment_frame, "directions": pd.concat(dirs, ignore_index=True),
             "nulls": pd.DataFrame(nulls, columns=columns), "diagnosis": pd.DataFrame(diagnosis)}

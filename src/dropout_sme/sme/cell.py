@@ -14,10 +14,7 @@ from .. import rng
 from ..devices import resolve_device
 from ..models import init_params
 from .simulate import FLOWS, Problem, simulate
-
-
-def method_key(method: str, svag_l: int | None = None) -> str:
-    return f"svag{svag_l}" if method == "svag" else method
+from .methods import Method
 
 
 def scalar_targets(data: dict, target: str | None) -> dict:
@@ -57,7 +54,7 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
                desc=f"sme p={spec['keep_prob']:g} lr={spec['lr']:g}")
     n_steps = round(spec["horizon"] / spec["lr"])
     for method, l in runs:
-        key = method_key(method, l)
+        key = Method(method, l or 0).key
         started = time.perf_counter()
         out = simulate(prob, method, spec["lr"], spec["horizon"], spec["record_every"],
                        spec["paths"], spec["chunk"], spec["seed"], spec["substeps"], l or 2,
@@ -65,6 +62,7 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
                        spec.get("control_variate", False))
         elapsed = time.perf_counter() - started
         arrays["times"] = out["times"]
+        arrays[f"{key}__method"], arrays[f"{key}__l"] = np.str_(method), np.int64(l or 0)
         arrays[f"{key}__batch_means"] = out["batch_means"]
         arrays[f"{key}__batch_sizes"] = out["batch_sizes"]
         arrays[f"{key}__batch_diverged"] = out["batch_diverged"]
@@ -80,4 +78,5 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
         info.setdefault("diverged_paths", {})[key] = int(out["batch_diverged"].sum())
     bar.close()
     arrays["keep_prob"], arrays["lr"] = np.float64(spec["keep_prob"]), np.float64(spec["lr"])
+    arrays["activation"] = np.str_(model["activation"])
     return arrays, info

@@ -7,7 +7,7 @@ t = 0, record_every, 2 record_every, ..., horizon (t = N lr for dropout's N-th s
 - ``dropout``: theta_{N+1} = theta_N - lr grad R^drop(theta_N; eta_N), independent masks per path;
 - ``sme1``: Euler-Maruyama for dTheta = -grad L_S dt + sqrt(lr) Sigma^{1/2} dW at step h = lr/k;
 - ``sme2``: the same with drift -grad(L_S + (lr/4) |grad L_S|^2) = -(grad L_S + (lr/2) H grad L_S);
-- ``svag<l>``: SVAG (Li, Malladi, Arora 2021): step lr/l with c1 grad R^drop(eta1) +
+- ``svag`` with its l: SVAG (Li, Malladi, Arora 2021): step lr/l with c1 grad R^drop(eta1) +
   c2 grad R^drop(eta2), c_{1,2} = (1 +- sqrt(2l - 1))/2 (mean grad L_S, covariance l Sigma);
 - ``gf``: gradient flow on L_S (drift only), the noise-free reference of the order-1 SME;
 - ``gf2``: the order-2 SME's drift without its diffusion, the noise-free reference of the

@@ -17,30 +17,40 @@ import pandas as pd
 
 from .. import rng as streams
 from .. import fits
+from .methods import DROPOUT, LABELS, Method  # noqa: F401  (weak's face)
 
 # The test functions g that the simulators record (sme.Problem.test_functions), in column order;
 # here, not in sme, so that the notebooks read the cells without importing torch.
 TEST_FUNCTIONS = ("train_loss", "sq_norm", "test_loss")
 
 
+def select(frame: pd.DataFrame, method: Method) -> pd.DataFrame:
+    """The rows of one method (its ``method`` and ``l`` columns)."""
+    return frame[(frame.method == method.name) & (frame.l == method.l)]
+
+
 def load_cell(path) -> dict:
     with np.load(path) as f:
         cell = {"keep_prob": float(f["keep_prob"]), "lr": float(f["lr"]), "times": f["times"],
-                "methods": {}, "diverged": {}, "uncorrected": {}}
+                "activation": str(f["activation"]), "methods": {}, "diverged": {},
+                "uncorrected": {}}
         for name in f.files:
-            key = name.split("__")[0]
-            if name.endswith("__batch_means"):
-                cell["methods"][key] = (f[name], f[f"{key}__batch_sizes"])
-                cell["diverged"][key] = int(f[f"{key}__batch_diverged"].sum())
-            elif name.endswith("__uncorrected_means"):   # with the control variate (sme.control)
-                cell["uncorrected"][key] = (f[name], f[f"{key}__batch_sizes"])
+            if not name.endswith("__method"):
+                continue
+            key = name[:-len("__method")]
+            method = Method(str(f[name]), int(f[f"{key}__l"]))
+            cell["methods"][method] = (f[f"{key}__batch_means"], f[f"{key}__batch_sizes"])
+            cell["diverged"][method] = int(f[f"{key}__batch_diverged"].sum())
+            if f"{key}__uncorrected_means" in f.files:   # with the control variate (sme.control)
+                cell["uncorrected"][method] = (f[f"{key}__uncorrected_means"],
+                                               f[f"{key}__batch_sizes"])
     return cell
 
 
 def paths_run(cell: dict) -> int:
     """The dropout paths a cell simulated (per method; fewer than configured where a method
     diverged and stopped early)."""
-    return int(cell["methods"]["dropout"][1].sum())
+    return int(cell["methods"][DROPOUT][1].sum())
 
 
 def load_cells(paths) -> list[dict]:
@@ -63,14 +73,14 @@ def variance_ratio(cell: dict, method: str) -> np.ndarray:
     """(3,): the control variate's variance reduction of the weak-error difference at t = T,
     Var(plain difference) / Var(corrected difference): the factor of paths it saves. NaN where
     the cell ran without it (or diverged)."""
-    if "dropout" not in cell.get("uncorrected", {}):
+    if DROPOUT not in cell.get("uncorrected", {}):
         return np.full(len(TEST_FUNCTIONS), np.nan)
 
     def var(runs):
         return sum(mean_se(*run)[1][-1] ** 2 for run in runs)
 
-    runs = [cell["methods"]["dropout"], cell["methods"][method]]
-    plain = [cell["uncorrected"]["dropout"], cell["uncorrected"].get(method, runs[1])]
+    runs = [cell["methods"][DROPOUT], cell["methods"][method]]
+    plain = [cell["uncorrected"][DROPOUT], cell["uncorrected"].get(method, runs[1])]
     with np.errstate(invalid="ignore", divide="ignore"):
         return var(plain) / var(runs)
 
@@ -107,11 +117,11 @@ def boot_errors(ref, other, rng, n_boot: int) -> np.ndarray:
 
 
 def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
-    """One row per (method, g, keep_prob, lr): error, se, resolved, diverged (with the number of
-    diverged paths of dropout and of the method)."""
+    """One row per (method, l, g, keep_prob, lr): error, se, resolved, diverged (with the number
+    of diverged paths of dropout and of the method)."""
     rows = []
     for cell in cells:
-        ref = cell["methods"]["dropout"]
+        ref = cell["methods"][DROPOUT]
         for method in methods:
             if method not in cell["methods"]:
                 continue
@@ -119,10 +129,11 @@ def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
             saved = variance_ratio(cell, method)
             for k, g in enumerate(TEST_FUNCTIONS):
                 finite = bool(np.isfinite(err[k]))
-                rows.append({"method": method, "g": g, "keep_prob": cell["keep_prob"],
+                rows.append({"method": method.name, "l": method.l, "g": g,
+                             "keep_prob": cell["keep_prob"],
                              "lr": cell["lr"], "error": err[k], "se": se[k],
                              "diverged": not finite,
-                             "diverged_paths_dropout": cell["diverged"].get("dropout", 0),
+                             "diverged_paths_dropout": cell["diverged"].get(DROPOUT, 0),
                              "diverged_paths_method": cell["diverged"].get(method, 0),
                              "resolved": finite and err[k] > resolve_ratio * se[k],
                              "variance_ratio": saved[k]})
@@ -137,7 +148,7 @@ def bootstrap_stream(seed: int) -> dict:
 
 def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                 resolve_ratio: float = 3.0) -> pd.DataFrame:
-    """Fitted weak order with a bootstrap 95% interval per (method, g, keep_prob)."""
+    """Fitted weak order with a bootstrap 95% interval per (method, l, g, keep_prob)."""
     points = error_points(cells, methods, resolve_ratio)
     rng = streams.stream(**bootstrap_stream(seed))
     rows = []
@@ -149,7 +160,8 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
         for method in methods:
             if not all(method in c["methods"] for c in group):
                 continue
-            pts = points[(points.method == method) & (points.keep_prob == p)]
+            pts = select(points, method)
+            pts = pts[pts.keep_prob == p]
             for k, g in enumerate(TEST_FUNCTIONS):
                 sel = pts[pts.g == g].sort_values("lr")
                 use = sel.resolved.to_numpy()
@@ -158,7 +170,7 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                 boots = []
                 if use.sum() >= 2:
                     chosen = [c for c, u in zip(group, use) if u]
-                    errs = np.stack([boot_errors(c["methods"]["dropout"], c["methods"][method],
+                    errs = np.stack([boot_errors(c["methods"][DROPOUT], c["methods"][method],
                                                  rng, n_boot)[:, k] for c in chosen], axis=1)
                     logx = np.log(lrs)
                     logy = np.log(np.where(errs > 0, errs, np.nan))
@@ -167,7 +179,8 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                 boots = np.asarray(boots, float)
                 boots = boots[np.isfinite(boots)]
                 lo, hi = (np.percentile(boots, [2.5, 97.5]) if boots.size else (np.nan, np.nan))
-                rows.append({"method": method, "g": g, "keep_prob": p, "order": slope,
+                rows.append({"method": method.name, "l": method.l, "g": g, "keep_prob": p,
+                             "order": slope,
                              "order_lo": lo, "order_hi": hi, "points_used": int(use.sum()),
                              "points": len(sel), "lrs": " ".join(f"{v:g}" for v in lrs),
                              "variance_ratio_min": sel.variance_ratio.min(),
@@ -176,8 +189,6 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
 
 
 MONTE_CARLO, EXACT = "two-layer net (Monte Carlo)", "linear regression (exact)"
-LABELS = {"sme1": "order-1 SME", "sme2": "order-2 SME", "gf": "gradient flow (no noise)",
-          "gf2": "order-2 drift (no noise)"}
 
 
 def predicted(method: str) -> int:
@@ -186,16 +197,11 @@ def predicted(method: str) -> int:
     return 2 if method == "sme2" else 1
 
 
-def label(method: str) -> str:
-    return f"SVAG, l = {method[4:]}" if method.startswith("svag") else LABELS[method]
-
-
-def methods_of(cells) -> list:
+def methods_of(cells) -> list[Method]:
     """The compared methods present in every cell: the SMEs, SVAG (by l), then the controls."""
-    present = set.intersection(*(set(c["methods"]) for c in cells)) - {"dropout"}
-    svag = sorted((m for m in present if m.startswith("svag")), key=lambda m: int(m[4:]))
-    return [m for m in ("sme1", "sme2") if m in present] + svag + \
-        [m for m in ("gf", "gf2") if m in present]
+    present = set.intersection(*(set(c["methods"]) for c in cells)) - {DROPOUT}
+    order = {"sme1": 0, "sme2": 1, "svag": 2, "gf": 3, "gf2": 4}
+    return sorted(present, key=lambda m: (order[m.name], m.l))
 
 
 def order_report(cells, exact_orders: pd.DataFrame, n_boot: int, seed: int,
@@ -203,9 +209,9 @@ def order_report(cells, exact_orders: pd.DataFrame, n_boot: int, seed: int,
     """Table 2: the fitted orders of the two-layer cells (``order_table``) and of the exactly
     solvable reference (``sme.exact``: no interval, every lr used), each with its prediction."""
     mc = order_table(cells, methods_of(cells), n_boot, seed, resolve_ratio)
-    ex = exact_orders.assign(order_lo=exact_orders.order, order_hi=exact_orders.order)
+    ex = exact_orders.assign(l=0, order_lo=exact_orders.order, order_hi=exact_orders.order)
     table = pd.concat([mc.assign(case=MONTE_CARLO), ex.assign(case=EXACT)], ignore_index=True)
     table["predicted"] = [predicted(m) for m in table.method]
-    first = ["case", "method", "predicted", "g", "keep_prob", "order", "order_lo", "order_hi"]
+    first = ["case", "method", "l", "predicted", "g", "keep_prob", "order", "order_lo", "order_hi"]
     return table[first + [c for c in table.columns if c not in first]]
 
