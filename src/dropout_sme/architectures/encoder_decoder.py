@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from . import Architecture, register
-from .transformer import narrow_widths
+from .transformer import narrow_widths, positions_needed
 
 
 def attention_width(model: dict) -> int:
@@ -75,10 +75,8 @@ class EncoderDecoder(Architecture):
         return list(shapes(model, 1))
 
     def mask_shapes(self, model, n_in=None):
-        if n_in is None:
-            raise ValueError(f"a {model['arch']}'s masks need n_in, the number of positions")
         d, src = model["d_model"], model["src_length"]
-        tgt = n_in - src
+        tgt = positions_needed(model, n_in) - src
         return [(src, d)] * (1 + 2 * model["layers"]) + [(tgt, d)] * (1 + 3 * model["layers"])
 
     def init(self, model, n_in, n_out, draw):

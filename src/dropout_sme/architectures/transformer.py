@@ -12,6 +12,7 @@ from . import Architecture, register
 
 
 def positions_needed(model: dict, n_in: int | None) -> int:
+    """A sequence model's positions (its masks' first dimension), which the caller must give."""
     if n_in is None:
         raise ValueError(f"a {model['arch']}'s masks need n_in, the number of positions")
     return n_in
