@@ -51,6 +51,8 @@ for r in table.itertuples():
         fit = f"{r.order:.3f} (exact)"
     else:
         fit = f"{r.order:.2f} [{r.order_lo:.2f}, {r.order_hi:.2f}]"
+        if r.bootstrap_fitted < 1:      # some resamples resolved fewer than two points
+            fit += f" ({100 * r.bootstrap_fitted:.0f}% of resamples fitted)"
     saved = (f"{r.variance_ratio_min:.0f}–{r.variance_ratio_max:.0f}×"
              if np.isfinite(r.variance_ratio_min) else "—")
     lines.append(f"| {r.case} | {weak.Method(r.method, r.l).label} | {r.predicted} | {gs[r.g]} | "
@@ -58,7 +60,8 @@ for r in table.itertuples():
                  f"{saved} |")
 lines += ["", f"Weak error max_t |E g(dropout) − E g(method)| over t ≤ T; two-layer net: fitted "
           f"on the errors above {resolve_ratio:g} Monte Carlo standard errors, 95% interval from "
-          f"{bootstrap} bootstrap resamples of the paths; linear regression: exact errors, every "
+          f"{bootstrap} bootstrap resamples of the paths, each fitted on the points it resolves "
+          f"(the interval includes which points pass); linear regression: exact errors, every "
           f"lr fitted. Paths saved: the variance of the weak-error difference at t = T without "
           f"the control variate over that with it (sme.control), range over the lrs."]
 io.save_text(out_md, "\n".join(lines) + "\n")

@@ -55,6 +55,29 @@ def test_unresolved_points_are_flagged_and_not_fitted():
     assert row.points_used == 2 and row.lrs == "0.2 0.4"
 
 
+def test_each_resample_fits_the_points_it_resolves():
+    """The bootstrap applies the resolution rule to every resample: each row's slope is the fit
+    over that row's resolved points (here: all three, the first two, none)."""
+    lrs = np.array([0.1, 0.2, 0.4])
+    errors = np.array([[0.01, 0.04, 0.16], [0.01, 0.02, 0.16], [0.01, 0.02, 0.04]])
+    ses = np.array([[1e-3] * 3, [1e-3, 1e-3, 1.0], [1.0] * 3])
+    slopes = weak.resolved_slopes(lrs, errors, ses, 3.0)
+    assert slopes[0] == pytest.approx(2.0) and slopes[1] == pytest.approx(1.0)
+    assert np.isnan(slopes[2])
+
+
+def test_a_borderline_point_enters_the_interval_through_the_resamples():
+    """A point near the resolution threshold is fitted in some resamples and not in others: the
+    interval then spans both fits, where fitting the chosen points alone would not."""
+    rng = np.random.default_rng(5)
+    lrs = [0.4, 0.2, 0.1, 0.05]
+    # errors 0.3 lr (order 1) except the smallest lr, whose error is at ~3 se and 4x too small
+    cells = [fake_cell(lr, 0.5, 0.3 * lr if lr > 0.05 else 0.0021, 5e-3, rng) for lr in lrs]
+    row = weak.order_table(cells, [SME2], n_boot=400).query("g == 'train_loss'").iloc[0]
+    assert row.bootstrap_fitted == 1.0
+    assert row.order_lo < 1.0 < row.order_hi and row.order_hi > 1.3    # with and without it
+
+
 def test_diverged_runs_are_reported_not_fitted():
     rng = np.random.default_rng(3)
     cell = fake_cell(0.1, 0.01, 0.01, 1e-4, rng)

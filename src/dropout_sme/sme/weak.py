@@ -7,7 +7,9 @@ of the two means at the maximising time. A point is *resolved* when the error ex
 ``resolve_ratio`` (default 3) standard errors; unresolved points are shown but marked, and the
 fitted order uses resolved points only. The order is the least-squares slope of log error against
 log lr; its 95% interval is the 2.5-97.5% range of the slopes of bootstrap resamples (batch means
-resampled with replacement, independently per run).
+resampled with replacement, independently per run), each resample's slope fitted on the points
+that resample resolves: the interval carries the selection (``bootstrap_fitted``: the share of
+resamples with two resolved points to fit).
 """
 
 from __future__ import annotations
@@ -100,20 +102,49 @@ def weak_error(ref, other) -> tuple[np.ndarray, np.ndarray]:
     return np.where(finite, diff[idx, cols], np.nan), np.where(finite, se[idx, cols], np.nan)
 
 
-def _boot_means(run, rng, n_boot: int) -> np.ndarray:
-    """Means over paths of n_boot resamples of the batch means, (n_boot, records, G)."""
+def _boot_runs(run, rng, n_boot: int) -> tuple[np.ndarray, np.ndarray]:
+    """(means, standard errors) over paths of n_boot resamples of a run's batch means (batches
+    drawn with replacement), each (n_boot, records, G): ``mean_se`` of every resample."""
     bm, sizes = run
     if len(sizes) < 2:
-        return np.broadcast_to(mean_se(bm, sizes)[0], (n_boot, *bm.shape[1:]))
+        mean, se = mean_se(bm, sizes)
+        shape = (n_boot, *bm.shape[1:])
+        return np.broadcast_to(mean, shape), np.broadcast_to(se, shape)
     pick = rng.integers(0, len(sizes), (n_boot, len(sizes)))
-    w = sizes[pick]
-    return np.einsum("bk,bkrg->brg", w / w.sum(1, keepdims=True), bm[pick])
+    w, drawn = sizes[pick].astype(float), bm[pick]
+    total = w.sum(1)
+    mean = np.einsum("bk,bkrg->brg", w / total[:, None], drawn)
+    sigma2 = np.einsum("bk,bkrg->brg", w, (drawn - mean[:, None]) ** 2) / (len(sizes) - 1)
+    return mean, np.sqrt(sigma2 / total[:, None, None])
 
 
-def boot_errors(ref, other, rng, n_boot: int) -> np.ndarray:
-    """Weak errors (n_boot, G) of bootstrap resamples of both runs (resampled independently)."""
-    diff = np.abs(_boot_means(ref, rng, n_boot) - _boot_means(other, rng, n_boot))[:, 1:]
-    return diff.max(axis=1)   # NaN where a resample holds a diverged batch
+def boot_points(ref, other, rng, n_boot: int) -> tuple[np.ndarray, np.ndarray]:
+    """(errors, standard errors), each (n_boot, G): ``weak_error`` of bootstrap resamples of
+    both runs (resampled independently), NaN where a resample holds a diverged batch. With
+    both, the resolution rule can be applied to each resample."""
+    m1, s1 = _boot_runs(ref, rng, n_boot)
+    m2, s2 = _boot_runs(other, rng, n_boot)
+    diff, se = np.abs(m1 - m2)[:, 1:], np.hypot(s1, s2)[:, 1:]
+    finite = np.isfinite(diff).all(1)
+    idx = np.argmax(np.where(np.isfinite(diff), diff, -np.inf), axis=1)[:, None]
+    at = (np.take_along_axis(a, idx, axis=1)[:, 0] for a in (diff, se))
+    return tuple(np.where(finite, a, np.nan) for a in at)
+
+
+def resolved_slopes(lrs, errors, ses, resolve_ratio: float) -> np.ndarray:
+    """(n_boot,) least-squares slopes of log error against log lr, each over the points that
+    resample resolves (error > ``resolve_ratio`` standard errors); NaN where fewer than two.
+    ``errors`` and ``ses``: (n_boot, points)."""
+    use = np.isfinite(errors) & (errors > resolve_ratio * ses) & (errors > 0)
+    n = use.sum(1)
+    x = np.broadcast_to(np.log(np.asarray(lrs, float)), errors.shape)
+    y = np.log(np.where(use, errors, 1.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xm = (use * x).sum(1) / n
+        ym = (use * y).sum(1) / n
+        xc, yc = use * (x - xm[:, None]), use * (y - ym[:, None])
+        slope = (xc * yc).sum(1) / (xc ** 2).sum(1)
+    return np.where(n >= 2, slope, np.nan)
 
 
 def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
@@ -162,27 +193,27 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                 continue
             pts = select(points, method)
             pts = pts[pts.keep_prob == p]
+            # every cell resampled, the resolution rule then applied to each resample: the
+            # interval carries the selection of the points it fits
+            drawn = [boot_points(c["methods"][DROPOUT], c["methods"][method], rng, n_boot)
+                     for c in group]
+            errs, ses = (np.stack(a, axis=1) for a in zip(*drawn))     # (n_boot, cells, G)
+            lrs_all = np.array([c["lr"] for c in group])
             for k, g in enumerate(TEST_FUNCTIONS):
                 sel = pts[pts.g == g].sort_values("lr")
                 use = sel.resolved.to_numpy()
                 lrs = sel.lr.to_numpy()[use]
                 slope = fits.fit_slope(lrs, sel.error.to_numpy()[use], min_points=2)
-                boots = []
-                if use.sum() >= 2:
-                    chosen = [c for c, u in zip(group, use) if u]
-                    errs = np.stack([boot_errors(c["methods"][DROPOUT], c["methods"][method],
-                                                 rng, n_boot)[:, k] for c in chosen], axis=1)
-                    logx = np.log(lrs)
-                    logy = np.log(np.where(errs > 0, errs, np.nan))
-                    xc = logx - logx.mean()
-                    boots = (logy - np.nanmean(logy, 1, keepdims=True)) @ xc / (xc @ xc)
-                boots = np.asarray(boots, float)
+                boots = resolved_slopes(lrs_all, errs[:, :, k], ses[:, :, k], resolve_ratio)
+                share = float(np.isfinite(boots).mean())
                 boots = boots[np.isfinite(boots)]
-                lo, hi = (np.percentile(boots, [2.5, 97.5]) if boots.size else (np.nan, np.nan))
+                fitted = boots.size and np.isfinite(slope)      # no interval without an order
+                lo, hi = np.percentile(boots, [2.5, 97.5]) if fitted else (np.nan, np.nan)
                 rows.append({"method": method.name, "l": method.l, "g": g, "keep_prob": p,
                              "order": slope,
                              "order_lo": lo, "order_hi": hi, "points_used": int(use.sum()),
                              "points": len(sel), "lrs": " ".join(f"{v:g}" for v in lrs),
+                             "bootstrap_fitted": share,
                              "variance_ratio_min": sel.variance_ratio.min(),
                              "variance_ratio_max": sel.variance_ratio.max()})
     return pd.DataFrame(rows)
