@@ -162,8 +162,10 @@ def noise_compare(spec: dict, config: dict, device: str) -> tuple[float, float]:
     return flops + seeds * (data.n + 2 * length * data.n) * 3 * F, memory
 
 
-def noise_mask(spec: dict, config: dict, device: str) -> tuple[float, float]:
-    """The other mask convention at theta* (``config.mask_sensitivity_spec``)."""
+def noise_at_theta_star(spec: dict, config: dict, device: str) -> tuple[float, float]:
+    """K mask gradients at theta* and their analysis, for the seeds of ``spec``: the other mask
+    convention (``config.mask_sensitivity_spec``) or another keep probability
+    (``config.keep_sweep_spec``)."""
     return _noise_cost(spec["model"], _data(config, spec), spec["block"], spec["masks"],
                        len(spec["seeds"]), chunk=spec["chunk"], hessian=spec["hessian"],
                        device=device)
@@ -179,16 +181,9 @@ def noise_sharpness(spec: dict, config: dict, device: str) -> tuple[float, float
         * activations(spec["model"], data)
 
 
-def noise_keep(spec: dict, config: dict, device: str) -> tuple[float, float]:
-    """The noise of one other keep probability at theta* (``config.keep_sweep_spec``)."""
-    return _noise_cost(spec["model"], _data(config, spec), spec["block"], spec["masks"],
-                       len(spec["seeds"]), chunk=spec["chunk"], hessian=spec["hessian"],
-                       device=device)
-
-
 COSTS = {"train_run": train_run, "sme_cell": sme_cell, "noise_setting": noise_setting,
-         "noise_compare": noise_compare, "noise_mask": noise_mask,
-         "noise_sharpness": noise_sharpness, "noise_keep": noise_keep}
+         "noise_compare": noise_compare, "noise_mask": noise_at_theta_star,
+         "noise_sharpness": noise_sharpness, "noise_keep": noise_at_theta_star}
 
 
 def cost(rule: str, spec: dict, config: dict, device: str = "cpu", name: str = "") -> Job:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .. import rng as streams
 from .. import fits
-from .methods import DROPOUT, LABELS, Method  # noqa: F401  (weak's face)
+from .methods import DROPOUT, Method
 
 # The test functions g that the simulators record (sme.Problem.test_functions), in column order;
 # here, not in sme, so that the notebooks read the cells without importing torch.
