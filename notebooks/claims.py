@@ -36,10 +36,11 @@ directions = []
 compare = []
 diagnosis = []
 sharpness = []
+sensitivity = []
 margins = {}
 flatness_factor = 2.0
-drift = "exclude_pc1"
-exploration = {"min_train_acc": 0.99, "max_loss_change": 0.5}
+drift = "fluctuation"
+exploration = {"min_train_acc": 0.99, "max_loss_change": 0.1}
 out_csv = "figures/claims.csv"
 out_md = "figures/claims.md"
 
@@ -63,7 +64,8 @@ universality = tables.table5(
     tables.final_rows(tables.read_metrics(universality_metrics)), labels, flatness_factor, drift)
 table = claims.report(orders, slopes, universality, tables.read(alignment), dirs, flatness_factor,
                       margins or claims.DEFAULT_MARGINS, compared, windows, drift,
-                      tables.read(sharpness) if sharpness else None)
+                      tables.read(sharpness) if sharpness else None,
+                      tables.read(sensitivity) if sensitivity else None)
 io.save_csv(out_csv, table)
 io.save_text(out_md, claims.markdown(table))
 table

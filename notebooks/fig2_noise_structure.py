@@ -19,26 +19,35 @@
 # (K fresh masks at theta*). Right: along the Hessian's top eigenvectors u_i, the gradient
 # noise variance u_i' Sigma u_i and the trajectory variance against the eigenvalue lambda_i.
 # Points: every direction of every seed (one shade per seed); lines: least-squares fits with the
-# mean slope over seeds, its 95% t-interval and psi = -slope in the legend. Trajectory data follow
-# Feng & Tu's protocol with the drift handled by `drift` (exclude_pc1: the first principal
-# component, drawn hollow, is the drift and left out of the fit).
+# mean slope over seeds, its 95% t-interval and psi = -slope in the legend. Trajectory data with
+# the drift handled by `drift` (fluctuation: the window minus its noise-free reference path;
+# exclude_pc1: the first principal component, drawn hollow, is the drift and left out of the
+# fit). The trajectory panel lists the protocol's controls under the same handling (`compare`):
+# SGD and isotropic noise of dropout's magnitude, the noise-free run and the positive control
+# (SGD at Feng & Tu's batch and lr), which decides whether their psi ~ 4 is printed as an anchor.
 
 # %% tags=["parameters"]
 directions = []
+compare = []
 flatness_factor = 2.0
-drift = "exclude_pc1"
+drift = "fluctuation"
 out_pdf = "figures/fig2_noise_structure.pdf"
 out_png = "figures/fig2_noise_structure.png"
 
 # %%
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from dropout_sme.report import plotting, stats, tables
 
 plotting.use_style()
 dirs = tables.read(directions)
+controls = tables.read(compare) if compare else None
+rows = pd.DataFrame(tables.control_rows(controls, drift, flatness_factor))
 dirs = dirs[np.isclose(dirs.factor, flatness_factor)]
 per_seed = stats.relation_slopes(dirs, flatness_factor, drift=drift)
 fits = stats.relations(drift)
@@ -61,7 +70,8 @@ def fit_line(ax, x, y, slope, color, label):
             linewidth=1.6, label=label)
 
 
-fig, axes = plt.subplots(len(settings), 3, figsize=(13, 3.7 * len(settings)), squeeze=False)
+fig, axes = plt.subplots(len(settings), 4, figsize=(16, 3.7 * len(settings)), squeeze=False,
+                         gridspec_kw={"width_ratios": [1, 1, 1, 0.75]})
 for i, (p, lr) in enumerate(settings):
     d = dirs[(dirs.keep_prob == p) & (dirs.lr == lr)]
     seeds = sorted(d.seed.unique())
@@ -98,7 +108,17 @@ for i, (p, lr) in enumerate(settings):
         ax.set_ylabel(ylabel)
         ax.set_title(f"{title}\nkeep_prob = {p:g}, lr = {lr:g} ({len(seeds)} seeds)")
         ax.legend(fontsize="x-small", loc="best")
-fig.suptitle(tables.mask_note(dirs) + ". Anchor (Feng & Tu, SGD): psi ~ 4 on trajectory data, "
-             "psi_D ~ 2 for the noise's own variance")
+    side = axes[i, 3]
+    side.axis("off")
+    if controls is not None:
+        c = rows[(rows.keep_prob == p) & (rows.lr == lr) & (rows.drift == drift)]
+        lines = [f"{tables.NOISE_LABELS[r.noise]}:\n  " + tables.ci(r, "slope",
+                                                                    missing="no fluctuation")
+                 for r in c.itertuples()]
+        side.text(0.0, 0.5, f"controls, trajectory slope\n(drift: {drift}; keep_prob = {p:g}, "
+                  f"lr = {lr:g}):\n\n" + "\n".join(lines), transform=side.transAxes,
+                  fontsize="x-small", va="center")
+fig.suptitle(tables.mask_note(dirs) + ".\n" + textwrap.fill(tables.anchor(controls, drift), 160),
+             fontsize="small")
 fig.tight_layout()
 plotting.save(fig, out_pdf, out_png)

@@ -20,7 +20,7 @@
 
 # %% tags=["parameters"]
 directions = []
-drift = "exclude_pc1"
+drift = "fluctuation"
 out_pdf = "figures/figS4_flatness_factor.pdf"
 out_png = "figures/figS4_flatness_factor.png"
 

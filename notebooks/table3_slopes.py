@@ -20,10 +20,11 @@
 # (predicted positive). Directions whose flatness interval was not closed within the cap are
 # left out of the fit and counted.
 #
-# Trajectory data follow Feng & Tu's protocol (docs/spec.md §1.6): the drift direction is handled
-# by `drift` (the main rows); the other two handlings are robustness rows. psi = -slope, beside
-# Feng & Tu's psi ~ 4 for SGD's trajectory data and psi_D ~ 2 for the noise's own variance (the
-# gradient data's relation).
+# Trajectory data: the drift is handled by `drift` (the main rows; `fluctuation`: the window minus
+# its noise-free reference path, config/README.md); the other handlings are robustness rows.
+# Control rows, every handling: SGD and isotropic noise of dropout's magnitude, the noise-free run
+# (what drift alone gives) and the positive control (SGD at Feng & Tu's batch size and lr), whose
+# psi = -slope says whether Feng & Tu's psi ~ 4 is recovered on this data.
 #
 # Below the slopes, each setting's trajectory window: is it stationary, and in Feng & Tu's
 # exploration phase (training loss small and flat, every weight vector along it a valid
@@ -38,10 +39,10 @@
 # %% tags=["parameters"]
 directions = []
 flatness_factor = 2.0
-drift = "exclude_pc1"
+drift = "fluctuation"
 diagnosis = []
 compare = []
-exploration = {"min_train_acc": 0.99, "max_loss_change": 0.5}
+exploration = {"min_train_acc": 0.99, "max_loss_change": 0.1}
 out_csv = "figures/table3_slopes.csv"
 out_md = "figures/table3_slopes.md"
 
@@ -50,51 +51,62 @@ from dropout_sme import io
 from dropout_sme.report import tables
 
 dirs = tables.read(directions)
-table, windows = tables.table3(dirs, tables.read(diagnosis),
-                               tables.read(compare) if compare else None, flatness_factor, drift,
+compared = tables.read(compare) if compare else None
+table, windows = tables.table3(dirs, tables.read(diagnosis), compared, flatness_factor, drift,
                                exploration)
 io.save_csv(out_csv, table)
 table
 
 # %%
 ci = tables.ci
-lines = ["| keep_prob | lr | relation | drift | slope [95% interval] | psi = -slope | seeds | "
-         "directions | flagged |", "|---|---|---|---|---|---|---|---|---|"]
+lines = ["| keep_prob | lr | noise | relation | drift | slope [95% interval] | psi = -slope | "
+         "seeds | directions | flagged |", "|---|---|---|---|---|---|---|---|---|---|"]
 for r in table.itertuples():
     vf = r.relation.startswith("variance-flatness")
     psi = tables.interval(-r.slope_mean, -r.slope_hi, -r.slope_lo) if vf else ""
     what = f"{r.drift} ({r.role})" if r.drift else ""
-    lines.append(f"| {r.keep_prob:g} | {r.lr:g} | {r.relation} | {what} | {ci(r, 'slope')} | "
-                 f"{psi} | {r.seeds} | "
-                 f"{r.directions_per_seed} | {r.flagged_total} |")
+    slope = ci(r, "slope", missing="no fluctuation" if r.noise == "none" else "")
+    per_seed = "" if r.role == "control" else int(r.directions_per_seed)
+    lines.append(f"| {r.keep_prob:g} | {r.lr:g} | {tables.NOISE_LABELS[r.noise]} | {r.relation} | "
+                 f"{what} | {slope} | {psi} | {r.seeds} | {per_seed} | {r.flagged_total} |")
 lines += ["", f"Slope of log y against log x over the top directions of each seed, mean [95% "
           f"t-interval] over seeds; interval flatness at factor {flatness_factor:g} x L(theta*). "
           "Flagged: directions (all seeds) whose interval did not close within the cap, left out.",
-          "", "Trajectory data: Feng & Tu's protocol. Drift handling exclude_pc1: the window's "
-          "first principal component is the drift and the fit uses components i >= 2; detrend: "
-          "each coordinate minus its linear trend in time, all components; none: the raw window, "
-          f"all components. Main rows use {drift}; the others are robustness rows. Anchor "
-          "(Feng & Tu, SGD on MNIST): psi ~ 4 on trajectory data = psi_D ~ 2 from the noise's "
-          "own variance (what gradient data measure) + psi_tau ~ 1.8 from the correlation time; "
-          "the paper reports no value for dropout.", "", "Trajectory windows:", "",
+          "", "Trajectory data. Drift handling fluctuation: the window minus its noise-free "
+          "reference path from the same first sample (dropout: GD on the mask-averaged loss; "
+          "SGD, isotropic noise and the positive control: full-batch GD), all components; "
+          "exclude_pc1 (Feng & Tu's rule): the window's first principal component is the drift "
+          "and the fit uses components i >= 2; detrend: each coordinate minus its linear trend "
+          "in time, all components; none: the raw window, all components. Main rows use "
+          f"{drift}; the others are robustness rows. Controls: the noise comparison's runs from "
+          "theta* over the same window (the noise-free run is the reference itself: no "
+          "fluctuation). Feng & Tu (SGD on MNIST): psi ~ 4 on trajectory data = psi_D ~ 2 from "
+          "the noise's own variance + psi_tau ~ 1.8 from the correlation time; the paper reports "
+          f"no value for dropout. On this data the {tables.anchor(compared, drift)}.", "",
+          "Trajectory windows:", "",
           "| keep_prob | lr | noise | window (samples) | trend share of variance | PC1 share | "
-          "\\|cos(PC1, displacement)\\| | training loss change | train acc. (start, end) | "
-          "\\|grad\\| at theta* | exploration phase |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+          "\\|cos(PC1, displacement)\\| | trend share of the fluctuation | training loss change | "
+          "train acc. (start, end) | \\|grad\\| at theta* | exploration phase |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for r in windows.itertuples():
     drop = r.noise == "dropout"
     lines.append(
-        f"| {r.keep_prob:g} | {r.lr:g} | {r.noise} | "
+        f"| {r.keep_prob:g} | {r.lr:g} | {tables.NOISE_LABELS[r.noise]} | "
         + (f"{r.window} ({int(r.samples)})" if drop else "same") + " | "
         f"{ci(r, 'trend_fraction')} | {ci(r, 'pc1_fraction')} | {ci(r, 'pc1_displacement_cos', '.3f')} | "
+        f"{ci(r, 'fluctuation_trend_fraction')} | "
         f"{ci(r, 'loss_change')} | "
         + (f"{ci(r, 'acc_start', '.3f')}, {ci(r, 'acc_end', '.3f')}" if drop else "") + " | "
         f"{ci(r, 'grad_norm_block', '.4f')} | "
         + (f"{int(r.exploration_seeds)} of {r.seeds} seeds" if drop else "") + " |")
 lines += ["", "Trend share: 1 - (variance left after removing each coordinate's least-squares line "
-          "in time) / (window variance). Training loss: the dropout-free loss at the evaluations "
-          "nearest the window's ends, |change| / start. Exploration phase (declared rule): train "
+          "in time) / (window variance); of the fluctuation: the same for the window minus its "
+          "reference path (the drift the reference left; empty: no fluctuation). Training loss: "
+          "the dropout-free loss at the evaluations nearest the window's ends, |change| / start. "
+          "Exploration phase (declared rule): train "
           f"accuracy >= {exploration['min_train_acc']:g} at both ends and loss change <= "
-          f"{exploration['max_loss_change']:g}. SGD and isotropic: the noise comparison's runs "
-          "over the same window from theta*.", "", tables.mask_note(dirs) + "."]
+          f"{exploration['max_loss_change']:g}. The other rows: the noise comparison's runs "
+          "over the same window from theta* (the positive control's after its burn-in).", "",
+          tables.mask_note(dirs) + "."]
 io.save_text(out_md, "\n".join(lines) + "\n")
 print("\n".join(lines))

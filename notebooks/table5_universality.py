@@ -27,7 +27,7 @@ directions = []
 metrics = []
 labels = {}
 flatness_factor = 2.0
-drift = "exclude_pc1"
+drift = "fluctuation"
 out_csv = "figures/table5_universality.csv"
 out_md = "figures/table5_universality.md"
 

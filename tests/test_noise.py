@@ -241,7 +241,8 @@ def test_the_stage_on_a_tiny_run(block):
                                  "mask")},
             "block": block, "masks": 300, "alignment_masks": 60, "directions": 4,
             "flatness_factor": 2.0, "flatness_factors": [2.0, 4.0], "flatness_cap": 100.0,
-            "null_draws": 2, "batch": 32, "seed": 0, "theta_star": 20}
+            "null_draws": 2, "batch": 32, "seed": 0, "theta_star": 20,
+            "reference_masks": 2}
     x = torch.as_tensor(digits["x_train"], dtype=torch.float64)
     y = torch.as_tensor(digits["y_train"])
     res = noise.analyse(spec, x, y, out["checkpoints"], out["trajectory"], log=lambda *_: None,
@@ -251,9 +252,15 @@ def test_the_stage_on_a_tiny_run(block):
     for frame in res.values():                     # the job writes what it belongs to
         assert set(frame.experiment) == {"t"} and set(frame.setting) == {"p0.8_lr0.1"}
     assert al.alpha.between(-1, 1).all() and al.theta_star.sum() == 2
-    assert set(dirs.kind) == {"gradient", "trajectory", "trajectory_detrended", "hessian"}
+    assert set(dirs.kind) == {"gradient", "trajectory", "trajectory_detrended",
+                              "trajectory_fluctuation", "hessian"}
     assert len(dirs[(dirs.kind == "gradient") & (dirs.factor == 4.0)]) == 2 * 4
     assert len(dirs[(dirs.kind == "trajectory_detrended")]) == 2 * 4     # the main factor only
+    # the window minus dropout's mean-field path: a fluctuation, smaller than the raw window's
+    top = dirs[(dirs.factor == 2.0) & (dirs["index"] == 0)].set_index(["seed", "kind"]).variance
+    assert (top.xs("trajectory_fluctuation", level="kind") > 0).all()
+    assert (top.xs("trajectory_fluctuation", level="kind")
+            < top.xs("trajectory", level="kind")).all()
     diag = res["diagnosis"]
     assert list(diag.seed) == [0, 1] and (diag.window_start == 20).all()
     assert diag.trend_fraction.between(0, 1).all() and diag.pc1_displacement_cos.between(0, 1).all()
@@ -348,7 +355,8 @@ def test_lanczos_stage_agrees_with_the_full_stage():
                                  "mask")},
             "block": "w2", "masks": 2048, "alignment_masks": 512, "directions": 29,
             "flatness_factor": 2.0, "flatness_factors": [2.0], "flatness_cap": 100.0,
-            "null_draws": 2, "batch": 64, "seed": 0, "theta_star": 20}
+            "null_draws": 2, "batch": 64, "seed": 0, "theta_star": 20,
+            "reference_masks": 2}
     x = torch.as_tensor(digits["x_train"], dtype=torch.float64)
     y = torch.as_tensor(digits["y_train"])
     quiet = lambda *_: None                                    # noqa: E731

@@ -66,7 +66,8 @@ def test_a_registered_architecture_trains_and_runs_the_noise_stage(registered):
                                  "mask")},
             "block": "b", "masks": 200, "alignment_masks": 40, "directions": 4,
             "flatness_factor": 2.0, "flatness_factors": [2.0], "flatness_cap": 100.0,
-            "null_draws": 2, "batch": 32, "seed": 0, "theta_star": 20}
+            "null_draws": 2, "batch": 32, "seed": 0, "theta_star": 20,
+            "reference_masks": 2}
     x = torch.as_tensor(digits["x_train"], dtype=torch.float64)
     y = torch.as_tensor(digits["y_train"])
     res = noise.analyse(spec, x, y, out["checkpoints"], out["trajectory"], log=lambda *_: None,

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dropout_sme.report import claims, tables
+from dropout_sme.report import claims, tables, verdicts
 
 
 def test_null_bands_are_mean_plus_minus_z_sd():
@@ -70,16 +70,16 @@ def test_weak_order_rule_holds_fails_and_stays_undecided():
     ([], "not run"),
 ])
 def test_a_verdict_needs_half_of_its_items_decided(statuses, expect):
-    assert claims.verdict(statuses) == expect
+    assert verdicts.verdict(statuses) == expect
 
 
 def test_a_verdict_counts_its_items_and_a_claim_without_data_says_why():
     one_of_six = [("holds", "a", "")] + [("undecided", f"u{i}", "too few") for i in range(5)]
-    row = claims._row("1b. x", one_of_six, "")
+    row = verdicts._row("1b. x", one_of_six, "")
     assert row["verdict"] == "undecided"
     assert row["decided"] == "1 of 6 items decided: 1 hold, 0 fail, 5 undecided"
     assert "**Verdict: undecided** (1 of 6 items decided" in claims.markdown(pd.DataFrame([row]))
-    missing = claims.not_run(claims.CLAIM7, "no keep_prob = 1 runs")
+    missing = verdicts.not_run(claims.CLAIM7, "no keep_prob = 1 runs")
     assert missing["verdict"] == "not run" and missing["note"] == "not run: no keep_prob = 1 runs"
     assert missing["decided"] == "no items"
 
@@ -121,7 +121,8 @@ def test_variance_flatness_judges_trajectory_data_only_in_the_exploration_phase(
                             "noise": ["sgd", "sgd", "gaussian", "gaussian"],
                             "slope_trajectory_detrend": [-2.0, -2.2, -3.0, -3.2]})
     note = claims.variance_flatness(slope_rows([-0.1, -0.2]), None, compare, "detrend")["note"]
-    assert "isotropic noise -3.10" in note and "SGD -2.10" in note and "drift: detrend" in note
+    assert "isotropic noise (matched magnitude) -3.10" in note
+    assert "SGD (matched magnitude) -2.10" in note and "drift handling detrend" in note
 
 
 def alignment_rows(values_by_step, null_mean=0.1):
@@ -149,7 +150,7 @@ def test_alignment_rule():
     assert out["verdict"] == "undecided" and "one seed" in out["undecided"]
 
 
-def directions_rows(slope_at, kinds=("gradient", "trajectory")):
+def directions_rows(slope_at, kinds=("gradient", "trajectory_fluctuation")):
     """Directions whose variance-flatness slope is slope_at[factor][seed] for every kind."""
     rows = []
     width = np.linspace(1, 10, 12)
@@ -174,8 +175,15 @@ def test_factor_independence_is_an_equivalence_test():
     # a tight drift larger than delta fails (-1.78 -> -1.60 with delta 0.1)
     drift = directions_rows({2.0: [-1.78, -1.79, -1.77], 4.0: [-1.60, -1.61, -1.59]})
     tight = claims.factor_independence(drift, 2.0, {**claims.DEFAULT_MARGINS,
-                                                    "factor_delta": 0.1})
+                                                    "factor_delta": 0.05})
     assert tight["verdict"] == "not reproduced"
+    # the margin is a share of the slope: the same shift of 0.15 is small on a slope of -4 and
+    # large on one of -0.5; the trend over log factor is reported (0.15 / log 2 per unit)
+    steep = directions_rows({2.0: [-4.0, -4.01, -3.99], 4.0: [-3.85, -3.86, -3.84]})
+    shallow = directions_rows({2.0: [-0.5, -0.51, -0.49], 4.0: [-0.35, -0.36, -0.34]})
+    assert claims.factor_independence(steep, 2.0)["verdict"] == "reproduced"
+    assert claims.factor_independence(shallow, 2.0)["verdict"] == "not reproduced"
+    assert f"{0.15 / np.log(2):.2f}" in claims.factor_independence(steep, 2.0)["note"]
     # trajectory data are judged over i >= 2 (exclude_pc1): a first component that breaks the
     # factor independence does not count, with ``none`` it does
     same_rest = directions_rows({2.0: [-2.0, -2.01, -1.99], 4.0: [-2.0, -2.01, -1.99]},
@@ -185,7 +193,7 @@ def test_factor_independence_is_an_equivalence_test():
     first_at_4 = (traj["index"] == 0) & (traj.factor == 4.0)
     traj.loc[first_at_4, "variance"] *= 1e3
     both = pd.concat([same_rest, traj], ignore_index=True)
-    assert claims.factor_independence(both, 2.0)["verdict"] == "reproduced"
+    assert claims.factor_independence(both, 2.0, drift="exclude_pc1")["verdict"] == "reproduced"
     assert "trajectory" in claims.factor_independence(both, 2.0, drift="none")["fails"]
 
 
@@ -209,10 +217,10 @@ def test_universality_rule_judges_gradient_and_trajectory_data():
 
 
 def test_verdict_and_markdown():
-    assert claims.verdict([]) == "not run"
-    assert claims.verdict(["holds", "fails", "undecided"]) == "partly"
-    assert claims.verdict(["undecided"]) == "undecided"
-    assert claims.verdict(["holds", "undecided"]) == "reproduced"
+    assert verdicts.verdict([]) == "not run"
+    assert verdicts.verdict(["holds", "fails", "undecided"]) == "partly"
+    assert verdicts.verdict(["undecided"]) == "undecided"
+    assert verdicts.verdict(["holds", "undecided"]) == "reproduced"
     table = pd.DataFrame([claims.variance_flatness(slope_rows([-0.1, -0.2]))])
     text = claims.markdown(table)
     assert text.startswith("# Reproduction report") and "**Verdict: reproduced**" in text
@@ -235,17 +243,29 @@ def test_mask_note_names_the_convention():
 
 
 def test_alignment_controls_rule():
-    """Claim 6: dropout's alpha at theta* against the references', paired by seed."""
+    """Claim 6: dropout's alpha at theta* against SGD's, paired by seed, under both mask
+    conventions; isotropic noise only in the note; the trajectory controls are not items."""
     star = pd.DataFrame({"keep_prob": 0.9, "lr": 0.05, "seed": [0, 1, 2], "theta_star": True,
-                         "alpha": [0.90, 0.92, 0.91]})
+                         "alpha": [0.90, 0.92, 0.91], "mask": "per_sample"})
 
     def compare(sgd):
         return pd.DataFrame({"keep_prob": 0.9, "lr": 0.05, "seed": [0, 1, 2] * 2,
                              "noise": ["sgd"] * 3 + ["gaussian"] * 3,
                              "alpha": list(sgd) + [0.10, 0.10, 0.10]})
 
-    assert claims.alignment_controls(star, compare([0.60, 0.70, 0.65]))["verdict"] == "reproduced"
+    below = compare([0.60, 0.70, 0.65])
+    held = claims.alignment_controls(star, below)
+    assert held["verdict"] == "reproduced" and held["decided"].startswith("1 of 1")
+    assert "isotropic noise" in held["note"] and "0.10" in held["note"]
     above = claims.alignment_controls(star, compare([0.95, 0.97, 0.96]))
-    assert above["verdict"] == "partly" and "SGD" in above["fails"]
+    assert above["verdict"] == "not reproduced" and "SGD" in above["fails"]
     close = claims.alignment_controls(star, compare([0.80, 1.0, 0.91]))
     assert "contains 0" in close["undecided"]
+    controls = pd.concat([below, below.assign(noise="none", alpha=np.nan)], ignore_index=True)
+    assert claims.alignment_controls(star, controls)["decided"].startswith("1 of 1")
+    other = pd.DataFrame({"setting": "p0.9_lr0.05", "keep_prob": 0.9, "lr": 0.05,
+                          "seed": [0, 0, 1, 1], "mask": "per_step", "alpha": [0.80, 0.80, 0.91,
+                                                                              0.91]})
+    both = claims.alignment_controls(star, below, other)
+    assert both["decided"].startswith("2 of 2") and "per_step masks" in both["holds"]
+    assert "(2 seeds)" in both["holds"]

@@ -53,13 +53,43 @@ def test_landscape_passes_through_the_loss_at_the_parameters():
     assert curve[0, 0] == pytest.approx(curve[1, 2])           # theta - 0.5 d = theta + 0.5 (-d)
 
 
-def sharpness_rows(dropout, no_dropout):
+def sharpness_rows(dropout, no_dropout, matched=None, reached=True):
+    """A dropout run, its baseline at the same step, and the baseline at matched loss
+    (``matched``: its values, default the baseline's)."""
     rows = []
-    for seed, (a, b) in enumerate(zip(dropout, no_dropout)):
-        for run, v in (("dropout", a), ("no dropout", b)):
+    matched = no_dropout if matched is None else matched
+    for seed, (a, b, c) in enumerate(zip(dropout, no_dropout, matched)):
+        for run, v, more in (("dropout", a, 0), ("no dropout", b, 0),
+                             ("no dropout, matched loss", c, 100)):
             rows.append({"keep_prob": 0.9, "lr": 0.05, "seed": seed, "run": run,
-                         "top_eigenvalue": v, "trace": 10 * v, "loss": 0.01})
+                         "top_eigenvalue": v, "trace": 10 * v, "loss": 0.01, "extra_steps": more,
+                         "matched": reached if more else np.nan})
     return pd.DataFrame(rows)
+
+
+def test_claim7_is_judged_at_matched_loss():
+    """A gap that the loss depth explains (the matched baseline as flat as dropout) does not
+    pass at the same step's strength; a baseline that never reached the loss is undecided."""
+    confounded = claims.flatter_minima(sharpness_rows([1.0, 1.1, 0.9], [2.0, 2.2, 2.1],
+                                                      [1.0, 1.2, 0.85]))
+    assert confounded["verdict"] == "undecided" and "matched loss" in confounded["undecided"]
+    assert "at the same step" in confounded["note"]
+    capped = claims.flatter_minima(sharpness_rows([1.0, 1.1, 0.9], [2.0, 2.2, 2.1],
+                                                  reached=False))
+    assert capped["verdict"] == "undecided" and "within the cap" in capped["undecided"]
+
+
+def test_continuation_stops_at_the_target_loss_and_at_the_cap():
+    problem = small_fnn()
+    target = problem.loss0 * 0.95
+    reached, steps, ok = sharpness.continue_to_loss(problem, 0.5, target, 10_000)
+    assert ok and reached.loss0 <= target and 0 < steps < 10_000
+    before, _, _ = sharpness.continue_to_loss(problem, 0.5, target, steps - 1)
+    assert before.loss0 > target                      # it stopped at the first step below
+    capped, n, ok = sharpness.continue_to_loss(problem, 0.5, 0.0, 3)
+    assert n == 3 and not ok and capped.loss0 < problem.loss0
+    same, n, ok = sharpness.continue_to_loss(problem, 0.5, problem.loss0 * 2, 10)
+    assert n == 0 and ok and torch.equal(same.theta, problem.theta)
 
 
 def test_flatter_minima_rule():

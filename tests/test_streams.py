@@ -122,7 +122,7 @@ def test_the_stages_draw_only_the_streams_they_declare():
                                  "mask")},
             "block": "w2", "masks": 100, "alignment_masks": 40, "directions": 3,
             "flatness_factor": 2.0, "flatness_factors": [2.0], "flatness_cap": 100.0,
-            "null_draws": 2, "batch": 32, "seed": 0, "theta_star": 10,
+            "null_draws": 2, "batch": 32, "seed": 0, "theta_star": 10, "reference_masks": 2,
             "trajectory": run["trajectory"], "seeds": [0, 1]}
     x = torch.as_tensor(digits["x_train"], dtype=torch.float64)
     y = torch.as_tensor(digits["y_train"])
@@ -135,7 +135,8 @@ def test_the_stages_draw_only_the_streams_they_declare():
         "mask_sensitivity": lambda: noise.theta_star_noise(
             {**spec, "mask": "per_step"}, x, y, out["checkpoints"], "mask_sensitivity", **quiet),
         "sharpness": lambda: noise.sharpness.analyse(
-            {**spec, "sharpness": {"probes": 3, "directions": 1, "radius": 1.0, "points": 3}},
+            {**spec, "sharpness": {"probes": 3, "directions": 1, "radius": 1.0, "points": 3,
+                                   "match_cap": 5}},
             x, y, out["checkpoints"], out["checkpoints"], **quiet),
     }
     for kind, job in jobs.items():

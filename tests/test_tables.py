@@ -41,7 +41,8 @@ def power_law_directions(seeds=(0, 1, 2), slope=-2.0, drift_variance=1e6):
     rows = []
     for seed in seeds:
         width = np.geomspace(1.0, 10.0, 12) * (1 + 0.01 * seed)
-        for kind in ("gradient", "trajectory", "trajectory_detrended", "hessian"):
+        for kind in ("gradient", "trajectory", "trajectory_detrended", "trajectory_fluctuation",
+                     "hessian"):
             variance = 0.1 * width ** slope
             if kind == "trajectory":
                 variance = variance.copy()
@@ -50,7 +51,7 @@ def power_law_directions(seeds=(0, 1, 2), slope=-2.0, drift_variance=1e6):
                 **SETTING, "seed": seed, "kind": kind, "index": np.arange(12), "factor": 2.0,
                 "eigenvalue": 1 / width, "variance": variance, "traj_variance": variance,
                 "traj_variance_no_pc1": variance, "traj_variance_detrended": variance,
-                "width": width, "flagged": False}))
+                "traj_variance_fluctuation": variance, "width": width, "flagged": False}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -62,12 +63,23 @@ def diagnosis(seeds=(0, 1, 2), loss_change=(0.1, 0.2, 0.9)):
                          "samples": 50})
 
 
-def test_table3_main_and_robustness_rows_and_the_window_diagnosis():
-    compare = pd.DataFrame({**SETTING, "seed": [0, 1, 0, 1], "noise": ["sgd"] * 2 + ["gaussian"] * 2,
-                            "trend_fraction": [0.1, 0.3, 0.2, 0.2], "pc1_fraction": 0.5,
-                            "pc1_displacement_cos": 0.5})
+def test_table3_main_robustness_and_control_rows_and_the_window_diagnosis():
+    noises = ["sgd"] * 2 + ["gaussian"] * 2 + ["none"] * 2
+    compare = pd.DataFrame({**SETTING, "seed": [0, 1] * 3, "noise": noises,
+                            "trend_fraction": [0.1, 0.3, 0.2, 0.2, 0.9, 0.9], "pc1_fraction": 0.5,
+                            "pc1_displacement_cos": 0.5,
+                            **{f"slope_trajectory_{d}": [-1.0, -3.0, -2.0, -2.0, np.nan, np.nan]
+                               for d in stats.DRIFTS},
+                            **{f"flagged_trajectory_{d}": 1 for d in stats.DRIFTS}})
     table, windows = tables.table3(power_law_directions(), diagnosis(), compare, 2.0,
                                    "exclude_pc1", {"min_train_acc": 0.99, "max_loss_change": 0.5})
+    control = table[table.role == "control"]
+    assert set(control.noise) == {"sgd", "gaussian", "none"}
+    assert len(control) == 3 * len(stats.DRIFTS)
+    sgd = control[(control.noise == "sgd") & (control.drift == "exclude_pc1")].iloc[0]
+    assert sgd.slope_mean == pytest.approx(-2.0) and sgd.seeds == 2 and sgd.flagged_total == 2
+    free = control[control.noise == "none"]
+    assert free.slope_mean.isna().all() and (free.seeds == 0).all()
     main = table[table.role == "main"].set_index("relation")
     assert main.loc["variance-flatness, gradient data", "slope_mean"] == pytest.approx(-2.0)
     assert main.loc["variance-flatness, trajectory data", "slope_mean"] == pytest.approx(-2.0)
@@ -75,11 +87,11 @@ def test_table3_main_and_robustness_rows_and_the_window_diagnosis():
     assert main.loc["variance-flatness, trajectory data", "exploration_seeds"] == 2   # 0.9 > 0.5
     assert main.loc["variance-flatness, gradient data", "seeds"] == 3
     robust = table[table.role == "robustness"].set_index("drift")
-    assert set(robust.index) == {"detrend", "none"}
+    assert set(robust.index) == {"fluctuation", "detrend", "none"}
     assert abs(robust.loc["none", "slope_mean"] + 2.0) > 0.5     # the drift's component kept
     assert robust.loc["detrend", "slope_mean"] == pytest.approx(-2.0)
     w = windows.set_index("noise")
-    assert list(w.index) == ["dropout", "sgd", "gaussian"]
+    assert list(w.index) == ["dropout", "sgd", "gaussian", "none"]
     assert w.loc["sgd", "trend_fraction_mean"] == pytest.approx(0.2)
     assert w.loc["dropout", "window"] == "100-149" and np.isnan(w.loc["sgd", "loss_change_mean"])
 
@@ -140,14 +152,20 @@ def test_table7_sets_the_other_convention_beside_the_runs_paired_by_seed():
 
 def test_table8_pairs_dropout_with_no_dropout_by_seed():
     sharp = pd.DataFrame([{**SETTING, "seed": s, "run": run, "top_eigenvalue": v, "trace": 10 * v,
-                           "loss": 0.1}
+                           "loss": 0.1, "extra_steps": 50 * (run == tables.MATCHED),
+                           "matched": s > 0 if run == tables.MATCHED else np.nan}
                           for run, values in (("dropout", [1.0, 2.0, 4.0]),
-                                              ("no dropout", [2.0, 2.5, 5.0]))
+                                              ("no dropout", [2.0, 2.5, 5.0]),
+                                              (tables.MATCHED, [1.5, 2.5, 4.5]))
                           for s, v in enumerate(values)])
     table, paired = tables.table8(sharp)
-    assert list(table.run) == ["dropout", "no dropout"]
-    assert paired.diff_top_eigenvalue_mean.iloc[0] == pytest.approx(np.mean([-1.0, -0.5, -1.0]))
-    assert table.diff_trace_mean.iloc[0] == pytest.approx(-25 / 3)
+    assert list(table.run) == ["dropout", "no dropout", tables.MATCHED]
+    same, matched = (paired[paired.against == a].iloc[0] for a in ("no dropout", tables.MATCHED))
+    assert same.diff_top_eigenvalue_mean == pytest.approx(np.mean([-1.0, -0.5, -1.0]))
+    assert same.diff_trace_mean == pytest.approx(-25 / 3)
+    assert matched.diff_top_eigenvalue_mean == pytest.approx(np.mean([-0.5, -0.5, -0.5]))
+    assert matched.matched == 2 and np.isnan(same.matched)
+    assert table.set_index("run").extra_steps_mean[tables.MATCHED] == 50
 
 
 def test_figure_frames():

@@ -191,16 +191,24 @@ def test_tiny_end_to_end_run(tmp_path):
     sweep = pd.read_csv(tmp_path / "results/noise/fnn/p0.8_lr0.1/keep_sweep/p0.5.csv")
     assert set(sweep.seed) == {0, 1} and (sweep.keep_prob == 0.5).all() and sweep.masks.eq(200).all()
     slopes = pd.read_csv(tmp_path / "figures/table3_slopes.csv")
-    # 5 relations and 2 robustness rows of the trajectory data, 2 seeds each; the window's
-    # diagnosis on the three trajectory rows
-    assert len(slopes) == 7 and slopes.seeds.eq(2).all()
-    assert slopes.trend_fraction_mean.notna().sum() == 3
+    # dropout: 5 relations and 3 robustness rows of the trajectory data, 2 seeds each; the
+    # controls (SGD, isotropic, noise-free, positive control) under the 4 drift handlings; the
+    # window's diagnosis on the main trajectory row
+    dropout = slopes[slopes.noise == "dropout"]
+    assert len(dropout) == 8 and dropout.seeds.eq(2).all()
+    control = slopes[slopes.role == "control"]
+    assert len(control) == 4 * 4 and set(control.noise) == {"sgd", "gaussian", "none",
+                                                            "positive_control"}
+    free = control[control.noise == "none"].set_index("drift")
+    assert free.loc["fluctuation", "seeds"] == 0 and free.loc["none", "seeds"] == 2
+    assert slopes.trend_fraction_mean.notna().sum() == 1
     align = pd.read_csv(tmp_path / "results/noise/fnn/p0.8_lr0.1/alignment.csv")
     # checkpoints 0, 30, 40 (theta*, the trajectory start), 60 for both seeds, + theta* with K
     assert sorted(set(align.step)) == [0, 30, 40, 60] and len(align) == 10
     assert align.alpha.between(-1, 1).all()
     other = pd.read_csv(tmp_path / "results/noise/fnn/p0.8_lr0.1/compare.csv")
-    assert set(other.noise) == {"sgd", "gaussian"} and len(other) == 4
+    assert set(other.noise) == {"sgd", "gaussian", "none", "positive_control"}
+    assert len(other) == 8
     ratio = other.trace / other.trace_dropout                # matched magnitude (SGD: whole b)
     assert ratio[other.noise == "gaussian"].sub(1).abs().max() < 1e-9
     assert ratio[other.noise == "sgd"].between(0.5, 2).all()

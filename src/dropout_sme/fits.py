@@ -20,10 +20,11 @@ def fit_slope(x, y, min_points: int = 3) -> float:
     return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
 
 
-# Trajectory data (noise.trajectory): the directions of the raw window's PCA
-# and of the detrended window's, and how each drift handling fits them.
-RAW, DETRENDED = "trajectory", "trajectory_detrended"
-DRIFTS = ("exclude_pc1", "detrend", "none")
+# Trajectory data (noise.trajectory): the directions of the raw window's PCA, of the
+# detrended window's and of its deviation from the noise-free reference, and how each drift
+# handling fits them (fluctuation first: the declared primary handling).
+RAW, DETRENDED, FLUCTUATION = "trajectory", "trajectory_detrended", "trajectory_fluctuation"
+DRIFTS = ("fluctuation", "exclude_pc1", "detrend", "none")
 
 
 class Relation(NamedTuple):
@@ -37,12 +38,14 @@ class Relation(NamedTuple):
 
 
 def trajectory_fit(drift: str) -> Relation:
-    """The variance-flatness relation of trajectory data under a drift handling: ``exclude_pc1``
-    (Feng & Tu: the raw window's components i >= 2), ``detrend`` (the detrended window's, all)
-    or ``none`` (the raw window's, all)."""
+    """The variance-flatness relation of trajectory data under a drift handling: ``fluctuation``
+    (the deviation from the noise-free reference path, all components), ``exclude_pc1`` (Feng &
+    Tu: the raw window's components i >= 2), ``detrend`` (the detrended window's, all) or
+    ``none`` (the raw window's, all)."""
     if drift not in DRIFTS:
         raise ValueError(f"unknown drift handling {drift!r}: one of {', '.join(DRIFTS)}")
-    kind, first = {"exclude_pc1": (RAW, 1), "detrend": (DETRENDED, 0), "none": (RAW, 0)}[drift]
+    kind, first = {"fluctuation": (FLUCTUATION, 0), "exclude_pc1": (RAW, 1),
+                   "detrend": (DETRENDED, 0), "none": (RAW, 0)}[drift]
     return Relation(kind, "width", "variance", "variance-flatness, trajectory data", first)
 
 

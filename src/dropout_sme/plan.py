@@ -149,17 +149,25 @@ def noise_setting(spec: dict, config: dict, device: str) -> tuple[float, float]:
                                 ckpts * spec["alignment_masks"], 10, spec["chunk"], spec["batch"],
                                 spec.get("hessian", "full"), device)
     window = spec["trajectory"]["length"] // spec["trajectory"]["stride"]
-    return flops, memory + 4 * window * block_size(spec["model"], data, spec["block"]) * seeds
+    # dropout's mean-field reference path: reference_masks passes of the data a step
+    F = forward_flops(spec["model"], data)
+    flops += seeds * spec["trajectory"]["length"] * spec["reference_masks"] * data.n * 3 * F
+    return flops, memory + 8 * window * block_size(spec["model"], data, spec["block"]) * seeds
 
 
 def noise_compare(spec: dict, config: dict, device: str) -> tuple[float, float]:
-    """SGD and isotropic noise from theta* (GD windows) with the stage's analysis."""
+    """SGD and isotropic noise from theta* (GD windows), their full-batch reference and the
+    positive control (SGD at Feng & Tu's batch: burn-in, window, reference), with the stage's
+    analysis of each window."""
     run, data = _run(config, spec), _data(config, spec)
     seeds, length = len(run["seeds"]), spec["trajectory"]["length"]
-    flops, memory = _noise_cost(spec["model"], data, spec["block"], 0, seeds, kinds=4,
+    control = spec["positive_control"]
+    flops, memory = _noise_cost(spec["model"], data, spec["block"], 0, seeds, kinds=12,
                                 chunk=spec["chunk"], hessian=spec["hessian"], device=device)
     F = forward_flops(spec["model"], data)
-    return flops + seeds * (data.n + 2 * length * data.n) * 3 * F, memory
+    steps = 3 * length * data.n + (control["burn_in"] + length) * control["batch"] \
+        + length * data.n
+    return flops + seeds * (data.n + steps) * 3 * F, memory
 
 
 def noise_at_theta_star(spec: dict, config: dict, device: str) -> tuple[float, float]:
@@ -172,13 +180,15 @@ def noise_at_theta_star(spec: dict, config: dict, device: str) -> tuple[float, f
 
 
 def noise_sharpness(spec: dict, config: dict, device: str) -> tuple[float, float]:
-    """Lanczos, Hutchinson and the 1-D landscape of a dropout run and its baseline."""
+    """Lanczos, Hutchinson and the 1-D landscape of a dropout run, its baseline and the baseline
+    continued to the dropout run's loss (at most ``match_cap`` GD steps)."""
     data, s = _data(config, spec), spec["sharpness"]
     F = forward_flops(spec["model"], data)
     seeds = len(_run(config, spec)["seeds"])
     per_run = (60 + s["probes"]) * data.n * 4 * F + s["directions"] * s["points"] * data.n * F
-    return 2 * seeds * per_run, RUNTIME_BYTES + 4 * 4 * min(data.n, spec["chunk"] or data.n) \
-        * activations(spec["model"], data)
+    memory = RUNTIME_BYTES + 4 * 4 * min(data.n, spec["chunk"] or data.n) * activations(
+        spec["model"], data)
+    return seeds * (3 * per_run + s["match_cap"] * data.n * 3 * F), memory
 
 
 COSTS = {"train_run": train_run, "sme_cell": sme_cell, "noise_setting": noise_setting,

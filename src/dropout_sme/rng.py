@@ -60,6 +60,8 @@ PURPOSES = {
     "keep_sweep_masks": Purpose("noise", 5),
     "mask_sensitivity_masks": Purpose("noise", 6),
     "sharpness_probes": Purpose("noise", 7),
+    "reference_masks": Purpose("noise", 8),
+    "compare_positive_control": Purpose("noise", 9),
     # E1: one stream per chunk of paths of each method
     **{f"sme_{m}": Purpose("sme", c, "common random numbers: the cells of the activation sweep "
                            "draw the masks and increments of the same (keep_prob, lr) cell")

@@ -24,8 +24,9 @@ The rule (``SHRINK``; config/README.md gives the reasons):
 - E1: ``paths`` paths (``chunk_paths`` at once), the first ``grid`` values of every grid (all
   activations), fig. 1's panels that remain in the grid, ``bootstrap`` resamples;
 - E2-E5: at most ``masks`` masks at theta*, ``alignment_masks`` per checkpoint, ``directions``
-  directions, ``null_draws`` draws; the first ``grid`` flatness factors, the sweeps' first
-  ``grid`` values and ``seeds`` seeds; the
+  directions, ``null_draws`` draws, ``reference_masks`` masks a reference step; the positive
+  control's batch at most half the data and its burn-in ``window`` steps; the first ``grid``
+  flatness factors, the sweeps' first ``grid`` values and ``seeds`` seeds; the
   sharpness job's ``probes`` probes and ``points`` points; a block of more than
   ``full_hessian`` numbers outside the FNN's closed form takes ``hessian: lanczos`` (the precursor
   ResNet-20's 2,304-number convolution: a full Hessian is 2,304 products through the whole net
@@ -44,7 +45,7 @@ SHRINK = {"steps": 24, "window": 8, "eval_every": 4, "resume_every": 8, "seeds":
           "n_train": 40, "n_test": 40, "pairs": 24, "length": 8, "vocab": 40, "width": 8,
           "paths": 64, "chunk_paths": 32, "grid": 2, "bootstrap": 20, "masks": 64,
           "alignment_masks": 16, "directions": 6, "null_draws": 2, "probes": 8, "points": 9,
-          "full_hessian": 1024, "chunks": 2}
+          "full_hessian": 1024, "chunks": 2, "reference_masks": 2}
 CLASSES = {"mnist": 10, "cifar10": 10, "cifar100": 100}
 FULL_SIZE = {"mnist": 60000, "cifar10": 50000, "cifar100": 50000}
 
@@ -116,7 +117,7 @@ def _sme(sme: dict) -> dict:
 
 def _noise_keys(own: dict) -> dict:
     out = dict(own)
-    for key in ("masks", "alignment_masks", "directions", "null_draws"):
+    for key in ("masks", "alignment_masks", "directions", "null_draws", "reference_masks"):
         if key in out:
             out[key] = min(out[key], SHRINK[key])
     return out
@@ -142,6 +143,11 @@ def toy_config(paper: dict, data_dir) -> dict:
                            "keep_probs": noise["keep_sweep"]["keep_probs"][:SHRINK["grid"]],
                            "masks": min(noise["keep_sweep"]["masks"], SHRINK["masks"]),
                            "seeds": min(noise["keep_sweep"]["seeds"], SHRINK["seeds"])}
+    noise["positive_control"] = {**noise["positive_control"],
+                                 "batch": min(noise["positive_control"]["batch"],
+                                              SHRINK["n_train"] // 2),
+                                 "burn_in": min(noise["positive_control"]["burn_in"],
+                                                SHRINK["window"])}
     noise["mask_sensitivity"] = {"seeds": min(noise["mask_sensitivity"]["seeds"], SHRINK["seeds"])}
     noise["sharpness"] = {**noise["sharpness"],
                           "probes": min(noise["sharpness"]["probes"], SHRINK["probes"]),

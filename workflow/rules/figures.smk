@@ -79,14 +79,17 @@ TABLES["table1_accuracy"] = {
 FIGURES["fig2_noise_structure"] = {
     "notebook": "notebooks/fig2_noise_structure.py",
     "group": "noise",
-    "inputs": lambda: {"directions": noise_files("directions")},
+    "inputs": lambda: {
+        "directions": noise_files("directions"),
+        "compare": noise_files("compare"),
+    },
     "params": lambda: {
         "flatness_factor": config["noise"]["flatness_factor"],
         "drift": config["noise"]["drift"],
     },
     "caption": "Noise structure of dropout at theta* (FNN, hidden-to-hidden block): PCA variance "
-    "against interval flatness for trajectory data (Feng & Tu's protocol: the drift direction "
-    "left out) and random gradient data, and the variance along the Hessian's eigenvectors "
+    "against interval flatness for trajectory data (the configured drift handling, with the "
+    "protocol's controls) and random gradient data, and the variance along the Hessian's eigenvectors "
     "against the eigenvalue, with fitted log-log slopes and psi = -slope (mean and 95% interval "
     "over seeds). Paper Fig. 2.",
 }
@@ -274,6 +277,7 @@ TABLES["claims"] = {
         "compare": noise_files("compare"),
         "diagnosis": noise_files("diagnosis"),
         "sharpness": sharpness_files("sharpness"),
+        "sensitivity": mask_sensitivity_files(),
     },
     "params": lambda: {
         **TABLES["table2_sme_order"]["params"](),

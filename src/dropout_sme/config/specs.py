@@ -148,7 +148,7 @@ def noise_spec(config: dict, experiment: str, setting: str) -> dict:
     noise.update(config.get("universality", {}).get("experiments", {}).get(experiment) or {})
     run = run_spec(config, experiment, setting)
     keys = ("experiment", "setting", "dataset", "keep_prob", "lr", "model", "loss", "mask",
-            "device", "dtype", "chunk")      # chunk: training's, the data in parts (Problem)
+            "device", "dtype", "chunk", "optimizer")   # chunk: training's, the data in parts
     return {**{k: run[k] for k in keys}, **noise,
             "theta_star": run["trajectory"]["start"], "trajectory": run["trajectory"],
             "experiment_index": universality_experiments(config).index(experiment)}
@@ -168,8 +168,10 @@ def sharpness_spec(config: dict, setting: str) -> dict:
     """Table 8, figS9: the noise experiment's dropout ``setting`` and its no-dropout baseline
     at the same lr (``baseline``: the baseline's setting name), every seed."""
     spec = noise_spec(config, config["noise"]["experiment"], setting)
-    return {**spec, "sharpness": config["noise"]["sharpness"],
-            "baseline": setting_name(1.0, spec["lr"])}
+    sharp = dict(config["noise"]["sharpness"])
+    if sharp.get("match_cap") is None:         # declared: as many steps as the run trained
+        sharp["match_cap"] = run_spec(config, spec["experiment"], setting)["steps"]
+    return {**spec, "sharpness": sharp, "baseline": setting_name(1.0, spec["lr"])}
 
 
 MASKS = ("per_sample", "per_step")

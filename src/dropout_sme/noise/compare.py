@@ -13,10 +13,18 @@ For each: alpha(H, Sigma) at theta* (isotropic: Tr H / (|H|_F sqrt B) exactly), 
 variance-flatness slope of its gradient data (PCA of Sigma; undefined for isotropic noise, whose
 variances are all equal), and of its trajectory data: the same window as dropout's, run from
 theta* with that noise instead of dropout, through the same protocol (``trajectory``: the
-window's diagnosis and the slope under every drift handling).
+window's diagnosis and the slope under every drift handling; their fluctuation reference is
+full-batch GD from theta*, ``noise.paths``).
+
+Two controls of the trajectory protocol run beside them: the noise-free run itself (what the
+drift alone gives under each handling; under ``fluctuation`` it has no fluctuation at all) and
+a positive control, SGD at Feng & Tu's batch size and learning rate, whose slope is their
+psi ~ 4 where the protocol recovers it on this data.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -28,6 +36,7 @@ from .. import fits
 from . import hessian, trajectory
 from .estimators import alignment, covariance, spectrum
 from .flatness import flatness
+from .paths import continue_run
 from .problem import Problem, at_checkpoint
 from .streams import stream
 
@@ -61,79 +70,48 @@ def matched_batch(trace_target: float, per_sample: torch.Tensor) -> float:
     return n * tr_c / ((n - 1) * trace_target + tr_c)
 
 
-def continue_run(problem: Problem, lr: float, steps: int, rng: np.random.Generator,
-                 batch: int | None = None, sigma: float | None = None) -> torch.Tensor:
-    """(steps, B): the block at each step of GD on the dropout-free loss from the problem's
-    parameters (every one of them moves) with mini-batches of ``batch`` samples (without
-    replacement) or Gaussian noise sigma xi added to every parameter's gradient (recorded before
-    each update, as training records). The Gaussian numbers come from a torch generator seeded
-    from ``rng``, the named stream of the run."""
-    model, loss, block, x, y = problem.model, problem.loss, problem.block, problem.x, problem.y
-    gen = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
-    p = {k: v.detach().clone() for k, v in problem.params.items()}
-    n, out = x.shape[0], []
-    for _ in range(steps):
-        out.append(models.block_vector(p, block).clone())
-        if batch is not None:
-            idx = torch.from_numpy(rng.choice(n, size=batch, replace=False))
-            xb, yb = x[idx], y[idx]
-        else:
-            xb, yb = x, y
-        leaves = {k: v.requires_grad_() for k, v in p.items()}
-        grads = _gradients(model, loss, leaves, xb, yb, problem.chunk)
-        with torch.no_grad():
-            p = {}
-            for (k, v), g in zip(leaves.items(), grads):
-                if sigma is not None:
-                    g = g + sigma * torch.randn(g.shape, generator=gen,
-                                                dtype=g.dtype).to(g.device)
-                p[k] = v.detach() - lr * g
-    return torch.stack(out)
-
-
-def _gradients(model: dict, loss: str, leaves: dict, x, y, chunk: int | None) -> list:
-    """Gradients of the mean loss over (x, y) for every leaf, over micro-batches of ``chunk``
-    rows where set (``models.chunked_mean``: equal to the one-batch gradients)."""
-    if not chunk or chunk >= x.shape[0]:
-        value = models.loss_value(loss, models.forward(model, leaves, x), y)
-        return list(torch.autograd.grad(value, list(leaves.values())))
-
-    def grad_and_sum(p, xc, yc, _):
-        value = models.loss_sum(loss, models.forward(model, p, xc), yc)
-        return dict(zip(p, torch.autograd.grad(value, list(p.values())))), value.detach()
-
-    return list(models.chunked_mean(grad_and_sum, leaves, x, y, loss, chunk)[0].values())
-
-
 def trajectory_slopes(problem: Problem, samples: torch.Tensor, top: int, factor: float,
-                      cap: float) -> dict:
+                      cap: float, reference: torch.Tensor) -> dict:
     """A window's diagnosis and the variance-flatness slope of its trajectory data under every
     drift handling (``slope_trajectory_<drift>``, flagged directions
-    ``flagged_trajectory_<drift>``)."""
-    window = trajectory.Window(samples, top)
-    found = window.components
-    width = {kind: flatness(problem, vecs, [factor], cap)[factor]["width"]
-             for kind, (_, vecs) in found.items()}
-    out = {}
+    ``flagged_trajectory_<drift>``; ``fluctuation`` against ``reference``). A window equal to
+    its reference (the noise-free control) has no fluctuation: NaN."""
+    window = trajectory.Window(samples, top, reference)
+    found, widths, out = window.components, {}, {}
     for drift in fits.DRIFTS:
         kind, _, _, _, first = fits.trajectory_fit(drift)
-        w, var = np.asarray(width[kind])[first:], np.asarray(found[kind][0])[first:]
+        var = np.asarray(found[kind][0])[first:]
+        if not (var > 0).any():
+            out[f"slope_trajectory_{drift}"], out[f"flagged_trajectory_{drift}"] = np.nan, 0
+            continue
+        if kind not in widths:
+            widths[kind] = np.asarray(flatness(problem, found[kind][1], [factor], cap)[factor][
+                "width"])
+        w = widths[kind][first:]
         out[f"slope_trajectory_{drift}"] = fits.fit_slope(w, var)
         out[f"flagged_trajectory_{drift}"] = int(np.isnan(w).sum())
     return {**window.diagnose(), **out}
 
 
 def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print) -> pd.DataFrame:
-    """Rows per seed and noise (sgd, gaussian): the matched magnitude, alpha at theta* and the
-    variance-flatness slopes of gradient and trajectory data (at ``flatness_factor``)."""
+    """Rows per seed and noise: SGD and isotropic Gaussian noise at dropout's magnitude (``sgd``,
+    ``gaussian``: the matched magnitude, alpha at theta* and the variance-flatness slopes of
+    gradient and trajectory data at ``flatness_factor``), and the trajectory controls: the
+    noise-free run (``none``: full-batch GD from theta*, the reference of both) and the positive
+    control (``positive_control``: SGD at Feng & Tu's batch and lr after ``burn_in`` steps, its
+    reference full-batch GD at that lr from the window's first sample)."""
     import time
 
     if not architectures.of(spec["model"]).fnn_kernel:
         raise ValueError("the noise comparison runs GD on the whole network from theta* with the "
                          "FNN kernel: it is defined for the fnn experiment only")
-    factor, top = float(spec["flatness_factor"]), spec["directions"]
-    traj = spec["trajectory"]
+    factor, top, cap = float(spec["flatness_factor"]), spec["directions"], spec["flatness_cap"]
+    traj, control = spec["trajectory"], spec["positive_control"]
     window = len(range(0, traj["length"], traj["stride"]))
+
+    def sampled(run):
+        return run[::traj["stride"]][:window].double()
+
     rows = []
     for seed in (int(s) for s in checkpoints["seeds"]):
         t0 = time.perf_counter()
@@ -145,9 +123,12 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
         b = matched_batch(target, G)
         b_int = int(np.clip(round(b), 1, x.shape[0]))
         sigma = float(np.sqrt(target / B))
+        label = {"setting": spec["setting"], "keep_prob": spec["keep_prob"], "lr": spec["lr"],
+                 "mask": spec["mask"], "seed": seed, "trace_dropout": target}
+        reference = sampled(continue_run(problem, spec["lr"], traj["length"], None))
 
         def slope_of(vectors, variances):
-            width = flatness(problem, vectors, [factor], spec["flatness_cap"])[factor]
+            width = flatness(problem, vectors, [factor], cap)[factor]
             return fits.fit_slope(width["width"], variances), int(width["flagged"].sum())
 
         for kind in NOISES:
@@ -166,13 +147,30 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
                 run = continue_run(problem, spec["lr"], traj["length"], rng, sigma=sigma)
                 magnitude = {"batch": np.nan, "batch_exact": np.nan, "sigma": sigma,
                              "trace": sigma ** 2 * B}
-            samples = run[::traj["stride"]][:window].double()
-            t_slopes = trajectory_slopes(problem, samples, top, factor, spec["flatness_cap"])
-            rows.append({"setting": spec["setting"], "keep_prob": spec["keep_prob"],
-                         "lr": spec["lr"], "mask": spec["mask"], "seed": seed, "noise": kind,
-                         "trace_dropout": target,
-                         **magnitude, "alpha": alpha, "slope_gradient": g_slope,
-                         "flagged_gradient": g_flag, **t_slopes})
-        log(f"seed {seed}: SGD (batch {b_int}) and Gaussian (sigma {sigma:.2e}) noise at theta* "
-            f"{time.perf_counter() - t0:.1f} s")
+            t_slopes = trajectory_slopes(problem, sampled(run), top, factor, cap, reference)
+            rows.append({**label, "noise": kind, **magnitude, "alpha": alpha,
+                         "slope_gradient": g_slope, "flagged_gradient": g_flag, **t_slopes})
+        rows.append({**label, "noise": "none",
+                     **trajectory_slopes(problem, reference, top, factor, cap, reference)})
+        rows.append({**label, "noise": "positive_control",
+                     **positive_control(spec, problem, seed, sampled, top, factor, cap)})
+        log(f"seed {seed}: SGD (batch {b_int}), Gaussian (sigma {sigma:.2e}), the noise-free "
+            f"run and the positive control (SGD batch {control['batch']}, lr {control['lr']:g}) "
+            f"from theta* {time.perf_counter() - t0:.1f} s")
     return pd.DataFrame(rows)
+
+
+def positive_control(spec: dict, problem: Problem, seed: int, sampled, top: int, factor: float,
+                     cap: float) -> dict:
+    """SGD at Feng & Tu's batch size and learning rate (``positive_control``) from theta*:
+    ``burn_in`` steps, then the window, against full-batch GD at that lr from the window's first
+    sample; the landscape (flatness) at the window's start."""
+    c, length = spec["positive_control"], spec["trajectory"]["length"]
+    rng = stream(spec, "compare_positive_control", seed, spec["theta_star"])
+    batch = min(c["batch"], problem.x.shape[0])
+    _, params = continue_run(problem, c["lr"], c["burn_in"], rng, batch=batch, last=True)
+    start = replace(problem, params=params)
+    run = sampled(continue_run(start, c["lr"], length, rng, batch=batch))
+    reference = sampled(continue_run(start, c["lr"], length, None))
+    return {"batch": batch, "control_lr": c["lr"], "burn_in": c["burn_in"],
+            **trajectory_slopes(start, run, top, factor, cap, reference)}

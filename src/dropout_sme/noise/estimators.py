@@ -115,8 +115,13 @@ def pca(samples: torch.Tensor, top: int):
     """Top PCA variances (descending, ddof 1) and unit directions (columns) of samples (N, B)."""
     centred = (samples - samples.mean(0)).double().cpu()
     if centred.shape[0] < centred.shape[1]:
-        _, sv, vt = torch.linalg.svd(centred, full_matrices=False)
-        var, vecs = sv ** 2 / (samples.shape[0] - 1), vt.T
-        return var[:top].numpy(), vecs[:, :top]
+        # fewer samples than coordinates: the N x N Gram matrix's eigenpairs (float64) give
+        # the top right singular vectors, X' u / s, without the SVD of the whole window
+        values, u = torch.linalg.eigh(centred @ centred.T)
+        values, u = values.flip(0)[:top].clamp_min(0), u.flip(1)[:, :top]
+        vecs = centred.T @ u
+        norms = vecs.norm(dim=0)
+        vecs = vecs / torch.where(norms > 0, norms, torch.ones_like(norms))
+        return (values / (samples.shape[0] - 1)).numpy(), vecs
     values, vecs = spectrum(covariance(centred), top)
     return values[:top], vecs

@@ -37,9 +37,11 @@ class Problem:
 
     @classmethod
     def of(cls, model: dict, params: dict, x, y, loss: str, block: str,
-           chunk: int | None = None) -> Problem:
+           chunk: int | None = None, head: bool = True) -> Problem:
+        """The problem (``head``: on the FNN head alone where the block is in it)."""
         models.block_vector(params, block)          # a clear error for an unknown block
-        model, params, x = models.head(model, params, x, block)
+        if head:
+            model, params, x = models.head(model, params, x, block)
         refusal = architectures.of(model).chunk_refusal(model) if chunk else None
         if refusal:
             what, why, fix = refusal
@@ -116,15 +118,16 @@ class Problem:
         return float(self.loss_fn()(self.theta))
 
 
-def at_checkpoint(spec: dict, x, y, checkpoints: dict, step: int, seed: int) -> Problem:
+def at_checkpoint(spec: dict, x, y, checkpoints: dict, step: int, seed: int,
+                  head: bool = True) -> Problem:
     """The problem of ``spec`` (model, loss, block, chunk) at checkpoint ``step`` of run
     ``seed`` (``checkpoints``: {"steps", "seeds", "params"} as written by training), on x's
-    device."""
+    device; ``head=False`` keeps the whole network (runs that move every parameter)."""
     i = [int(s) for s in checkpoints["steps"]].index(step)
     s = [int(s) for s in checkpoints["seeds"]].index(seed)
     params = {k: v[i, s].to(x.device) for k, v in checkpoints["params"].items()}
     return Problem.of(spec["model"], params, x, y, spec["loss"], spec["block"],
-                      spec.get("chunk"))
+                      spec.get("chunk"), head)
 
 
 def load_inputs(data_path, checkpoints_path, dtype: str, device):

@@ -14,9 +14,16 @@ seed, the whole network's dropout-free training loss:
 
 Both runs of a seed are probed with the same random vectors (common random numbers: the paired
 difference carries less noise than either).
+
+With cross-entropy the curvature shrinks with the loss, so a flatter dropout minimum may only be
+a deeper one. The baseline is therefore also measured at matched loss: continued by full-batch
+GD at the same lr from its last checkpoint until its training loss reaches the dropout run's
+(at most ``match_cap`` steps; past the cap the pair is not matched and its items undecided).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -74,29 +81,59 @@ def measure(problem: Problem, gen: np.random.Generator, probes: int, n_direction
             landscape(problem, directions, alphas))
 
 
+def continue_to_loss(problem: Problem, lr: float, target: float, cap: int
+                     ) -> tuple[Problem, int, bool]:
+    """Full-batch GD on the problem's loss (every parameter) from its parameters until the loss
+    is at most ``target`` or ``cap`` steps have run: (the problem there, steps taken, reached)."""
+    p = {k: v.detach().clone() for k, v in problem.params.items()}
+    for step in range(cap + 1):
+        leaves = {k: v.requires_grad_() for k, v in p.items()}
+        value = models.loss_value(problem.loss, models.forward(problem.model, leaves, problem.x),
+                                  problem.y)
+        if float(value) <= target or step == cap:
+            break
+        grads = torch.autograd.grad(value, list(leaves.values()))
+        with torch.no_grad():
+            p = {k: v.detach() - lr * g for (k, v), g in zip(leaves.items(), grads)}
+    p = {k: v.detach() for k, v in p.items()}
+    return replace(problem, params=p), step, float(value) <= target
+
+
+RUNS = ("dropout", "no dropout", "no dropout, matched loss")
+
+
 def analyse(spec: dict, x, y, dropout: dict, baseline: dict, log=print):
     """Per seed, the dropout run's and the baseline's last checkpoints (``dropout``, ``baseline``:
-    checkpoints as training writes them). Returns (summary rows, landscape curves): one summary
-    row per (seed, run) and one curve row per (seed, run, direction, alpha)."""
+    checkpoints as training writes them), and the baseline continued to the dropout run's
+    training loss (``continue_to_loss``, at most ``sharpness.match_cap`` steps). Returns
+    (summary rows, landscape curves): one summary row per (seed, run) and one curve row per
+    (seed, run, direction, alpha)."""
     s = spec["sharpness"]
     alphas = np.linspace(-s["radius"], s["radius"], s["points"])
     summary, curves = [], []
     seeds = [int(v) for v in dropout["seeds"]]
     step, whole = int(dropout["steps"][-1]), {**spec, "block": models.ALL}
     for seed in seeds:
-        for run, ckpt, p in (("dropout", dropout, spec["keep_prob"]), ("no dropout", baseline, 1.0)):
-            # the same probes and directions for both runs: a fresh generator from one stream
+        own = at_checkpoint(whole, x, y, dropout, step, seed)
+        base = at_checkpoint(whole, x, y, baseline, int(baseline["steps"][-1]), seed)
+        matched, extra, reached = continue_to_loss(base, spec["lr"], own.loss0, s["match_cap"])
+        for run, problem, p, more in ((RUNS[0], own, spec["keep_prob"], 0), (RUNS[1], base, 1.0, 0),
+                                      (RUNS[2], matched, 1.0, extra)):
+            # the same probes and directions for every run: a fresh generator from one stream
             gen = stream(spec, "sharpness_probes", seed, step)
-            problem = at_checkpoint(whole, x, y, ckpt, int(ckpt["steps"][-1]), seed)
             row, curve = measure(problem, gen, s["probes"], s["directions"], alphas, seed)
             label = {"setting": spec["setting"], "keep_prob": spec["keep_prob"], "lr": spec["lr"],
                      "mask": spec["mask"], "seed": seed, "run": run, "run_keep_prob": p,
-                     "step": step}
-            summary.append({**label, **row, "probes": s["probes"]})
+                     "step": step + more}
+            summary.append({**label, **row, "probes": s["probes"], "extra_steps": more,
+                            "matched": reached if run == RUNS[2] else np.nan,
+                            "match_cap": s["match_cap"]})
             for d, losses in enumerate(curve):
                 curves.append(pd.DataFrame({**label, "direction": d, "alpha": alphas,
                                             "loss": losses}))
-        log(f"seed {seed}: top eigenvalue and trace, dropout {summary[-2]['top_eigenvalue']:.4g} / "
-            f"{summary[-2]['trace']:.4g}, no dropout {summary[-1]['top_eigenvalue']:.4g} / "
-            f"{summary[-1]['trace']:.4g}")
+        d, b, m = summary[-3:]
+        log(f"seed {seed}: top eigenvalue and trace, dropout {d['top_eigenvalue']:.4g} / "
+            f"{d['trace']:.4g}, no dropout {b['top_eigenvalue']:.4g} / {b['trace']:.4g}, at "
+            f"matched loss ({extra} more steps{'' if reached else ', cap reached'}) "
+            f"{m['top_eigenvalue']:.4g} / {m['trace']:.4g}")
     return pd.DataFrame(summary), pd.concat(curves, ignore_index=True)

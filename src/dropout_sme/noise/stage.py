@@ -7,7 +7,9 @@
   data, trajectory data, Hessian eigenvectors) for every flatness factor;
 - the Monte Carlo draws of both null models of alpha at theta*;
 - the trajectory window's diagnosis (``trajectory.Window``, ``trajectory.training_window``) and
-  the PCA of the window raw and detrended, for Feng & Tu's drift handlings (``noise.trajectory``).
+  the PCA of the window raw, detrended and as its deviation from dropout's mean-field path (GD on
+  the loss averaged over ``reference_masks`` masks a step, from theta*: ``noise.paths``), for
+  the drift handlings of ``noise.trajectory``.
 
 Every random draw comes from the named streams of ``noise.streams``.
 """
@@ -26,10 +28,11 @@ from .estimators import (covariance, low_rank_stats, sigma_fro_sq, sketched_pca,
                          spectrum)
 from .flatness import flatness
 from .masks import mask_gradient_batches, mask_gradients
+from .paths import continue_run
 from .nulls import null_centred_wishart, null_same_spectra, same_spectra_moments, wishart_null_sd
 from .problem import Problem, at_checkpoint
 from .streams import stream
-from .trajectory import RAW, Window, training_window
+from .trajectory import FLUCTUATION, RAW, Window, training_window
 
 
 def dense_stats(H, S) -> dict:
@@ -147,9 +150,21 @@ class Stage:
         return rows, (sk["variances"], sk["directions"]), (eig_h, vec_h), sk["extra_var"]
 
     def window(self, si: int) -> Window:
-        """Seed number ``si``'s recorded trajectory window of the block, analysed."""
+        """Seed number ``si``'s recorded trajectory window of the block, analysed, with its
+        reference: the mean-field path of the whole network from theta* over the same steps
+        (none for a run trained by another optimizer than GD: its noise-free flow is not GD's,
+        and its state at theta* is not kept)."""
         samples = torch.as_tensor(self.trajectory["params"][:, si]).reshape(-1, self.B)
-        return Window(samples, self.top)
+        s, seed = self.spec, self.seeds[si]
+        if (s.get("optimizer") or {}).get("name", "gd") != "gd":
+            return Window(samples, self.top)
+        steps = [int(t) for t in self.trajectory["steps"]]
+        stride = steps[1] - steps[0] if len(steps) > 1 else 1
+        whole = at_checkpoint(s, self.x, self.y, self.checkpoints, self.star, seed, head=False)
+        path = continue_run(whole, s["lr"], len(samples) * stride,
+                            stream(s, "reference_masks", seed, self.star),
+                            dropout=(s["keep_prob"], s["mask"], s["reference_masks"]))
+        return Window(samples, self.top, path[::stride][:len(samples)])
 
     def diagnosis(self, problem: Problem, seed: int, window: Window) -> dict:
         """Is the window stationary and in the exploration phase? (docs/spec.md §1.6)"""
@@ -167,9 +182,10 @@ class Stage:
 
     def directions(self, problem: Problem, seed: int, window: Window, gradient, hess,
                    u_var) -> list:
-        """Per kind of direction (gradient PCA, trajectory PCA raw and detrended, Hessian
-        eigenvector): variance, eigenvalue and the interval flatness at every factor (the
-        detrended trajectory's at ``flatness_factor`` only: a robustness row)."""
+        """Per kind of direction (gradient PCA, trajectory PCA raw, detrended and of the
+        deviation from the reference, Hessian eigenvector): variance, eigenvalue and the interval
+        flatness at every factor (the detrended trajectory's at ``flatness_factor`` only: a
+        robustness row)."""
         spec, top = self.spec, self.top
         main = float(spec["flatness_factor"])
         factors = sorted(set(map(float, spec["flatness_factors"])) | {main})
@@ -178,7 +194,7 @@ class Stage:
         loss0 = problem.loss0
         frames = []
         for kind, (values, vecs) in found.items():
-            wanted = factors if kind in ("gradient", RAW) else [main]
+            wanted = factors if kind in ("gradient", RAW, FLUCTUATION) else [main]
             flat = flatness(problem, vecs, wanted, spec["flatness_cap"])
             nan = np.full(len(values), np.nan)
             if kind == "hessian":
@@ -186,7 +202,8 @@ class Stage:
                          **window.variance_along(vecs)}
             else:
                 extra = {"eigenvalue": nan, "variance": values, "traj_variance": nan,
-                         "traj_variance_detrended": nan, "traj_variance_no_pc1": nan}
+                         "traj_variance_detrended": nan, "traj_variance_no_pc1": nan,
+                         "traj_variance_fluctuation": nan}
             for c, res in flat.items():
                 frames.append(pd.DataFrame({
                     **self.label, "seed": seed, "kind": kind, "index": np.arange(len(values)),

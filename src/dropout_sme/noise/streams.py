@@ -27,15 +27,16 @@ def streams(spec: dict, seeds, steps, kind: str = "stage") -> list[dict]:
     checkpoint's) for the run's ``seeds`` and checkpoint ``steps``."""
     star = spec["theta_star"]
     if kind == "compare":
-        return [stream_of(spec, p, s, star) for s in seeds for p in ("compare_sgd",
-                                                                     "compare_gaussian")]
+        return [stream_of(spec, p, s, star) for s in seeds
+                for p in ("compare_sgd", "compare_gaussian", "compare_positive_control")]
     if kind == "sharpness":
         return [stream_of(spec, "sharpness_probes", s, t) for s in seeds for t in steps] + [
             {"purpose": "lanczos_start", "seed": s} for s in seeds]
     if kind in ("keep_sweep", "mask_sensitivity"):
         return [stream_of(spec, f"{kind}_masks", s, star) for s in spec["seeds"]]
     out = [stream_of(spec, "alignment_masks", s, t) for s in seeds for t in steps if t != star]
-    out += [stream_of(spec, "theta_star_masks", s, star) for s in seeds]
+    out += [stream_of(spec, p, s, star) for s in seeds
+            for p in ("theta_star_masks", "reference_masks")]
     if spec.get("hessian", "full") == "lanczos":
         return out + [{"purpose": p, "seed": s} for s in seeds for p in ("lanczos_start",
                                                                           "sketch")]

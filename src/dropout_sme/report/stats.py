@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..fits import DETRENDED, DRIFTS, RAW, Relation, fit_slope, trajectory_fit
+from ..fits import DETRENDED, DRIFTS, FLUCTUATION, RAW, Relation, fit_slope, trajectory_fit
 
-__all__ = ["DETRENDED", "DRIFTS", "RAW", "Relation", "fit_slope", "trajectory_fit", "mean_ci",
-           "summarize", "paired_differences", "slopes", "relations", "relation_slopes",
+__all__ = ["DETRENDED", "DRIFTS", "FLUCTUATION", "RAW", "Relation", "fit_slope", "trajectory_fit",
+           "mean_ci", "summarize", "paired_differences", "slopes", "relations", "relation_slopes",
            "exploration"]
 
 
@@ -44,18 +44,20 @@ def summarize(frame: pd.DataFrame, by: list[str], columns: list[str],
     return pd.DataFrame(rows)
 
 
-def paired_differences(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    """Per (keep_prob, lr): the difference dropout minus no dropout of each column, paired by
-    seed (``run`` is "dropout" or "no dropout"), as diff_<column>_mean, _lo, _hi and the
-    number of ``pairs``."""
+def paired_differences(frame: pd.DataFrame, columns, against: str = "no dropout"
+                       ) -> pd.DataFrame:
+    """Per (keep_prob, lr): the difference dropout minus the run ``against`` of each column,
+    paired by seed (``run`` names the runs), as diff_<column>_mean, _lo, _hi and the number of
+    ``pairs``."""
     rows = []
     for (p, lr), g in frame.groupby(["keep_prob", "lr"]):
         wide = g.pivot_table(index="seed", columns="run", values=list(columns))
         row = {"keep_prob": p, "lr": lr}
         for c in columns:
-            diff = (wide[(c, "dropout")] - wide[(c, "no dropout")]).dropna()
+            diff = (wide[(c, "dropout")] - wide[(c, against)]).dropna()
             row[f"diff_{c}_mean"], row[f"diff_{c}_lo"], row[f"diff_{c}_hi"] = mean_ci(diff)
-        row["pairs"] = int(wide.notna().all(axis=1).sum())     # seeds with both runs measured
+        row["pairs"] = int(wide[[(columns[0], "dropout"), (columns[0], against)]].notna().all(
+            axis=1).sum())                                    # seeds with both runs measured
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -83,8 +85,8 @@ def relations(drift: str = "exclude_pc1") -> dict[str, Relation]:
     Hessian-variance relation of trajectory data takes the window's variance along u_i after the
     same handling)."""
     vf_trajectory = trajectory_fit(drift)
-    along = {"exclude_pc1": "traj_variance_no_pc1", "detrend": "traj_variance_detrended",
-             "none": "traj_variance"}[drift]
+    along = {"fluctuation": "traj_variance_fluctuation", "exclude_pc1": "traj_variance_no_pc1",
+             "detrend": "traj_variance_detrended", "none": "traj_variance"}[drift]
     return {
         "vf_trajectory": vf_trajectory,
         "vf_gradient": Relation("gradient", "width", "variance",

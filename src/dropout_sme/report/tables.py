@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from ..io import DamagedFile
@@ -118,14 +119,22 @@ def table1(final: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["lr", "keep_prob"], ascending=[True, False])
 
 
+NOISE_LABELS = {"dropout": "dropout", "sgd": "SGD (matched magnitude)",
+                "gaussian": "isotropic noise (matched magnitude)", "none": "noise-free GD",
+                "positive_control": "positive control: SGD at Feng & Tu's batch and lr"}
+ANCHOR_PSI = 4.0          # Feng & Tu's psi for SGD's trajectory data (docs/spec.md §1.6)
+
+
 def table3(dirs: pd.DataFrame, diagnosis: pd.DataFrame, compare: pd.DataFrame | None,
            flatness_factor: float, drift: str, exploration: dict
            ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(slopes, windows). Slopes: per setting and relation, the mean and t-interval over seeds of
     each seed's fitted slope; the main rows use ``drift`` for trajectory data, the other drift
-    handlings are robustness rows; the main trajectory rows carry their window's diagnosis.
-    Windows: per setting and noise (dropout; the comparison's SGD and isotropic runs), the
-    diagnosis of the trajectory window, and for dropout the seeds in the exploration phase."""
+    handlings are robustness rows, and the comparison's runs (``compare``: SGD and isotropic
+    noise, the noise-free run, the positive control) are control rows under every handling
+    (column ``noise``); the main trajectory rows carry their window's diagnosis.
+    Windows: per setting and noise, the diagnosis of the trajectory window, and for dropout the
+    seeds in the exploration phase."""
     main = stats.relation_slopes(dirs, flatness_factor, drift=drift).assign(drift="", role="main")
     main.loc[main.relation == stats.trajectory_fit(drift).name, "drift"] = drift
     robust = []
@@ -133,31 +142,34 @@ def table3(dirs: pd.DataFrame, diagnosis: pd.DataFrame, compare: pd.DataFrame | 
         fit = stats.trajectory_fit(other)
         s = stats.slopes(dirs, fit.kind, flatness_factor, first=fit.first)
         robust.append(s.assign(relation=fit.name, drift=other, role="robustness"))
-    per_seed = pd.concat([main, *robust], ignore_index=True)
+    per_seed = pd.concat([main, *robust], ignore_index=True).assign(noise="dropout")
     rows = []
     for (p, lr, relation, d, role), g in per_seed.groupby(
             ["keep_prob", "lr", "relation", "drift", "role"], sort=False):
-        row = {"keep_prob": p, "lr": lr, "relation": relation, "drift": d, "role": role}
+        row = {"keep_prob": p, "lr": lr, "noise": "dropout", "relation": relation, "drift": d,
+               "role": role}
         _with_ci(row, "slope", g.slope)
         row.update(seeds=int(g.slope.notna().sum()),
                    directions_per_seed=int(g.used.max() + g.flagged.max()),
                    flagged_total=int(g.flagged.sum()), flatness_factor=flatness_factor)
         rows.append(row)
+    rows += control_rows(compare, drift, flatness_factor)
     table = _by_setting(pd.DataFrame(rows))
 
     diag = diagnosis.assign(noise="dropout")
     diag["exploration"] = stats.exploration(diag, exploration)
-    columns = ["trend_fraction", "pc1_fraction", "pc1_displacement_cos"]
+    columns = ["trend_fraction", "pc1_fraction", "pc1_displacement_cos",
+               "fluctuation_trend_fraction"]
     frames = [diag]
     if compare is not None and len(compare):
-        frames.append(compare[["keep_prob", "lr", "seed", "noise", *columns]])
+        frames.append(compare.reindex(columns=["keep_prob", "lr", "seed", "noise", *columns]))
     window_rows = []
     for (p, lr, noise), g in pd.concat(frames, ignore_index=True).groupby(
             ["keep_prob", "lr", "noise"], sort=False):
         row = {"keep_prob": p, "lr": lr, "noise": noise, "seeds": len(g)}
         for c in columns + (["loss_change", "acc_start", "acc_end", "grad_norm_block"]
                             if noise == "dropout" else []):
-            _with_ci(row, c, g[c])
+            _with_ci(row, c, g[c] if c in g else [])
         if noise == "dropout":
             row["window"] = f"{int(g.window_start.iloc[0])}-{int(g.window_end.iloc[0])}"
             row["samples"] = int(g.samples.iloc[0])
@@ -165,10 +177,51 @@ def table3(dirs: pd.DataFrame, diagnosis: pd.DataFrame, compare: pd.DataFrame | 
         window_rows.append(row)
     windows = pd.DataFrame(window_rows)
     own = windows[windows.noise == "dropout"].drop(columns=["noise", "seeds"])
-    trajectory = table.relation == stats.trajectory_fit(drift).name
+    trajectory = (table.relation == stats.trajectory_fit(drift).name) & (table.role == "main")
     table = pd.concat([table[trajectory].merge(own, on=["keep_prob", "lr"], how="left"),
                        table[~trajectory]], ignore_index=True)
     return _by_setting(table), windows
+
+
+def control_rows(compare: pd.DataFrame | None, drift: str, flatness_factor: float) -> list:
+    """Table 3's control rows: per setting, run of the comparison (``noise``) and drift handling
+    (the configured one first), the trajectory slope's mean and interval over seeds."""
+    if compare is None or not len(compare):
+        return []
+    rows = []
+    order = [drift, *(d for d in stats.DRIFTS if d != drift)]
+    name = stats.trajectory_fit(drift).name
+    for (p, lr, noise), g in compare.groupby(["keep_prob", "lr", "noise"], sort=False):
+        for d in order:
+            row = {"keep_prob": p, "lr": lr, "noise": noise, "relation": name, "drift": d,
+                   "role": "control"}
+            slope = g[f"slope_trajectory_{d}"]
+            _with_ci(row, "slope", slope)
+            row.update(seeds=int(slope.notna().sum()), directions_per_seed=np.nan,
+                       flagged_total=int(g[f"flagged_trajectory_{d}"].sum()),
+                       flatness_factor=flatness_factor)
+            rows.append(row)
+    return rows
+
+
+def anchor(compare: pd.DataFrame | None, drift: str) -> str:
+    """What the positive control (the comparison's ``positive_control`` rows, their slope under
+    ``drift``) says about Feng & Tu's psi ~ 4 on this data: the sentence the figures and tables
+    print instead of the bare anchor."""
+    pc = compare[compare.noise == "positive_control"] if compare is not None else []
+    if not len(pc):
+        return (f"Feng & Tu's psi ~ {ANCHOR_PSI:g} (SGD on MNIST) is not checked on this data "
+                "(no positive control in this run)")
+    parts, recovered = [], []
+    for (p, lr), g in pc.groupby(["keep_prob", "lr"], sort=False):
+        m, lo, hi = stats.mean_ci(-g[f"slope_trajectory_{drift}"])
+        recovered.append(bool(lo <= ANCHOR_PSI <= hi))
+        parts.append(f"psi {interval(m, lo, hi)} from theta* of keep_prob {p:g}, lr {lr:g}")
+    verdict = ("recovers Feng & Tu's psi ~ 4 on this data" if all(recovered) else
+               f"does not recover Feng & Tu's psi ~ 4 on this data ({sum(recovered)} of "
+               f"{len(recovered)} intervals contain 4)")
+    return (f"positive control (SGD at Feng & Tu's batch {int(pc.batch.iloc[0])} and lr "
+            f"{pc.control_lr.iloc[0]:g}), drift {drift}: " + "; ".join(parts) + f": it {verdict}")
 
 
 def table4(alignment: pd.DataFrame, nulls: pd.DataFrame) -> pd.DataFrame:
@@ -257,10 +310,24 @@ def table7(other: pd.DataFrame, alignment: pd.DataFrame, directions: pd.DataFram
     return _by_setting(table)
 
 
+MATCHED = "no dropout, matched loss"
+
+
 def table8(sharpness: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per run, paired): the whole network's top eigenvalue, trace and training loss per
-    setting and run, beside the dropout-minus-no-dropout differences paired by seed."""
+    """(per run, paired): the whole network's top eigenvalue, trace, training loss and the
+    baseline's extra steps per setting and run; the dropout-minus-baseline differences paired by
+    seed against the baseline at the same step (``against`` "no dropout") and continued to the
+    dropout run's loss (``against`` MATCHED, with the seeds that reached it, ``matched``)."""
     columns = ["top_eigenvalue", "trace", "loss"]
-    runs = stats.summarize(sharpness, ["keep_prob", "lr", "run"], columns)
-    paired = _by_setting(stats.paired_differences(sharpness, columns))
-    return _by_setting(runs.merge(paired, on=["keep_prob", "lr"]), "run"), paired
+    runs = stats.summarize(sharpness, ["keep_prob", "lr", "run"], [*columns, "extra_steps"])
+    paired = []
+    for against in ("no dropout", MATCHED):
+        if against not in set(sharpness.run):
+            continue
+        d = stats.paired_differences(sharpness, columns, against).assign(against=against)
+        m = sharpness[sharpness.run == against].groupby(["keep_prob", "lr"]).matched
+        d["matched"] = [int(m.get_group(k).sum()) if against == MATCHED else np.nan
+                        for k in zip(d.keep_prob, d.lr)]
+        paired.append(d)
+    paired = _by_setting(pd.concat(paired, ignore_index=True), "against")
+    return _by_setting(runs, "run"), paired
