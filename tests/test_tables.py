@@ -184,3 +184,18 @@ def test_figure_frames():
     per_seed, summary = frames.keep_sweep(sweep)
     assert len(per_seed) == 3 and summary.slope_mean.iloc[0] == pytest.approx(-2.0)
     assert frames.seeds(per_seed.assign(lr=0.1)).iloc[0] == 3
+
+
+def test_a_kind_without_directions_gives_empty_slopes_and_no_interval():
+    """An Adam run has no fluctuation reference: its table-5 trajectory slope is empty, not an
+    error."""
+    dirs = power_law_directions()
+    dirs = dirs[dirs.kind != "trajectory_fluctuation"].assign(experiment="e")
+    empty = stats.slopes(dirs, "trajectory_fluctuation", 2.0)
+    assert empty.empty and list(empty.columns) == stats.SLOPE_COLUMNS
+    al = alignment_rows({0: [0.1, 0.2, 0.3], 40: [0.5, 0.7, 0.6]}).assign(
+        experiment="e", block="w2", block_size=4)
+    table = tables.table5(al, dirs, pd.DataFrame(columns=["experiment", "setting", "test_acc"]),
+                          {}, 2.0, "fluctuation")
+    assert np.isnan(table.slope_trajectory_mean.iloc[0])
+    assert table.slope_gradient_mean.iloc[0] == pytest.approx(-2.0)

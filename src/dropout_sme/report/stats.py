@@ -62,11 +62,15 @@ def paired_differences(frame: pd.DataFrame, columns, against: str = "no dropout"
     return pd.DataFrame(rows)
 
 
+SLOPE_COLUMNS = ["setting", "keep_prob", "lr", "seed", "kind", "factor", "slope", "used", "flagged"]
+
+
 def slopes(directions: pd.DataFrame, kind: str, factor: float, x: str = "width",
            y: str = "variance", top: int | None = None, first: int = 0) -> pd.DataFrame:
     """Per seed and setting: the least-squares slope of log y against log x over the directions
     ``first`` to ``top`` - 1 of one kind (flagged directions, whose width is NaN, left out), with
-    the count."""
+    the count. No rows (a kind the run has none of, e.g. no fluctuation for an Adam run): an
+    empty frame with the same columns."""
     d = directions[(directions["kind"] == kind) & np.isclose(directions["factor"], factor)]
     d = d[d["index"] >= first]
     if top is not None:
@@ -77,7 +81,7 @@ def slopes(directions: pd.DataFrame, kind: str, factor: float, x: str = "width",
                      "lr": g["lr"].iloc[0], "seed": seed, "kind": kind, "factor": factor,
                      "slope": fit_slope(g[x], g[y]), "used": int((~g["flagged"]).sum()),
                      "flagged": int(g["flagged"].sum())})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SLOPE_COLUMNS)
 
 
 def relations(drift: str = "exclude_pc1") -> dict[str, Relation]:
