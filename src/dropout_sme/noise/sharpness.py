@@ -90,13 +90,13 @@ def continue_to_loss(problem: Problem, lr: float, target: float, cap: int
         leaves = {k: v.requires_grad_() for k, v in p.items()}
         value = models.loss_value(problem.loss, models.forward(problem.model, leaves, problem.x),
                                   problem.y)
-        if float(value) <= target or step == cap:
+        if float(value.detach()) <= target or step == cap:
             break
         grads = torch.autograd.grad(value, list(leaves.values()))
         with torch.no_grad():
             p = {k: v.detach() - lr * g for (k, v), g in zip(leaves.items(), grads)}
     p = {k: v.detach() for k, v in p.items()}
-    return replace(problem, params=p), step, float(value) <= target
+    return replace(problem, params=p), step, float(value.detach()) <= target
 
 
 RUNS = ("dropout", "no dropout", "no dropout, matched loss")
