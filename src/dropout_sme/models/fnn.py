@@ -100,7 +100,7 @@ def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: floa
                 break
             if relu:                        # in place: z is not needed again
                 a = z.relu_().mul_(masks[i - 1])
-                derivs[i] = torch.sign(a)
+                derivs[i] = None            # relu' x mask = [a > 0]: applied by the backward
             else:
                 h = act(z)
                 derivs[i] = dact(z, h).mul_(masks[i - 1])
@@ -108,7 +108,11 @@ def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: floa
             inputs[i + 1] = a
         delta = dloss(z)                    # d loss / d out, (M, n, classes)
         for i in range(last, layer, -1):
-            delta = (delta @ backward_w[i]).mul_(derivs[i - 1])
+            delta = delta @ backward_w[i]
+            if derivs[i - 1] is None:       # relu: keep delta where a > 0, one fused pass
+                delta = torch.ops.aten.threshold_backward(delta, inputs[i], 0)
+            else:
+                delta = delta.mul_(derivs[i - 1])
         g = torch.bmm(delta.transpose(1, 2), inputs[layer]).div_(keep_prob)
         return g[:, :rows].reshape(M, -1)
 
