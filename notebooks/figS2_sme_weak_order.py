@@ -13,8 +13,10 @@
 # %% [markdown]
 # # Fig. S2: weak order of the SMEs
 #
-# The weak error max_t |E g(theta_N) - E g(Theta_{N lr})| against the learning rate, for the
-# test functions R_S, |theta|^2 and the test loss. The theorem predicts slope 1 for the order-1
+# The weak error |E g(theta_N) - E g(Theta_T)| at the horizon T = N lr against the learning
+# rate, for the test functions R_S, |theta|^2 and the test loss; legend: the order of the
+# declared asymptotic rule (config/README.md) with its 95% bootstrap interval, "outside the
+# regime" where fewer than three resolved lrs are in it. The theorem predicts slope 1 for the order-1
 # SME (and SVAG) and slope 2 for the order-2 SME. Error bars are 1.96 Monte Carlo standard errors;
 # hollow markers are errors the Monte Carlo does not resolve (below resolve_ratio standard
 # errors): they are shown, and left out of the fit. Dashed: the noise-free controls (gradient flow
@@ -94,7 +96,7 @@ axes[-1, 2].text(0, 0.5, "Exact reference: linear regression with\ndropout on it
                  "enumerated):\nweak errors without Monte Carlo.", va="center", fontsize="small")
 paths = weak.paths_run(loaded[0])
 cv = ", control variate: the tangent process" if loaded[0]["uncorrected"] else ""
-fig.suptitle(f"Weak error against lr ({paths:,} paths per method{cv}; bars: 95% Monte Carlo "
+fig.suptitle(f"Weak error at the horizon T against lr ({paths:,} paths per method{cv}; bars: 95% Monte Carlo "
              f"interval; hollow: below {resolve_ratio:g} standard errors, not fitted; per-step "
              f"masks)")
 fig.tight_layout()

@@ -17,7 +17,7 @@
 # probability, small ones included. The grid is scaled by the noise: the modified loss's curvature
 # and the noise grow like 1 + s = 1/p (s = (1 - p)/p), so each row runs lr = x p to the horizon
 # T = scaled_horizon p, the same number of steps whatever p (config/README.md).
-# Each cell is max_t |E g(dropout) - E g(order-1 SME)| with its value; the colour (log10) is
+# Each cell is |E g(dropout) - E g(order-1 SME)| at the horizon T, with its value; the colour (log10) is
 # drawn for resolved cells only, so that the scale is set by errors the Monte Carlo measured.
 # Hatched cells are not resolved (below resolve_ratio standard errors, marked "?"; the value is
 # printed, not coloured) or diverged: some paths of dropout or of the SME blew up (non-finite, or

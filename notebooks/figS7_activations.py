@@ -13,7 +13,7 @@
 # %% [markdown]
 # # Fig. S7: the order-1 SME's weak order for other activations
 #
-# The weak error max_t |E g(dropout) - E g(order-1 SME)| against the learning rate for the
+# The weak error |E g(dropout) - E g(order-1 SME)| at the horizon T against the learning rate for the
 # two-layer net with each activation (the theory assumes a smooth one: tanh, softplus and GELU
 # are; ReLU is not, and its sigma'' = 0 almost everywhere makes the SME blind to the kink).
 # Error bars: 1.96 Monte Carlo standard errors; hollow markers: not resolved by the Monte Carlo,

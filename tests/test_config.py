@@ -148,7 +148,7 @@ def test_figure1_panels_must_be_order_cells(default, schema):
 
 def test_sme_cells_of_the_order_study_the_heatmap_and_the_sweep(default):
     cells = cfg.sme_cells(default)
-    assert len(cells) == 8 + 12 + 9
+    assert len(cells) == 8 + 12 + 12      # order study, heatmap, 3 activations x 4 lrs
     assert cells["relu_p0.8_lr0.4"] == {"keep_prob": 0.8, "lr": 0.4, "methods": ["sme1"],
                                         "activation": "relu", "paths": 1000}
     assert cfg.sme_spec(default, "relu_p0.8_lr0.4")["model"]["activation"] == "relu"

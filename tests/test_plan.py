@@ -52,7 +52,7 @@ def test_the_plan_lists_every_compute_job_of_the_dag(root):
     for job in plan.jobs(filled(root, "config.yaml")):
         counts[job.rule] = counts.get(job.rule, 0) + 1
         assert job.flops > 0 and job.memory > 0 and job.seconds("cpu") > plan.START["cpu"]
-    assert counts == {"train_run": 8, "sme_cell": 29, "noise_setting": 4, "noise_compare": 2,
+    assert counts == {"train_run": 8, "sme_cell": 32, "noise_setting": 4, "noise_compare": 2,
                       "noise_keep": 4, "noise_mask": 2, "noise_sharpness": 2}
     paper = {j.rule for j in plan.jobs(filled(root, "paper.yaml"))}
     assert "noise_setting" in paper and "train_run" in paper
@@ -85,7 +85,7 @@ def test_limits_scale_with_the_estimate_and_keep_the_floors():
 def test_the_command_prints_each_job_and_the_total(root, capsys):
     plan.main(["--configfile", str(root / "config/config.yaml")])
     out = capsys.readouterr().out
-    assert "noise_setting    fnn/p0.8_lr0.1" in out and "total              51 jobs" in out
+    assert "noise_setting    fnn/p0.8_lr0.1" in out and "total              54 jobs" in out
     plan.main(["--configfile", str(root / "config/paper.yaml")])      # no data_dir needed
     assert "of cuda time" in capsys.readouterr().out
 

@@ -57,6 +57,10 @@ def test_weak_order_rule_holds_fails_and_stays_undecided():
                              "")["verdict"] == "not reproduced"      # faster: not the expansion
     exact = orders(0.8, 1.2).assign(case="linear regression (exact)")
     assert claims.weak_order(exact, "sme1", "1a", "")["verdict"] == "not run"
+    # resolved points outside the asymptotic regime: no order, undecided with that reason
+    outside = orders(np.nan, np.nan, points_used=0).assign(points_resolved=4)
+    row = claims.weak_order(outside, "sme1", "1a", "")
+    assert row["verdict"] == "undecided" and "outside the asymptotic regime" in row["undecided"]
 
 
 @pytest.mark.parametrize("statuses,expect", [

@@ -41,6 +41,51 @@ def test_fitted_order_recovers_a_known_slope():
     assert row.points_used == 4
 
 
+LRS = np.array([0.025, 0.05, 0.1, 0.2])
+
+
+@pytest.mark.parametrize("q, c, dropped", [(1, 1.0, []), (2, -1.5, [0.2]), (1, 3.0, [0.2]),
+                                           (2, 0.3, [])])
+def test_the_asymptotic_rule_recovers_the_order_and_keeps_the_regime(q, c, dropped):
+    """Errors C lr^q (1 + c lr) without noise: the rule recovers q and drops exactly the points
+    whose correction |c| lr exceeds the regime's bound; the plain power law over all four points
+    is biased by the correction."""
+    errors = 0.7 * LRS ** q * (1 + c * LRS)
+    order, corr, kept = weak.asymptotic_orders(LRS, errors[None], np.ones((1, 4), bool))
+    assert order[0] == pytest.approx(q, abs=0.03)
+    assert sorted(LRS[~kept[0]]) == dropped
+    assert abs(corr[0]) * LRS[kept[0]].max() <= weak.REGIME
+    if abs(c) >= 1.5:
+        plain = np.polyfit(np.log(LRS), np.log(errors), 1)[0]
+        assert abs(plain - q) > 0.1
+
+
+def test_the_asymptotic_rule_leaves_no_order_outside_its_regime():
+    """A correction too large at every learning rate but the smallest two: no three points are in
+    the regime, so there is no order (undecided), never a wrong one."""
+    errors = LRS * (1 + 40 * LRS)
+    order, _, kept = weak.asymptotic_orders(LRS, errors[None], np.ones((1, 4), bool))
+    assert np.isnan(order[0]) and not kept.any()
+    few = weak.asymptotic_orders(LRS, (LRS ** 2)[None], np.array([[False, True, True, False]]))
+    assert np.isnan(few[0][0])                                  # two resolved points: no fit
+
+
+def test_local_slopes_are_those_of_consecutive_resolved_points():
+    errors = np.array([1e-4, 4e-4, 1.2e-3, 2e-3])
+    slopes = weak.local_slopes(LRS, errors, np.array([False, True, True, True]))
+    assert np.isnan(slopes[0])
+    assert slopes[1] == pytest.approx(np.log2(3)) and slopes[2] == pytest.approx(np.log2(2 / 1.2))
+
+
+def test_the_weak_error_is_taken_at_the_horizon_and_its_maximum_reported_beside():
+    rng = np.random.default_rng(4)
+    cell = fake_cell(0.1, 0.5, 0.01, 1e-6, rng)
+    cell["methods"][SME2][0][:, 1] += 0.05                      # larger at t = 1 than at T = 2
+    row = weak.error_points([cell], [SME2]).query("g == 'train_loss'").iloc[0]
+    assert row.error == pytest.approx(0.01, rel=1e-3)
+    assert row.error_max == pytest.approx(0.05, rel=1e-3) and row.t_max == 1.0
+
+
 def test_unresolved_points_are_flagged_and_not_fitted():
     rng = np.random.default_rng(2)
     lrs = [0.4, 0.2, 0.1, 0.05]
@@ -52,7 +97,8 @@ def test_unresolved_points_are_flagged_and_not_fitted():
     assert pts.resolved.tolist() == [False, False, True, True]
     assert (pts.error[~pts.resolved] < 3 * pts.se[~pts.resolved]).all()
     row = weak.order_table(cells, [SME2], n_boot=100).query("g == 'sq_norm'").iloc[0]
-    assert row.points_used == 2 and row.lrs == "0.2 0.4"
+    assert row.points_resolved == 2 and np.isfinite(row.order_power)
+    assert row.points_used == 0 and np.isnan(row.order)       # the rule needs 3 points
 
 
 def test_each_resample_fits_the_points_it_resolves():
@@ -74,8 +120,12 @@ def test_a_borderline_point_enters_the_interval_through_the_resamples():
     # errors 0.3 lr (order 1) except the smallest lr, whose error is at ~3 se and 4x too small
     cells = [fake_cell(lr, 0.5, 0.3 * lr if lr > 0.05 else 0.0021, 5e-3, rng) for lr in lrs]
     row = weak.order_table(cells, [SME2], n_boot=400).query("g == 'train_loss'").iloc[0]
-    assert row.bootstrap_fitted == 1.0
-    assert row.order_lo < 1.0 < row.order_hi and row.order_hi > 1.3    # with and without it
+    # the plain power law fits every resample: its interval spans the fits with and without it
+    assert row.order_power_lo < 1.0 < row.order_power_hi and row.order_power_hi > 1.3
+    # the asymptotic rule: with the odd point the errors leave the regime (no order), without
+    # it the three others give order 1: only some resamples have an order, and that one is 1
+    assert 0 < row.bootstrap_fitted < 1
+    assert row.order == pytest.approx(1.0, abs=0.05) or np.isnan(row.order)
 
 
 def test_diverged_runs_are_reported_not_fitted():

@@ -55,7 +55,8 @@ def weak_error_curve(ax, points, order, color, label, linestyle="-") -> None:
     unresolved ones hollow, the fitted ``order`` row (``weak.order_table``) in the label."""
     sel = points.sort_values("lr")
     fit = (f"{order.order:.2f} [{order.order_lo:.2f}, {order.order_hi:.2f}]"
-           if np.isfinite(order.order) else "n/a")
+           if np.isfinite(order.order) else "n/a (outside the regime)"
+           if getattr(order, "points_resolved", 0) >= 3 else "n/a")
     ax.errorbar(sel.lr, sel.error, yerr=1.96 * sel.se, color=color, linewidth=1, capsize=2,
                 linestyle=linestyle, label=f"{label}: order {fit}")
     res = sel[sel.resolved]

@@ -1,15 +1,23 @@
 """Weak error of the SMEs against dropout, its Monte Carlo error, and fitted orders with bootstrap
 intervals, from the batch means written by the ``sme_cell`` rule.
 
-weak error(method, g, lr) = max over recorded t in (0, T] of |E g(theta_N) - E g(Theta_{N lr})|,
-with E estimated by the mean over paths. Its Monte Carlo standard error is that of the difference
-of the two means at the maximising time. A point is *resolved* when the error exceeds
-``resolve_ratio`` (default 3) standard errors; unresolved points are shown but marked, and the
-fitted order uses resolved points only. The order is the least-squares slope of log error against
-log lr; its 95% interval is the 2.5-97.5% range of the slopes of bootstrap resamples (batch means
-resampled with replacement, independently per run), each resample's slope fitted on the points
-that resample resolves: the interval carries the selection (``bootstrap_fitted``: the share of
-resamples with two resolved points to fit).
+weak error(method, g, lr) = |E g(theta_N) - E g(Theta_T)| at the horizon T = N lr (the weak-order
+theorem's statement), with E estimated by the mean over paths; the maximum over the recorded
+times t in (0, T] is reported beside it (``error_max``, at ``t_max``). Its Monte Carlo standard
+error is that of the difference of the two means. A point is *resolved* when the error exceeds
+``resolve_ratio`` (default 3) standard errors; unresolved points are shown but marked and never
+fitted.
+
+The order is fitted by the declared asymptotic rule (config/README.md, "The asymptotic rule"):
+log error = a + q log lr + c lr over the resolved points, the next term of the weak-error
+expansion in lr taken into the fit, and a point belongs to the asymptotic regime when its
+correction |c| lr is at most ``REGIME``; while a kept point is outside it, the largest kept lr is
+dropped and the fit redone; fewer than ``FIT_POINTS`` points leave no order. The plain
+least-squares slope over the resolved points (``order_power``) and the local slopes between
+consecutive learning rates are reported beside it. The 95% interval is the 2.5-97.5% range of
+the orders of bootstrap resamples (batch means resampled with replacement, independently per
+run), each resample's order obtained by the same rule from the points that resample resolves: the
+interval carries the selection (``bootstrap_fitted``: the share of resamples with an order).
 """
 
 from __future__ import annotations
@@ -88,18 +96,23 @@ def variance_ratio(cell: dict, method: str) -> np.ndarray:
 
 
 def weak_error(ref, other) -> tuple[np.ndarray, np.ndarray]:
-    """(error (G,), standard error (G,)) of max_t |mean_ref - mean_other| over records t > 0.
-
-    A run with a non-finite mean at any time (a path diverged) gives NaN: diverged, not small.
-    """
+    """(error (G,), standard error (G,)) of |mean_ref - mean_other| at the horizon (the last
+    record). A run with a non-finite mean at any time (a path diverged) gives NaN: diverged, not
+    small."""
     m1, s1 = mean_se(*ref)
     m2, s2 = mean_se(*other)
-    diff = np.abs(m1 - m2)[1:]
-    se = np.hypot(s1, s2)[1:]
+    finite = np.isfinite(m1 - m2).all(0)
+    return (np.where(finite, np.abs(m1 - m2)[-1], np.nan),
+            np.where(finite, np.hypot(s1, s2)[-1], np.nan))
+
+
+def weak_error_max(ref, other) -> tuple[np.ndarray, np.ndarray]:
+    """(max over records t > 0 of |mean_ref - mean_other| (G,), the record's index (G,)): the
+    error over the whole interval, reported beside the error at the horizon."""
+    diff = np.abs(mean_se(*ref)[0] - mean_se(*other)[0])[1:]
     finite = np.isfinite(diff).all(0)
-    idx = np.argmax(np.where(np.isfinite(diff), diff, -np.inf), axis=0)
-    cols = np.arange(diff.shape[1])
-    return np.where(finite, diff[idx, cols], np.nan), np.where(finite, se[idx, cols], np.nan)
+    idx = np.argmax(np.where(np.isfinite(diff), diff, -np.inf), axis=0) + 1
+    return np.where(finite, diff.max(0, initial=-np.inf, where=np.isfinite(diff)), np.nan), idx
 
 
 def _boot_runs(run, rng, n_boot: int) -> tuple[np.ndarray, np.ndarray]:
@@ -119,23 +132,21 @@ def _boot_runs(run, rng, n_boot: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def boot_points(ref, other, rng, n_boot: int) -> tuple[np.ndarray, np.ndarray]:
-    """(errors, standard errors), each (n_boot, G): ``weak_error`` of bootstrap resamples of
-    both runs (resampled independently), NaN where a resample holds a diverged batch. With
-    both, the resolution rule can be applied to each resample."""
+    """(errors, standard errors) at the horizon, each (n_boot, G): ``weak_error`` of bootstrap
+    resamples of both runs (resampled independently), NaN where a resample holds a diverged
+    batch. With both, the resolution rule can be applied to each resample."""
     m1, s1 = _boot_runs(ref, rng, n_boot)
     m2, s2 = _boot_runs(other, rng, n_boot)
-    diff, se = np.abs(m1 - m2)[:, 1:], np.hypot(s1, s2)[:, 1:]
-    finite = np.isfinite(diff).all(1)
-    idx = np.argmax(np.where(np.isfinite(diff), diff, -np.inf), axis=1)[:, None]
-    at = (np.take_along_axis(a, idx, axis=1)[:, 0] for a in (diff, se))
-    return tuple(np.where(finite, a, np.nan) for a in at)
+    finite = np.isfinite(m1 - m2).all(1)
+    return (np.where(finite, np.abs(m1 - m2)[:, -1], np.nan),
+            np.where(finite, np.hypot(s1, s2)[:, -1], np.nan))
 
 
 def resolved_slopes(lrs, errors, ses, resolve_ratio: float) -> np.ndarray:
     """(n_boot,) least-squares slopes of log error against log lr, each over the points that
     resample resolves (error > ``resolve_ratio`` standard errors); NaN where fewer than two.
     ``errors`` and ``ses``: (n_boot, points)."""
-    use = np.isfinite(errors) & (errors > resolve_ratio * ses) & (errors > 0)
+    use = resolved(errors, ses, resolve_ratio)
     n = use.sum(1)
     x = np.broadcast_to(np.log(np.asarray(lrs, float)), errors.shape)
     y = np.log(np.where(use, errors, 1.0))
@@ -147,9 +158,56 @@ def resolved_slopes(lrs, errors, ses, resolve_ratio: float) -> np.ndarray:
     return np.where(n >= 2, slope, np.nan)
 
 
+# The declared asymptotic rule (config/README.md): a point is in the regime while the fitted
+# correction changes its error by at most e^REGIME (28%), and the fit has FIT_POINTS coefficients.
+REGIME = 0.25
+FIT_POINTS = 3
+
+
+def resolved(errors, ses, resolve_ratio: float) -> np.ndarray:
+    """The resolution rule: finite, positive and above ``resolve_ratio`` standard errors."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(errors) & (errors > resolve_ratio * ses) & (errors > 0)
+
+
+def asymptotic_orders(lrs, errors, use) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The asymptotic rule, vectorised over rows: fit log e = a + q log lr + c lr over the points
+    ``use`` marks; while a kept point has |c| lr > REGIME, drop the largest kept lr and refit.
+    ``lrs`` (P,), ``errors`` and ``use`` (R, P). Returns q and c (R,), NaN where fewer than
+    FIT_POINTS points are left, and the points kept (R, P)."""
+    lrs = np.asarray(lrs, float)
+    X = np.stack([np.ones_like(lrs), np.log(lrs), lrs], 1)                  # (P, 3)
+    y = np.log(np.where(use, errors, 1.0))
+    kept = use.copy()
+    for _ in range(len(lrs)):
+        ok = kept.sum(1) >= FIT_POINTS
+        A = np.einsum("rp,pi,pj->rij", kept.astype(float), X, X)
+        A[~ok] = np.eye(3)
+        b = np.einsum("rp,pi->ri", kept * y, X)
+        coef = np.linalg.solve(A, b[..., None])[..., 0]
+        q, c = np.where(ok, coef[:, 1], np.nan), np.where(ok, coef[:, 2], np.nan)
+        far = ok & (kept & (np.abs(c)[:, None] * lrs > REGIME)).any(1)
+        if not far.any():
+            break
+        largest = np.argmax(np.where(kept, lrs, -np.inf), 1)
+        kept[far, largest[far]] = False
+    done = kept.sum(1) >= FIT_POINTS
+    return np.where(done, q, np.nan), np.where(done, c, np.nan), kept & done[:, None]
+
+
+def local_slopes(lrs, errors, use) -> list[float]:
+    """Slopes of log error against log lr between consecutive learning rates (ascending), NaN
+    where either point is unresolved."""
+    lrs, errors = np.asarray(lrs, float), np.asarray(errors, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slopes = np.diff(np.log(errors)) / np.diff(np.log(lrs))
+    return [float(v) if use[i] and use[i + 1] else np.nan for i, v in enumerate(slopes)]
+
+
 def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
-    """One row per (method, l, g, keep_prob, lr): error, se, resolved, diverged (with the number
-    of diverged paths of dropout and of the method)."""
+    """One row per (method, l, g, keep_prob, lr): error at the horizon and its se, resolved,
+    diverged (with the number of diverged paths of dropout and of the method), and the maximum
+    over the recorded times with its time (``error_max``, ``t_max``)."""
     rows = []
     for cell in cells:
         ref = cell["methods"][DROPOUT]
@@ -157,16 +215,18 @@ def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
             if method not in cell["methods"]:
                 continue
             err, se = weak_error(ref, cell["methods"][method])
+            worst, at = weak_error_max(ref, cell["methods"][method])
             saved = variance_ratio(cell, method)
             for k, g in enumerate(TEST_FUNCTIONS):
                 finite = bool(np.isfinite(err[k]))
                 rows.append({"method": method.name, "l": method.l, "g": g,
                              "keep_prob": cell["keep_prob"],
                              "lr": cell["lr"], "error": err[k], "se": se[k],
+                             "error_max": worst[k], "t_max": float(cell["times"][at[k]]),
                              "diverged": not finite,
                              "diverged_paths_dropout": cell["diverged"].get(DROPOUT, 0),
                              "diverged_paths_method": cell["diverged"].get(method, 0),
-                             "resolved": finite and err[k] > resolve_ratio * se[k],
+                             "resolved": bool(resolved(err[k], se[k], resolve_ratio)),
                              "variance_ratio": saved[k]})
     return pd.DataFrame(rows)
 
@@ -177,9 +237,43 @@ def bootstrap_stream(seed: int) -> dict:
     return {"purpose": "bootstrap", "seed": seed}
 
 
+def _interval(point: float, boots: np.ndarray) -> tuple[float, float, float]:
+    """(lo, hi, share): the 2.5-97.5% range of the finite bootstrap orders and the share of
+    resamples that gave one; no interval without a point estimate."""
+    share = float(np.isfinite(boots).mean())
+    boots = boots[np.isfinite(boots)]
+    if not boots.size or not np.isfinite(point):
+        return np.nan, np.nan, share
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return float(lo), float(hi), share
+
+
+def _fits(sel: pd.DataFrame, lrs_all, boot_errors, boot_ses, resolve_ratio: float) -> dict:
+    """One fit's columns: the asymptotic rule's order (primary), the plain power law's, the
+    local slopes and the bootstrap intervals of both. ``sel``: the fit's points by ascending lr;
+    ``boot_errors``, ``boot_ses``: (n_boot, points) at the same lrs."""
+    use, errors, lrs = sel.resolved.to_numpy(), sel.error.to_numpy(), sel.lr.to_numpy()
+    q, c, kept = asymptotic_orders(lrs, errors[None], use[None])
+    boot_q = asymptotic_orders(lrs_all, boot_errors, resolved(boot_errors, boot_ses,
+                                                              resolve_ratio))[0]
+    lo, hi, share = _interval(q[0], boot_q)
+    power = fits.fit_slope(lrs[use], errors[use], min_points=2)
+    p_lo, p_hi, _ = _interval(power, resolved_slopes(lrs_all, boot_errors, boot_ses,
+                                                     resolve_ratio))
+    dropped = use & ~kept[0] if np.isfinite(q[0]) else np.zeros_like(use)
+    return {"order": q[0], "order_lo": lo, "order_hi": hi, "correction": c[0],
+            "points_used": int(kept[0].sum()), "points_resolved": int(use.sum()),
+            "points": len(sel), "lrs": " ".join(f"{v:g}" for v in lrs[kept[0]]),
+            "outside_regime": " ".join(f"{v:g}" for v in lrs[dropped]),
+            "bootstrap_fitted": share, "order_power": power, "order_power_lo": p_lo,
+            "order_power_hi": p_hi,
+            "local_slopes": " ".join(f"{v:.2f}" for v in local_slopes(lrs, errors, use))}
+
+
 def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
                 resolve_ratio: float = 3.0) -> pd.DataFrame:
-    """Fitted weak order with a bootstrap 95% interval per (method, l, g, keep_prob)."""
+    """Fitted weak order (the asymptotic rule, and the plain power law beside it) with bootstrap
+    95% intervals per (method, l, g, keep_prob)."""
     points = error_points(cells, methods, resolve_ratio)
     rng = streams.stream(**bootstrap_stream(seed))
     rows = []
@@ -201,19 +295,8 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
             lrs_all = np.array([c["lr"] for c in group])
             for k, g in enumerate(TEST_FUNCTIONS):
                 sel = pts[pts.g == g].sort_values("lr")
-                use = sel.resolved.to_numpy()
-                lrs = sel.lr.to_numpy()[use]
-                slope = fits.fit_slope(lrs, sel.error.to_numpy()[use], min_points=2)
-                boots = resolved_slopes(lrs_all, errs[:, :, k], ses[:, :, k], resolve_ratio)
-                share = float(np.isfinite(boots).mean())
-                boots = boots[np.isfinite(boots)]
-                fitted = boots.size and np.isfinite(slope)      # no interval without an order
-                lo, hi = np.percentile(boots, [2.5, 97.5]) if fitted else (np.nan, np.nan)
                 rows.append({"method": method.name, "l": method.l, "g": g, "keep_prob": p,
-                             "order": slope,
-                             "order_lo": lo, "order_hi": hi, "points_used": int(use.sum()),
-                             "points": len(sel), "lrs": " ".join(f"{v:g}" for v in lrs),
-                             "bootstrap_fitted": share,
+                             **_fits(sel, lrs_all, errs[:, :, k], ses[:, :, k], resolve_ratio),
                              "variance_ratio_min": sel.variance_ratio.min(),
                              "variance_ratio_max": sel.variance_ratio.max()})
     return pd.DataFrame(rows)
