@@ -30,6 +30,7 @@ seed = 0
 universality_alignment = []
 universality_directions = []
 universality_metrics = []
+universality_diagnosis = []
 labels = {}
 alignment = []
 directions = []
@@ -61,7 +62,8 @@ if windows is not None:
     windows["exploration"] = stats.exploration(windows, exploration)
 universality = tables.table5(
     tables.read(universality_alignment), tables.read(universality_directions),
-    tables.final_rows(tables.read_metrics(universality_metrics)), labels, flatness_factor, drift)
+    tables.final_rows(tables.read_metrics(universality_metrics)), labels, flatness_factor, drift,
+    tables.read(universality_diagnosis) if universality_diagnosis else None, exploration)
 table = claims.report(orders, slopes, universality, tables.read(alignment), dirs, flatness_factor,
                       margins or claims.DEFAULT_MARGINS, compared, windows, drift,
                       tables.read(sharpness) if sharpness else None,

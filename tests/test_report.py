@@ -218,6 +218,16 @@ def test_universality_rule_judges_gradient_and_trajectory_data():
     for bad in ((2, -1, 0.5, 0.7), (-1, 2, 0.5, 0.7), (-1, -1, -2, 0.7), (-1, -1, 0.5, -0.5)):
         assert claims.universality(universality_rows(*bad))["verdict"] == "not reproduced", bad
     assert claims.universality(universality_rows(-1, 0.5, 0.5, 0.7))["verdict"] == "undecided"
+    # the exploration gate of claim 2: a window outside the phase leaves the trajectory part
+    # undecided, even where its slope is negative; a gradient failure still fails the item
+    gated = universality_rows(-1, -1, 0.5, 0.7).assign(window_seeds=3, window_seeds_exploring=2)
+    row = claims.universality(gated)
+    assert row["verdict"] == "undecided" and "outside the exploration phase for 1 of 3" in \
+        row["undecided"]
+    failing = universality_rows(2, -1, 0.5, 0.7).assign(window_seeds=3, window_seeds_exploring=0)
+    assert claims.universality(failing)["verdict"] == "not reproduced"
+    passing = universality_rows(-1, -1, 0.5, 0.7).assign(window_seeds=3, window_seeds_exploring=3)
+    assert claims.universality(passing)["verdict"] == "reproduced"
 
 
 def test_verdict_and_markdown():

@@ -136,6 +136,15 @@ def test_table5_one_row_per_experiment_with_accuracy_with_and_without_dropout():
     assert t.loc["fnn", "slope_gradient_mean"] == pytest.approx(-2.0)
     assert t.loc["fnn", "test_acc_no_dropout_mean"] == pytest.approx(0.825)
     assert np.isnan(t.loc["cnn", "test_acc_dropout_mean"])          # not trained: n/a
+    # with the windows' diagnosis: how many seeds' windows pass the exploration rule
+    diag = pd.DataFrame([{"experiment": e, "setting": "p0.8_lr0.1", "seed": s, "acc_start": 1.0,
+                          "acc_end": 1.0, "loss_change": change}
+                         for e, changes in (("fnn", [0.05, 0.3]), ("cnn", [0.01, 0.02]))
+                         for s, change in enumerate(changes)])
+    rule = {"min_train_acc": 0.99, "max_loss_change": 0.1}
+    t = tables.table5(al, dirs, final, {}, 2.0, "exclude_pc1", diag, rule).set_index("experiment")
+    assert t.loc["fnn", "window_seeds_exploring"] == 1 and t.loc["fnn", "window_seeds"] == 2
+    assert t.loc["cnn", "window_seeds_exploring"] == 2
 
 
 def test_table7_sets_the_other_convention_beside_the_runs_paired_by_seed():

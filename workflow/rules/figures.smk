@@ -202,11 +202,13 @@ TABLES["table5_universality"] = {
             for e in cfg.universality_experiments(config)
             for f in experiment_metrics(e)
         ],
+        "diagnosis": [f for fs in universality_files("diagnosis").values() for f in fs],
     },
     "params": lambda: {
         "labels": architecture_labels(),
         "flatness_factor": config["noise"]["flatness_factor"],
         "drift": config["noise"]["drift"],
+        "exploration": config["noise"]["exploration"],
     },
     "caption": "Universality (E5): per architecture, the variance-flatness slopes (gradient and "
     "trajectory data), the Hessian-variance slope, alpha at the final checkpoint and at theta*, "

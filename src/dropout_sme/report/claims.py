@@ -213,12 +213,20 @@ def factor_independence(directions: pd.DataFrame, reference: float,
 def universality(table: pd.DataFrame) -> dict:
     """Claim 5, per architecture of table 5 (its first dropout setting): the variance-flatness
     slope's interval below 0 for gradient and trajectory data, the Hessian-variance slope's above
-    0, and the final alpha's above the larger null model's 97.5% point."""
+    0, and the final alpha's above the larger null model's 97.5% point. The trajectory part is
+    undecided where table 5 says a seed's window is outside the exploration phase (claim 2's
+    gate)."""
     items = []
     for r in table.itertuples():
+        trajectory = sign_status(r.slope_trajectory_lo, r.slope_trajectory_hi, -1)
+        exploring, windows = (getattr(r, "window_seeds_exploring", None),
+                              getattr(r, "window_seeds", None))
+        if pd.notna(windows) and exploring < windows:   # claim 2's gate: the protocol does not apply
+            trajectory = (UNDECIDED, f"trajectory data: the window is outside the exploration "
+                                     f"phase for {windows - exploring} of {windows} seeds")
         status, reason = combine(
             sign_status(r.slope_gradient_lo, r.slope_gradient_hi, -1),
-            sign_status(r.slope_trajectory_lo, r.slope_trajectory_hi, -1),
+            trajectory,
             sign_status(r.slope_hessian_variance_lo, r.slope_hessian_variance_hi, +1),
             above_status(r.alpha_final_lo, r.alpha_final_hi, r.null_q975_final))
 

@@ -255,10 +255,14 @@ def table4(alignment: pd.DataFrame, nulls: pd.DataFrame) -> pd.DataFrame:
 
 
 def table5(alignment: pd.DataFrame, directions: pd.DataFrame, final: pd.DataFrame,
-           labels: dict, flatness_factor: float, drift: str) -> pd.DataFrame:
+           labels: dict, flatness_factor: float, drift: str,
+           diagnosis: pd.DataFrame | None = None, exploration: dict | None = None
+           ) -> pd.DataFrame:
     """Per experiment (``experiment`` column of each frame) and dropout setting: the three
     slopes, alpha at the final checkpoint and at theta*, the nulls' 97.5% point, and the final
-    test accuracy with and without dropout (``final``: ``final_rows`` of the metrics)."""
+    test accuracy with and without dropout (``final``: ``final_rows`` of the metrics). With the
+    trajectory windows' ``diagnosis`` and the ``exploration`` rule: how many seeds' windows lie in
+    the exploration phase (``window_seeds_exploring`` of ``window_seeds``)."""
     al, met = alignment, final
     fits = stats.relations(drift)
     rows = []
@@ -280,6 +284,10 @@ def table5(alignment: pd.DataFrame, directions: pd.DataFrame, final: pd.DataFram
         _with_ci(row, "alpha_final", last.alpha_debiased)
         _with_ci(row, "alpha_theta_star", star.alpha)
         row["null_q975_final"] = float(max(last.spectra_hi.max(), last.wishart_hi.max()))
+        if diagnosis is not None and exploration is not None:
+            w = diagnosis[(diagnosis.experiment == e) & (diagnosis.setting == setting)]
+            row["window_seeds"] = len(w)
+            row["window_seeds_exploring"] = int(stats.exploration(w, exploration).sum())
         for name, run in (("test_acc_dropout", setting), ("test_acc_no_dropout", f"p1_lr{lr:g}")):
             m = met[(met.experiment == e) & (met.setting == run)]
             _with_ci(row, name, m.test_acc if len(m) else [])
