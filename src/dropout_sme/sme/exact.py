@@ -135,8 +135,8 @@ class LinearDropout:
         out = {}
         for method in METHODS:
             other = self.test_functions(*self.continuous(method, w0, lr, steps))
-            out[method] = {g: (float(np.abs(ref[g] - other[g])[-1]),
-                               float(np.max(np.abs(ref[g] - other[g])))) for g in ref}
+            gaps = {g: np.abs(ref[g] - other[g]) for g in ref}
+            out[method] = {g: (float(gap[-1]), float(gap.max())) for g, gap in gaps.items()}
         return out
 
 
