@@ -59,3 +59,20 @@ def test_runs_without_noise_are_plain_gradient_descent():
     noisy = compare.continue_run(task, 0.1, 5, rng, sigma=1.0)
     step = (noisy[1] - full[1]) / 0.1                  # one step: the injected noise, N(0, 1)
     assert 0.2 < step.std() < 3
+
+
+def test_sgd_trained_alpha_is_sgds_alignment_where_sgd_led():
+    """At lr 0 SGD stays at theta_0: the row is alpha(H, Sigma_SGD(b)) there, computed directly;
+    at lr > 0 it moves to another point, whose training loss it reports."""
+    params, x, y = problem()
+    checkpoints = {"steps": [0, 5], "seeds": [0],
+                   "params": {k: torch.stack([v, v])[:, None] for k, v in params.items()}}
+    spec = {"model": FNN, "loss": "cross_entropy", "block": "w2", "theta_star": 5, "lr": 0.0,
+            "seed": 0, "keep_prob": 0.8}
+    still = compare.sgd_trained(spec, x, y, checkpoints, 0, 4)
+    at0 = noise.Problem.of(FNN, params, x, y, "cross_entropy", "w2")
+    direct = noise.alignment(noise.hessian.block_hessian(at0).double(),
+                             compare.sgd_covariance(compare.per_sample_gradients(at0), 4))
+    assert still["alpha_sgd_trained"] == pytest.approx(direct, rel=1e-9)
+    moved = compare.sgd_trained({**spec, "lr": 0.5}, x, y, checkpoints, 0, 4)
+    assert moved["loss_sgd_trained"] < at0.loss0 and 0 < moved["alpha_sgd_trained"] <= 1

@@ -283,3 +283,17 @@ def test_alignment_controls_rule():
     both = claims.alignment_controls(star, below, other)
     assert both["decided"].startswith("2 of 2") and "per_step masks" in both["holds"]
     assert "(2 seeds)" in both["holds"]
+
+
+def test_alignment_controls_report_sgd_at_its_own_point_in_the_note():
+    """Claim 6's robustness row (not an item): SGD's alpha where SGD trained, and dropout's
+    minus it, paired by seed; the items are unchanged by it."""
+    star = pd.DataFrame({"keep_prob": 0.9, "lr": 0.05, "seed": [0, 1, 2], "theta_star": True,
+                         "alpha": [0.90, 0.92, 0.91], "mask": "per_sample"})
+    sgd = pd.DataFrame({"keep_prob": 0.9, "lr": 0.05, "seed": [0, 1, 2], "noise": "sgd",
+                        "alpha": [0.60, 0.70, 0.65], "alpha_sgd_trained": [0.50, 0.52, 0.51]})
+    row = claims.alignment_controls(star, sgd)
+    assert "point SGD trained to" in row["note"] and "0.51 [" in row["note"]
+    assert "dropout minus it 0.40 [" in row["note"] and row["decided"].startswith("1 of 1")
+    assert "point SGD trained to" not in claims.alignment_controls(
+        star, sgd.drop(columns="alpha_sgd_trained"))["note"]

@@ -62,6 +62,7 @@ PURPOSES = {
     "sharpness_probes": Purpose("noise", 7),
     "reference_masks": Purpose("noise", 8),
     "compare_positive_control": Purpose("noise", 9),
+    "compare_sgd_trained": Purpose("noise", 10),
     # E1: one stream per chunk of paths of each method
     **{f"sme_{m}": Purpose("sme", c, "common random numbers: the cells of the activation sweep "
                            "draw the masks and increments of the same (keep_prob, lr) cell")

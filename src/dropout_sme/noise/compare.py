@@ -16,6 +16,10 @@ theta* with that noise instead of dropout, through the same protocol (``trajecto
 window's diagnosis and the slope under every drift handling; their fluctuation reference is
 full-batch GD from theta*, ``noise.paths``).
 
+SGD's alpha is also measured at a point SGD itself trained to (a robustness row of claim 6):
+SGD with the matched batch and the run's lr from the run's theta_0 for as many steps as theta*
+took, then alpha(H, Sigma_SGD) of the block there (``alpha_sgd_trained`` in the ``sgd`` row).
+
 Two controls of the trajectory protocol run beside them: the noise-free run itself (what the
 drift alone gives under each handling; under ``fluctuation`` it has no fluctuation at all) and
 a positive control, SGD at Feng & Tu's batch size and learning rate, whose slope is their
@@ -140,7 +144,8 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
                 g_slope, g_flag = slope_of(vecs, var[:top])
                 run = continue_run(problem, spec["lr"], traj["length"], rng, batch=b_int)
                 magnitude = {"batch": b_int, "batch_exact": b, "sigma": np.nan,
-                             "trace": float(S.trace())}
+                             "trace": float(S.trace()),
+                             **sgd_trained(spec, x, y, checkpoints, seed, b_int)}
             else:
                 alpha = float(H.trace() / (H.norm() * np.sqrt(B)))
                 g_slope, g_flag = np.nan, 0           # every direction has variance sigma^2
@@ -158,6 +163,19 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
             f"run and the positive control (SGD batch {control['batch']}, lr {control['lr']:g}) "
             f"from theta* {time.perf_counter() - t0:.1f} s")
     return pd.DataFrame(rows)
+
+
+def sgd_trained(spec: dict, x, y, checkpoints: dict, seed: int, batch: int) -> dict:
+    """alpha(H, Sigma_SGD(batch)) of the block at the point SGD reaches from the run's theta_0
+    (checkpoint 0, the same seed) with ``batch`` and the run's lr in ``theta_star`` steps, and
+    the dropout-free training loss there: SGD's alignment where SGD, not dropout, led."""
+    start = at_checkpoint(spec, x, y, checkpoints, 0, seed)
+    rng = stream(spec, "compare_sgd_trained", seed, spec["theta_star"])
+    _, params = continue_run(start, spec["lr"], spec["theta_star"], rng, batch=batch, last=True)
+    point = replace(start, params=params)
+    S = sgd_covariance(per_sample_gradients(point), batch)
+    return {"alpha_sgd_trained": alignment(hessian.block_hessian(point).double(), S),
+            "loss_sgd_trained": float(point.loss0)}
 
 
 def positive_control(spec: dict, problem: Problem, seed: int, sampled, top: int, factor: float,

@@ -28,7 +28,8 @@ def streams(spec: dict, seeds, steps, kind: str = "stage") -> list[dict]:
     star = spec["theta_star"]
     if kind == "compare":
         return [stream_of(spec, p, s, star) for s in seeds
-                for p in ("compare_sgd", "compare_gaussian", "compare_positive_control")]
+                for p in ("compare_sgd", "compare_gaussian", "compare_positive_control",
+                          "compare_sgd_trained")]
     if kind == "sharpness":
         return [stream_of(spec, "sharpness_probes", s, t) for s in seeds for t in steps] + [
             {"purpose": "lanczos_start", "seed": s} for s in seeds]

@@ -278,7 +278,22 @@ def alignment_controls(alignment: pd.DataFrame, compare: pd.DataFrame,
                 "isotropic noise of the same magnitude, a reference fixed by the Hessian alone "
                 f"(Tr H / (|H|_F sqrt B)): {reference}; alpha at initialisation is already about "
                 "0.5 (table 4's gain column): part of the alignment is structural; this claim "
-                "asks what dropout adds beyond SGD's noise")
+                "asks what dropout adds beyond SGD's noise" + _sgd_trained(sgd, conventions[0][1]))
+
+
+def _sgd_trained(sgd: pd.DataFrame, dropout_alpha: pd.Series) -> str:
+    """Claim 6's robustness row: SGD's alpha at the point SGD trained to (``alpha_sgd_trained``
+    of the comparison's sgd rows), and dropout's alpha at theta* minus it, paired by seed."""
+    if "alpha_sgd_trained" not in sgd:
+        return ""
+    parts = []
+    for (p, lr), g in sgd.groupby(["keep_prob", "lr"], sort=False):
+        own = g.set_index(["keep_prob", "lr", "seed"]).alpha_sgd_trained.dropna()
+        drop = dropout_alpha.reindex(own.index).dropna()
+        parts.append(f"keep_prob {p:g}, lr {lr:g}: {interval(*stats.mean_ci(own))}, dropout "
+                     f"minus it {interval(*stats.mean_ci(drop - own.reindex(drop.index)))}")
+    return ("; robustness (not an item), SGD's covariance at the point SGD trained to (from "
+            "theta_0, the matched batch, theta*'s steps): " + "; ".join(parts))
 
 
 def flatter_minima(sharpness: pd.DataFrame) -> dict:
