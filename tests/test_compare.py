@@ -76,3 +76,12 @@ def test_sgd_trained_alpha_is_sgds_alignment_where_sgd_led():
     assert still["alpha_sgd_trained"] == pytest.approx(direct, rel=1e-9)
     moved = compare.sgd_trained({**spec, "lr": 0.5}, x, y, checkpoints, 0, 4)
     assert moved["loss_sgd_trained"] < at0.loss0 and 0 < moved["alpha_sgd_trained"] <= 1
+
+
+def test_sgd_trained_needs_the_runs_first_checkpoint():
+    params, x, y = problem()
+    checkpoints = {"steps": [5], "seeds": [0],
+                   "params": {k: v[None, None] for k, v in params.items()}}
+    spec = {"model": FNN, "loss": "cross_entropy", "block": "w2", "theta_star": 5, "lr": 0.1,
+            "seed": 0, "keep_prob": 0.8}
+    assert np.isnan(compare.sgd_trained(spec, x, y, checkpoints, 0, 4)["alpha_sgd_trained"])

@@ -168,7 +168,10 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
 def sgd_trained(spec: dict, x, y, checkpoints: dict, seed: int, batch: int) -> dict:
     """alpha(H, Sigma_SGD(batch)) of the block at the point SGD reaches from the run's theta_0
     (checkpoint 0, the same seed) with ``batch`` and the run's lr in ``theta_star`` steps, and
-    the dropout-free training loss there: SGD's alignment where SGD, not dropout, led."""
+    the dropout-free training loss there: SGD's alignment where SGD, not dropout, led. NaN where
+    the run kept no checkpoint at step 0."""
+    if 0 not in [int(s) for s in checkpoints["steps"]]:
+        return {"alpha_sgd_trained": np.nan, "loss_sgd_trained": np.nan}
     start = at_checkpoint(spec, x, y, checkpoints, 0, seed)
     rng = stream(spec, "compare_sgd_trained", seed, spec["theta_star"])
     _, params = continue_run(start, spec["lr"], spec["theta_star"], rng, batch=batch, last=True)
