@@ -46,13 +46,7 @@ def weak_order(orders: pd.DataFrame, method: str, number: str, name: str,
     items = []
     for r in o.itertuples():
         status, reason = order_status(r.order_lo, r.order_hi, band, r.points_used,
-                                      margins["min_points"])
-        resolved = getattr(r, "points_resolved", r.points_used)
-        if resolved < margins["min_points"]:
-            reason = f"{resolved} resolved learning rates, fewer than {margins['min_points']}"
-        elif r.points_used < margins["min_points"]:
-            reason = (f"outside the asymptotic regime: {r.points_used} of {resolved} resolved "
-                      f"learning rates in it")
+                                      margins["min_points"], getattr(r, "points_resolved", None))
         items.append((status, f"keep_prob {r.keep_prob:g}, {r.g}: "
                       f"{interval(r.order, r.order_lo, r.order_hi)}", reason))
     return _row(f"{number}. Dropout is approximated weakly by the SME ({name})", items,

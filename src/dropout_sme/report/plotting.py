@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from ..sme.weak import FIT_POINTS  # noqa: E402
+
 
 def use_style() -> None:
     sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.1)
@@ -56,7 +58,7 @@ def weak_error_curve(ax, points, order, color, label, linestyle="-") -> None:
     sel = points.sort_values("lr")
     fit = (f"{order.order:.2f} [{order.order_lo:.2f}, {order.order_hi:.2f}]"
            if np.isfinite(order.order) else "n/a (outside the regime)"
-           if getattr(order, "points_resolved", 0) >= 3 else "n/a")
+           if getattr(order, "points_resolved", 0) >= FIT_POINTS else "n/a")
     ax.errorbar(sel.lr, sel.error, yerr=1.96 * sel.se, color=color, linewidth=1, capsize=2,
                 linestyle=linestyle, label=f"{label}: order {fit}")
     res = sel[sel.resolved]

@@ -59,12 +59,19 @@ def not_run(claim: str, reason: str) -> dict:
     return _row(claim, [], f"not run: {reason}")
 
 
-def order_status(lo, hi, band, points_used: int, min_points: int):
+def order_status(lo, hi, band, points_used: int, min_points: int,
+                 points_resolved: int | None = None):
     """A fitted weak order's interval against the band around its prediction (an equivalence
     test): holds when the interval lies inside the band, fails when it lies outside it,
-    undecided when it crosses an edge."""
+    undecided when it crosses an edge, or when fewer than ``min_points`` learning rates were
+    fitted: too few resolved (``points_resolved``, default ``points_used``) or too few of those
+    in the asymptotic regime."""
+    resolved = points_used if points_resolved is None else points_resolved
+    if resolved < min_points:
+        return UNDECIDED, f"{resolved} resolved learning rates, fewer than {min_points}"
     if points_used < min_points:
-        return UNDECIDED, f"{points_used} resolved learning rates, fewer than {min_points}"
+        return UNDECIDED, (f"outside the asymptotic regime: {points_used} of {resolved} resolved "
+                           f"learning rates in it")
     if not _finite(lo, hi):
         return UNDECIDED, "no interval"
     low, high = band

@@ -95,24 +95,17 @@ def variance_ratio(cell: dict, method: str) -> np.ndarray:
         return var(plain) / var(runs)
 
 
-def weak_error(ref, other) -> tuple[np.ndarray, np.ndarray]:
-    """(error (G,), standard error (G,)) of |mean_ref - mean_other| at the horizon (the last
-    record). A run with a non-finite mean at any time (a path diverged) gives NaN: diverged, not
-    small."""
+def weak_error(ref, other) -> tuple[np.ndarray, ...]:
+    """(error, standard error) of |mean_ref - mean_other| at the horizon (the last record), and
+    its maximum over the records t > 0 with the record's index, each (G,). A run with a
+    non-finite mean at any time (a path diverged) gives NaN: diverged, not small."""
     m1, s1 = mean_se(*ref)
     m2, s2 = mean_se(*other)
-    finite = np.isfinite(m1 - m2).all(0)
-    return (np.where(finite, np.abs(m1 - m2)[-1], np.nan),
-            np.where(finite, np.hypot(s1, s2)[-1], np.nan))
-
-
-def weak_error_max(ref, other) -> tuple[np.ndarray, np.ndarray]:
-    """(max over records t > 0 of |mean_ref - mean_other| (G,), the record's index (G,)): the
-    error over the whole interval, reported beside the error at the horizon."""
-    diff = np.abs(mean_se(*ref)[0] - mean_se(*other)[0])[1:]
+    diff = np.abs(m1 - m2)
     finite = np.isfinite(diff).all(0)
-    idx = np.argmax(np.where(np.isfinite(diff), diff, -np.inf), axis=0) + 1
-    return np.where(finite, diff.max(0, initial=-np.inf, where=np.isfinite(diff)), np.nan), idx
+    worst = np.argmax(np.where(np.isfinite(diff[1:]), diff[1:], -np.inf), axis=0) + 1
+    return (np.where(finite, diff[-1], np.nan), np.where(finite, np.hypot(s1, s2)[-1], np.nan),
+            np.where(finite, diff[worst, np.arange(diff.shape[1])], np.nan), worst)
 
 
 def _boot_runs(run, rng, n_boot: int) -> tuple[np.ndarray, np.ndarray]:
@@ -214,8 +207,7 @@ def error_points(cells, methods, resolve_ratio: float = 3.0) -> pd.DataFrame:
         for method in methods:
             if method not in cell["methods"]:
                 continue
-            err, se = weak_error(ref, cell["methods"][method])
-            worst, at = weak_error_max(ref, cell["methods"][method])
+            err, se, worst, at = weak_error(ref, cell["methods"][method])
             saved = variance_ratio(cell, method)
             for k, g in enumerate(TEST_FUNCTIONS):
                 finite = bool(np.isfinite(err[k]))
