@@ -50,7 +50,8 @@ def dag_draws(config):
     for p in config["noise"]["keep_sweep"]["keep_probs"]:
         add(f"noise_keep p{p:g}", noise.streams({**sweep, "keep_prob": p}, [], [], "keep_sweep"))
     for name in ("figS2_sme_weak_order", "table2_sme_order", "figS7_activations"):
-        add(f"figure {name}", [weak.bootstrap_stream(config["sme"]["seed"])])
+        kinds = ["mean"] if name == "figS7_activations" else list(weak.KINDS)
+        add(f"figure {name}", [weak.bootstrap_stream(config["sme"]["seed"], k) for k in kinds])
     return out
 
 

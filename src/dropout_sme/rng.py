@@ -73,6 +73,9 @@ PURPOSES = {
                          "the same way, so that they show the same interval"),
     # E1's exactly solvable reference: its data and initial parameters
     "exact_data": Purpose("plain", 1),
+    # figures: the resampling of the fluctuations' fits (as "bootstrap", for the other kind)
+    "bootstrap_fluctuation": Purpose("plain", 2, "the figure and the table of one fluctuation "
+                                     "fit resample the same way"),
 }
 
 

@@ -66,6 +66,7 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
         arrays[f"{key}__batch_means"] = out["batch_means"]
         arrays[f"{key}__batch_sizes"] = out["batch_sizes"]
         arrays[f"{key}__batch_diverged"] = out["batch_diverged"]
+        arrays[f"{key}__batch_fluct"] = out["batch_fluct"]
         if "uncorrected_means" in out:
             arrays[f"{key}__uncorrected_means"] = out["uncorrected_means"]
         integrator_steps = {"dropout": n_steps,

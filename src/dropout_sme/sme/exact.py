@@ -32,7 +32,7 @@ import itertools
 import numpy as np
 from scipy.linalg import expm
 
-from .weak import asymptotic_orders, predicted
+from .weak import FLUCTUATIONS, asymptotic_orders, predicted
 
 METHODS = ("sme1", "sme2", "gf", "gf2")      # the two SMEs, gradient flow, order-2 drift flow
 
@@ -123,19 +123,24 @@ class LinearDropout:
         return out[:, :d], out[:, d:d + d * d].reshape(-1, d, d)
 
     def test_functions(self, m, S) -> dict:
-        """E |w|^2 and E R_S(w) from the moments (arrays over time)."""
-        return {"sq_norm": np.trace(S, axis1=-2, axis2=-1),
-                "train_loss": 0.5 * np.einsum("ij,...ji->...", self.A, S) - m @ self.b + self.c}
+        """E |w|^2, E R_S(w) and the fluctuation E|w - E w|^2 = tr S - |m|^2 from the moments
+        (arrays over time)."""
+        sq = np.trace(S, axis1=-2, axis2=-1)
+        return {"sq_norm": sq,
+                "train_loss": 0.5 * np.einsum("ij,...ji->...", self.A, S) - m @ self.b + self.c,
+                "spread": sq - (m * m).sum(-1)}
 
     def weak_errors(self, w0, lr: float, horizon: float) -> dict:
         """{method: {test function: (|E g(dropout) - E g(method)| at t = horizon, its maximum
-        over t = N lr <= horizon)}}."""
+        over t = N lr <= horizon)}}; for the fluctuation ``spread`` relative to dropout's (as
+        the two-layer cells', ``weak.FLUCTUATIONS``), over t > 0 (at t = 0 it is 0 / 0)."""
         steps = int(round(horizon / lr))
         ref = self.test_functions(*self.dropout(w0, lr, steps))
         out = {}
         for method in METHODS:
             other = self.test_functions(*self.continuous(method, w0, lr, steps))
-            gaps = {g: np.abs(ref[g] - other[g]) for g in ref}
+            gaps = {g: np.abs(ref[g] - other[g])[1:] / (ref[g][1:] if g in FLUCTUATIONS else 1)
+                    for g in ref}
             out[method] = {g: (float(gap[-1]), float(gap.max())) for g, gap in gaps.items()}
         return out
 
@@ -176,7 +181,7 @@ def order_table(model: LinearDropout, w0, lrs, horizon: float):
         q, c, kept = asymptotic_orders(lrs, errors[None], np.ones((1, len(sel)), bool))
         fits.append({"method": method, "g": g, "order": float(q[0]), "correction": float(c[0]),
                      "order_power": float(np.polyfit(np.log(lrs), np.log(errors), 1)[0]),
-                     "predicted": predicted(method), "points_used": int(kept.sum()),
+                     "predicted": predicted(method, g), "points_used": int(kept.sum()),
                      "points_resolved": len(sel), "points": len(sel),
                      "lrs": " ".join(f"{v:g}" for v in lrs[kept[0]])})
     return points, pd.DataFrame(fits)

@@ -24,7 +24,9 @@ Paths run in chunks (memory, progress); chunk c of a method draws from its own n
 (``streams``), so results do not
 depend on the order in which chunks run. What is kept is, per batch of paths, the mean of each g
 at each time ("batch means": means, standard errors and bootstrap intervals over paths all
-follow from them).
+follow from them), and the batch's fluctuations, the variance over its paths of R_S and
+E|theta - E theta|^2 (``fluctuations``: the test functions that see the diffusion, which any
+deterministic flow gets wrong at order lr^0).
 """
 
 from __future__ import annotations
@@ -141,11 +143,14 @@ def _steps(total: float, step: float, what: str) -> int:
 
 def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_every: float,
               paths: int, gen, substeps: int = 4, svag_l: int = 2, extrapolate: bool = True,
-              control_variate: bool = False) -> torch.Tensor:
+              control_variate: bool = False, raw: bool = False) -> torch.Tensor:
     """Simulate ``paths`` paths; returns g at each record time, (records, paths, 3), and with
     ``control_variate`` (noisy methods) g - grad g(xbar) . Y beside it, (records, paths, 6)
     (``control``). The run stops at the first record where a path has blown up (fewer records
-    are then returned)."""
+    are then returned). With ``raw`` the parameters (a, w flattened) follow the test functions
+    in the last dimension and the step sizes are not mixed: (levels, records, paths, columns),
+    combined with ``LEVEL_WEIGHTS[levels]`` (a nonlinear statistic of the paths, such as their
+    variance, is extrapolated after it is formed, not path by path)."""
     n_rec = _steps(horizon, record_every, "horizon / record_every")
     per_rec = _steps(record_every, lr, "record_every / lr")   # dropout steps between records
     a = prob.a0.expand(paths, -1).clone()
@@ -154,7 +159,10 @@ def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_ever
 
     def record(state):
         g = prob.test_functions(state[0], state[1])
-        return g if state[2] is None else torch.cat([g, g - control.value(prob, state[2])], -1)
+        cols = [g] if state[2] is None else [g, g - control.value(prob, state[2])]
+        if raw:
+            cols += [state[0], state[1].flatten(-2)]
+        return torch.cat(cols, -1)
 
     if method in ("dropout", "svag"):
         l = svag_l if method == "svag" else 1
@@ -173,7 +181,7 @@ def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_ever
             out.append(record((a, w, tangent)))
             if blown_up(out[-1], out[0]).any():
                 break
-        return torch.stack(out)
+        return torch.stack(out)[None] if raw else torch.stack(out)
 
     if method not in ("sme1", "sme2", *FLOWS):
         raise ValueError(f"unknown method {method!r}; allowed: dropout, sme1, sme2, svag, gf, "
@@ -192,7 +200,7 @@ def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_ever
     return euler_maruyama(
         step, None if method in FLOWS else (lambda: prob.normals(paths, gen)),
         (a, w, tangent), lr / substeps, n_rec, per_rec * substeps, record, extrapolate,
-        stop=lambda g, g0: bool(blown_up(g, g0).any()))
+        stop=lambda g, g0: bool(blown_up(g, g0).any()), mix=not raw)
 
 
 def blown_up(g, g0):
@@ -201,13 +209,20 @@ def blown_up(g, g0):
 
 
 def _pad(vals: torch.Tensor, n_rec: int) -> torch.Tensor:
-    """Records (reached, ...) -> (n_rec + 1, ...), NaN for those a stopped run never reached."""
-    missing = n_rec + 1 - vals.shape[0]
-    return torch.cat([vals, vals.new_full((missing, *vals.shape[1:]), float("nan"))])
+    """Records (levels, reached, ...) -> (levels, n_rec + 1, ...), NaN for those a stopped run
+    never reached."""
+    missing = n_rec + 1 - vals.shape[1]
+    return torch.cat([vals, vals.new_full((vals.shape[0], missing, *vals.shape[2:]),
+                                          float("nan"))], 1)
+
+
+# How the levels of a raw run combine: one step size as it is; the Talay-Tubaro extrapolation
+# 2 (step h/2) - (step h) of the fine and the coarse level.
+LEVEL_WEIGHTS = {1: (1.0,), 2: (2.0, -1.0)}
 
 
 def euler_maruyama(step, normals, state, h: float, n_rec: int, per_rec: int, record,
-                   extrapolate: bool = True, stop=None) -> torch.Tensor:
+                   extrapolate: bool = True, stop=None, mix: bool = True) -> torch.Tensor:
     """Integrate an SDE with Euler-Maruyama steps of size h; record(state) every per_rec steps.
 
     ``step(state, dt, normals)`` makes one step of length dt driven by ``normals`` (a tuple of
@@ -216,7 +231,8 @@ def euler_maruyama(step, normals, state, h: float, n_rec: int, per_rec: int, rec
     driven by the same Brownian path (two fine increments sum to the coarse one) is run beside it
     and 2 record(fine) - record(coarse) is returned: the Talay-Tubaro extrapolation, weak error
     O(h^2) instead of O(h). Returns (n_rec + 1, ...) stacked records; ``stop(record, first)``
-    ends the run early, and only the records reached are returned.
+    ends the run early, and only the records reached are returned. ``mix=False``: the levels
+    unmixed, (levels, n_rec + 1, ...), fine first (``LEVEL_WEIGHTS``).
     """
     coarse, fine = state, state
     rec_c, rec_f = [record(state)], [record(state)]
@@ -235,7 +251,21 @@ def euler_maruyama(step, normals, state, h: float, n_rec: int, per_rec: int, rec
         if stop and any(stop(r[-1], r[0]) for r in ((rec_c, rec_f) if extrapolate else (rec_c,))):
             break
     out = torch.stack(rec_c)
+    if not mix:
+        return torch.stack([torch.stack(rec_f), out]) if extrapolate else out[None]
     return 2 * torch.stack(rec_f) - out if extrapolate else out
+
+
+def fluctuations(levels: torch.Tensor, flow: bool) -> np.ndarray:
+    """(records, 2): the unbiased variance over paths of R_S and the trace of the covariance of
+    theta (E|theta - E theta|^2), each formed per level and combined with ``LEVEL_WEIGHTS``.
+    ``levels``: (levels, records, paths, 1 + P), R_S first. A deterministic flow has none."""
+    if flow:
+        return np.zeros((levels.shape[1], 2))
+    var = levels.double().var(2)                                   # (levels, records, 1 + P)
+    stats = torch.stack([var[..., 0], var[..., 1:].sum(-1)], -1)
+    weights = torch.tensor(LEVEL_WEIGHTS[levels.shape[0]], dtype=stats.dtype)
+    return torch.einsum("l,lrk->rk", weights, stats).numpy()
 
 
 def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every: float,
@@ -248,28 +278,40 @@ def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every
     (see BLOWUP); a group with a diverged path has NaN means, since E g is then undefined, and
     the method stops at the end of the chunk where that happened (so the count is a minimum).
     With ``control_variate`` the batch means are those of g - grad g(xbar) . Y (``control``) and
-    the plain means of g are returned beside them as "uncorrected_means"."""
-    if method in FLOWS:
+    the plain means of g are returned beside them as "uncorrected_means". "batch_fluct"
+    (groups, records, 2): each group's ``fluctuations`` (plain paths, no control variate), the
+    variance of R_S and E|theta - E theta|^2 within the group, unbiased, so that their mean and
+    standard error over groups follow as those of the means do."""
+    flow = method in FLOWS
+    if flow:
         n_paths, chunk, batch = 1, 1, 1
     batch = batch or chunk
     if chunk % batch:
         raise ValueError(f"chunk ({chunk}) must be a multiple of batch ({batch})")
+    if batch < 2 and not flow:
+        raise ValueError(f"batch must hold at least 2 paths (a variance within it), got {batch}")
     n_rec = _steps(horizon, record_every, "horizon / record_every")
-    means, sizes, diverged = [], [], []
+    means, fluct, sizes, diverged = [], [], [], []
     for c in range(math.ceil(n_paths / chunk)):
         size = min(chunk, n_paths - c * chunk)
         gen = rng.torch_stream(device=prob.device, **chunk_stream(
             seed, method, svag_l if method == "svag" else 0, lr, prob.p, c))
         with torch.no_grad():
-            vals = run_chunk(prob, method, lr, horizon, record_every, size, gen, substeps,
-                             svag_l, extrapolate, control_variate)   # (records, size, 3 or 6)
-        bad = blown_up(vals, vals[0]).any(0)                       # (size,)
-        vals = _pad(vals, n_rec)
+            levels = run_chunk(prob, method, lr, horizon, record_every, size, gen, substeps,
+                               svag_l, extrapolate, control_variate, raw=True)
+        n_g = 6 if control_variate and not flow else 3
+        bad = torch.stack([blown_up(v, v[0]) for v in levels]).any(0).any(0)   # (size,)
+        levels = _pad(levels, n_rec)
+        weights = LEVEL_WEIGHTS[levels.shape[0]]
+        vals = sum(wt * v[..., :n_g] for wt, v in zip(weights, levels))  # (records, size, n_g)
+        spread = torch.cat([levels[..., :1], levels[..., n_g:]], -1)     # plain R_S, theta
         for start in range(0, size, batch):
             part = vals[:, start:start + batch]
             n_bad = int(bad[start:start + batch].sum())
             mean = part.mean(1).cpu().numpy()
+            var = fluctuations(spread[:, :, start:start + batch].cpu(), flow)
             means.append(np.full_like(mean, np.nan) if n_bad else mean)
+            fluct.append(np.full_like(var, np.nan) if n_bad else var)
             sizes.append(part.shape[1])
             diverged.append(n_bad)
         if progress is not None:
@@ -279,7 +321,7 @@ def simulate(prob: Problem, method: str, lr: float, horizon: float, record_every
     times = np.arange(len(means[0])) * record_every
     means = np.stack(means)
     out = {"times": times, "batch_means": means[..., -3:], "batch_sizes": np.asarray(sizes),
-           "batch_diverged": np.asarray(diverged)}
+           "batch_diverged": np.asarray(diverged), "batch_fluct": np.stack(fluct)}
     if means.shape[-1] == 6:
         out["uncorrected_means"] = means[..., :3]
     return out
