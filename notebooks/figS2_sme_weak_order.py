@@ -23,6 +23,9 @@
 # on L_S, the order-2 drift without diffusion): where an SME beats its control, the diffusion
 # matters. Bottom row: the exactly solvable reference (linear regression with dropout on its
 # inputs), whose weak errors are exact (no Monte Carlo): orders 1 and 2 must appear there.
+# Right two columns: the fluctuations (Var R_S and E|theta - E theta|^2 over paths) as relative
+# errors, where the noise-free flows miss everything (relative error 1, order 0) and both SMEs
+# are predicted order 1 (config/README.md, "Fluctuation test functions").
 
 # %% tags=["parameters"]
 cells = []
@@ -41,18 +44,22 @@ import pandas as pd
 
 from dropout_sme.report import plotting
 from dropout_sme.sme import weak
-from dropout_sme.sme.weak import TEST_FUNCTIONS
+from dropout_sme.sme.weak import FLUCTUATIONS, TEST_FUNCTIONS
 
 plotting.use_style()
 loaded = weak.load_cells(cells)
 methods = weak.methods_of(loaded)
-points = weak.error_points(loaded, methods, resolve_ratio)
-orders = weak.order_table(loaded, methods, bootstrap, seed, resolve_ratio)
+points = pd.concat([weak.error_points(loaded, methods, resolve_ratio, kind) for kind in weak.KINDS])
+orders = pd.concat([weak.order_table(loaded, methods, bootstrap, seed, resolve_ratio, kind)
+                    for kind in weak.KINDS])
 titles = {"train_loss": "g = $R_S$ (train loss)", "sq_norm": r"g = $\|\theta\|^2$",
-          "test_loss": "g = test loss"}
+          "test_loss": "g = test loss", "train_loss_var": "Var $R_S$ over paths (relative)",
+          "spread": r"E$\|\theta - $E$\theta\|^2$ (relative)"}
+columns = [*TEST_FUNCTIONS, *FLUCTUATIONS]
 colors = {m: f"C{k}" for k, m in enumerate(methods)}
 ps = sorted(points.keep_prob.unique())
-fig, axes = plt.subplots(len(ps) + 1, 3, figsize=(13, 3.9 * (len(ps) + 1)), squeeze=False)
+fig, axes = plt.subplots(len(ps) + 1, len(columns), figsize=(4.4 * len(columns),
+                                                              3.9 * (len(ps) + 1)), squeeze=False)
 
 
 def reference_slopes(ax, lrs, top):
@@ -62,7 +69,7 @@ def reference_slopes(ax, lrs, top):
 
 
 for i, p in enumerate(ps):
-    for j, g in enumerate(TEST_FUNCTIONS):
+    for j, g in enumerate(columns):
         ax = axes[i, j]
         for method in methods:
             sel = weak.select(points, method)
@@ -74,22 +81,24 @@ for i, p in enumerate(ps):
         lrs = np.array(sorted(points.lr.unique()))
         anchor = points[(points.g == g) & (points.keep_prob == p) & (points.method == "sme1")]
         reference_slopes(ax, lrs, anchor.error.max())
-        plotting.lr_axes(ax, lrs, "weak error", f"two-layer net, keep_prob = {p:g}, {titles[g]}")
+        ylabel = "relative error" if g in FLUCTUATIONS else "weak error"
+        plotting.lr_axes(ax, lrs, ylabel, f"two-layer net, keep_prob = {p:g},\n{titles[g]}")
 ex_points, ex_orders = pd.read_csv(exact_points), pd.read_csv(exact_orders)
 p_exact = float(ex_points.keep_prob.iloc[0])
-for j, g in enumerate(("train_loss", "sq_norm")):
+for j, g in ((0, "train_loss"), (1, "sq_norm"), (4, "spread")):
     ax = axes[-1, j]
     for method in ex_points[ex_points.g == g].method.unique():
         sel = ex_points[(ex_points.g == g) & (ex_points.method == method)]
         order = ex_orders[(ex_orders.method == method) & (ex_orders.g == g)].order.iloc[0]
         ax.plot(sel.lr, sel.error, "o-", color=colors.get(weak.Method(method), "C5"),
                 linestyle="--" if method in ("gf", "gf2") else "-",
-                label=f"{weak.Method(method).label}: order {order:.3f}")
+                label=f"{weak.Method(method).label}: order {order if abs(order) >= 5e-4 else 0:.3f}")
     lrs = np.array(sorted(ex_points.lr.unique()))
     reference_slopes(ax, lrs, ex_points[ex_points.g == g].error.max())
-    plotting.lr_axes(ax, lrs, "weak error (exact)",
-                     f"exact reference, keep_prob = {p_exact:g}, {titles[g]}")
+    plotting.lr_axes(ax, lrs, "relative error (exact)" if g in FLUCTUATIONS else "weak error "
+                     "(exact)", f"exact reference, keep_prob = {p_exact:g},\n{titles[g]}")
 axes[-1, 2].axis("off")
+axes[-1, 3].axis("off")
 axes[-1, 2].text(0, 0.5, "Exact reference: linear regression with\ndropout on its inputs, "
                  "f(x) = sum_j eta_j w_j x_j, MSE;\n"
                  "moments of dropout GD, the SMEs and the\nflows in closed form (all masks "

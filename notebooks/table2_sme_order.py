@@ -20,7 +20,10 @@
 # learning rates. Only errors resolved by the Monte Carlo are fitted. Beside
 # the SMEs and SVAG, the two noise-free controls (gradient flow on L_S and the order-2 drift
 # without diffusion), and the exactly solvable reference (linear regression with input dropout:
-# exact weak errors, no Monte Carlo).
+# exact weak errors, no Monte Carlo). The fluctuation rows (Var R_S and E‖θ − Eθ‖² over paths,
+# relative errors |V(dropout) − V(method)| / V(dropout)) test what the means cannot: the
+# diffusion. There the noise-free flows are predicted order 0 and both SMEs order 1
+# (config/README.md, "Fluctuation test functions").
 
 # %% tags=["parameters"]
 cells = []
@@ -44,7 +47,8 @@ io.save_csv(out_csv, table)
 table
 
 # %%
-gs = {"train_loss": "R_S", "sq_norm": "‖θ‖²", "test_loss": "test loss"}
+gs = {"train_loss": "R_S", "sq_norm": "‖θ‖²", "test_loss": "test loss",
+      "train_loss_var": "Var R_S (relative)", "spread": "E‖θ − Eθ‖² (relative)"}
 lines = ["| case | method | predicted | g | keep_prob | order, asymptotic rule [95% CI] | "
          "lrs in the regime (of resolved, of all) | plain power law [95% CI] | local slopes | "
          "paths saved by the control variate |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -87,6 +91,8 @@ lines += ["", f"Weak error |E g(dropout) − E g(method)| at the horizon T (the 
           f"applying both rules to its own errors (the interval includes which points pass); "
           f"linear regression: exact errors. Paths saved: the variance of the weak-error "
           f"difference at t = T without the control variate over that with it (sme.control), "
-          f"range over the lrs."]
+          f"range over the lrs. Fluctuations (relative): variances over the paths of each batch "
+          f"of paths (unbiased; extrapolated after they are formed), the error divided by "
+          f"dropout's, its standard error by the delta method; no control variate."]
 io.save_text(out_md, "\n".join(lines) + "\n")
 print("\n".join(lines))

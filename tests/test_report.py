@@ -63,6 +63,32 @@ def test_weak_order_rule_holds_fails_and_stays_undecided():
     assert row["verdict"] == "undecided" and "outside the asymptotic regime" in row["undecided"]
 
 
+def fluct_orders(sme, flow, flow_points=4):
+    """Claim 1c's table: the order-1 SME's and gradient flow's fluctuation orders, (lo, hi)."""
+    rows = [("sme1", sme, 4), ("gf", flow, flow_points)]
+    return pd.DataFrame([{"case": "two-layer net (Monte Carlo)", "method": m, "keep_prob": 0.8,
+                          "g": "spread", "order": (lo + hi) / 2, "order_lo": lo, "order_hi": hi,
+                          "points_used": n, "points_resolved": n} for m, (lo, hi), n in rows])
+
+
+def test_fluctuation_claim_needs_the_flow_rejected_and_can_fail():
+    """1c judges the SME only where the same rule rejects the noise-free flow; an SME whose
+    relative error does not fall like lr fails, as the flow would."""
+    assert claims.fluctuation_order(fluct_orders((0.8, 1.2), (-0.02, 0.02)))["verdict"] \
+        == "reproduced"
+    assert claims.fluctuation_order(fluct_orders((-0.1, 0.3), (-0.02, 0.02)))["verdict"] \
+        == "not reproduced"
+    blind = claims.fluctuation_order(fluct_orders((0.8, 1.2), (0.5, 1.1)))
+    assert blind["verdict"] == "undecided" and "did not reject the noise-free gf" in \
+        blind["undecided"]
+    unresolved = claims.fluctuation_order(fluct_orders((0.8, 1.2), (-0.02, 0.02), 2))
+    assert unresolved["verdict"] == "undecided"
+    assert claims.fluctuation_order(orders(0.8, 1.2))["verdict"] == "not run"   # means only
+    # the means' claim does not read the fluctuations
+    both = pd.concat([orders(0.8, 1.2), fluct_orders((-0.1, 0.3), (-0.02, 0.02))])
+    assert claims.weak_order(both, "sme1", "1a", "")["verdict"] == "reproduced"
+
+
 @pytest.mark.parametrize("statuses,expect", [
     (["holds"] * 3, "reproduced"),
     (["holds", "holds", "undecided"], "reproduced"),

@@ -189,3 +189,62 @@ def test_test_functions_against_a_direct_evaluation(act):
                          loss(data["x_test"], data["y_test"])])
     torch.testing.assert_close(prob.test_functions(a, w), torch.tensor(expected,
                                                                         dtype=torch.float64))
+
+
+def test_a_variance_is_extrapolated_after_it_is_formed():
+    """OU through the integrator, levels unmixed: 2 Var(h/2) - Var(h) is the exact variance to
+    O(h^2) and Monte Carlo, where Var(h) alone carries Euler-Maruyama's O(h) error."""
+    theta, sigma, x0, T, h, paths = 1.5, 0.8, 2.0, 1.0, 0.1, 400_000
+    var = sigma ** 2 / (2 * theta) * (1 - math.exp(-2 * theta * T))
+    g = torch.Generator().manual_seed(1)
+
+    def step(state, dt, normals):
+        x, = state
+        return (x - theta * x * dt + sigma * math.sqrt(dt) * normals[0],)
+
+    levels = simulate.euler_maruyama(
+        step, lambda: (torch.randn(paths, generator=g, dtype=torch.float64),),
+        (torch.full((paths,), x0, dtype=torch.float64),), h, n_rec=1, per_rec=round(T / h),
+        record=lambda s: torch.stack([s[0], s[0]], -1), mix=False)       # (2, 2, paths, 2)
+    fluct = simulate.fluctuations(levels, flow=False)                   # (records, 2)
+    se = var * math.sqrt(2 / paths) * 3
+    assert abs(fluct[-1, 0] - var) < 4 * se + 0.005 * var
+    assert abs(levels[1, -1, :, 0].var().item() - var) > 0.03 * var    # the coarse level alone
+    assert fluct[-1, 1] == pytest.approx(fluct[-1, 0])                  # one "parameter": x
+
+
+@pytest.mark.parametrize("method", ["dropout", "sme1", "gf"])
+def test_batch_fluctuations_are_the_variances_within_each_batch(method):
+    """Each batch's Var R_S and trace Cov(theta) are those of its own paths (levels combined),
+    from the same streams as the means; a flow has none."""
+    prob = small_problem()
+    kw = dict(lr=0.1, horizon=0.4, record_every=0.2, seed=3, substeps=2)
+    out = simulate.simulate(prob, method, n_paths=40, chunk=20, batch=10, **kw)
+    if method == "gf":
+        assert out["batch_fluct"].shape == (1, 3, 2) and not out["batch_fluct"].any()
+        return
+    gen = simulate.rng.torch_stream(**simulate.chunk_stream(3, method, 0, 0.1, prob.p, 1))
+    levels = simulate.run_chunk(prob, method, 0.1, 0.4, 0.2, 20, gen, substeps=2, raw=True)
+    weights = simulate.LEVEL_WEIGHTS[levels.shape[0]]
+    second = levels[:, :, 10:]                                   # batch 4: chunk 1's second half
+    r_s, theta = second[..., 0], second[..., 3:]
+    want_r = sum(w * v.var(-1) for w, v in zip(weights, r_s))
+    want_t = sum(w * v.var(-2).sum(-1) for w, v in zip(weights, theta))
+    np.testing.assert_allclose(out["batch_fluct"][3, :, 0], want_r.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(out["batch_fluct"][3, :, 1], want_t.numpy(), rtol=1e-10)
+    # none at t = 0; positive on average after it (an extrapolated batch's can be negative)
+    assert out["batch_fluct"][:, 0].max() == 0 and (out["batch_fluct"][:, 1:].mean(0) > 0).all()
+    mixed = sum(w * v[..., :3] for w, v in zip(weights, levels))  # the means as before
+    np.testing.assert_allclose(out["batch_means"][3], mixed[:, 10:].mean(1).numpy(), rtol=1e-12)
+
+
+def test_the_order_1_sme_has_dropouts_fluctuation_and_the_flow_none():
+    """At a small lr the order-1 SME's E|theta - E theta|^2 is dropout's within a relative
+    O(lr) + Monte Carlo; gradient flow's is zero."""
+    prob = small_problem(p=0.7)
+    kw = dict(lr=0.02, horizon=0.4, record_every=0.4, seed=0, substeps=1, n_paths=4000,
+              chunk=1000, batch=100)
+    spread = {m: simulate.simulate(prob, m, **kw)["batch_fluct"][:, -1, 1].mean()
+              for m in ("dropout", "sme1", "gf")}
+    assert spread["sme1"] == pytest.approx(spread["dropout"], rel=0.1)
+    assert spread["gf"] == 0 < spread["dropout"]

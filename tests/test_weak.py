@@ -163,3 +163,57 @@ def test_paths_run_counts_the_simulated_dropout_paths(tmp_path):
     arrays["dropout__batch_diverged"] = arrays["dropout__batch_diverged"][:2]
     np.savez(tmp_path / "stopped.npz", **arrays)
     assert weak.paths_run(weak.load_cell(tmp_path / "stopped.npz")) == 10
+
+
+def test_a_relative_error_and_its_delta_method_standard_error_match_repeated_runs():
+    """|V1 - V2| / V1 from batch values: the estimate is the ratio of the means, and its
+    standard error (delta method, independent runs) is the spread of the estimate over repeated
+    independent runs."""
+    rng = np.random.default_rng(4)
+    sizes = np.full(40, 100)
+
+    def run(v):       # 40 batch values of a quantity with mean v, one record after t = 0
+        vals = np.zeros((40, 2, 1))
+        vals[:, 1, 0] = v * (1 + 0.15 * rng.standard_normal(40))
+        return vals, sizes
+
+    estimates, ses = [], []
+    for _ in range(400):
+        err, se, _, _ = weak.weak_error(run(2.0), run(1.6), relative=True)
+        estimates.append(err[0])
+        ses.append(se[0])
+    assert np.mean(estimates) == pytest.approx(0.2, abs=0.005)
+    assert np.mean(ses) == pytest.approx(np.std(estimates), rel=0.15)
+    # the same numbers without `relative`: the absolute difference
+    ref, oth = run(2.0), run(1.6)
+    absolute = weak.weak_error(ref, oth)[0][0]
+    relative = weak.weak_error(ref, oth, relative=True)[0][0]
+    assert relative == pytest.approx(absolute / weak.mean_se(*ref)[0][-1, 0])
+
+
+def test_fluctuation_orders_are_fitted_from_relative_errors_and_a_flow_has_order_zero():
+    """Cells whose fluctuations differ from dropout's by a relative 0.8 lr (an order-1 SME) and a
+    flow with none: the rule gives order 1 and order 0, on relative errors."""
+    rng = np.random.default_rng(2)
+    sizes = np.full(60, 100)
+    gf, sme1 = weak.Method("gf"), weak.Method("sme1")
+    cells = []
+    for lr in LRS:
+        v = lr * np.array([1.0, 3.0])                 # the fluctuation scales as lr
+        ref = np.zeros((60, 3, 2))
+        ref[:, 1:] = v * (1 + 0.002 * rng.standard_normal((60, 2, 2)))
+        oth = ref * (1 - 0.8 * lr)
+        oth[:, 1:] *= 1 + 0.002 * rng.standard_normal((60, 2, 2))
+        flow = (np.zeros((1, 3, 2)), np.ones(1))
+        means = (np.ones((60, 3, 3)), sizes)
+        cells.append({"keep_prob": 0.8, "lr": lr, "times": np.array([0, 1.0, 2.0]),
+                      "methods": {weak.DROPOUT: means, sme1: means, gf: flow}, "diverged": {},
+                      "fluct": {weak.DROPOUT: (ref, sizes), sme1: (oth, sizes), gf: flow}})
+    table = weak.order_table(cells, [sme1, gf], n_boot=200, kind="fluctuation")
+    assert set(table.g) == set(weak.FLUCTUATIONS)
+    for r in table.itertuples():
+        want = 1 if r.method == "sme1" else 0
+        assert r.order == pytest.approx(want, abs=0.1) and r.order_lo < want + 0.15
+        assert weak.predicted(r.method, r.g) == want
+    points = weak.error_points(cells, [gf], kind="fluctuation")
+    np.testing.assert_allclose(points.error, 1.0)     # a flow misses all of it, at every lr

@@ -18,41 +18,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..sme.weak import MONTE_CARLO, predicted
 from . import stats, tables
+from .claims_sme import (CLAIM1C, DEFAULT_MARGINS, fluctuation_order,  # noqa: F401 (API)
+                         weak_order)
 from .verdicts import (FAILS, HOLDS, UNDECIDED, _finite, _row, above_status, combine,
-                       interval, not_run, order_status, rise_status, sign_status)
+                       interval, not_run, rise_status, sign_status)
 
-DEFAULT_MARGINS = {"min_points": 3, "order1_band": [0.75, 1.5], "order2_band": [1.5, 2.5],
-                   "factor_delta": 0.1}
 CLAIM6 = ("6. Dropout's noise is more aligned with the Hessian than SGD's noise of the same "
           "magnitude (theta*)")
 CLAIM7 = ("7. Dropout finds flatter minima (whole-network Hessian at the end of training, against "
           "no dropout at the same lr and the same training loss)")
-
-
-def weak_order(orders: pd.DataFrame, method: str, number: str, name: str,
-               margins: dict = DEFAULT_MARGINS) -> dict:
-    """Claim 1: per keep_prob and test function, the fitted order's 95% interval (the weak error
-    at the horizon, fitted by the declared asymptotic rule, ``sme.weak``) lies inside the band
-    around the predicted order (``order<k>_band``: nearer the prediction than the alternatives),
-    from at least ``min_points`` resolved learning rates in the asymptotic regime (the two-layer
-    net's Monte Carlo case). Resolved points outside the regime leave the item undecided."""
-    o = orders[orders.method == method]
-    if "case" in o:                                 # the exact reference is a check, not evidence
-        o = o[o.case == MONTE_CARLO]
-    expect = predicted(method)
-    band = margins[f"order{expect}_band"]
-    items = []
-    for r in o.itertuples():
-        status, reason = order_status(r.order_lo, r.order_hi, band, r.points_used,
-                                      margins["min_points"], getattr(r, "points_resolved", None))
-        items.append((status, f"keep_prob {r.keep_prob:g}, {r.g}: "
-                      f"{interval(r.order, r.order_lo, r.order_hi)}", reason))
-    return _row(f"{number}. Dropout is approximated weakly by the SME ({name})", items,
-                f"the weak error at the horizon; a fit needs {margins['min_points']} resolved "
-                f"learning rates in the asymptotic regime; order {expect} holds inside "
-                f"[{band[0]:g}, {band[1]:g}]")
 
 
 def variance_flatness(slopes: pd.DataFrame, windows: pd.DataFrame | None = None,
@@ -336,6 +311,7 @@ def report(orders, slopes, universality_table, alignment, directions, reference_
     rows = [
         weak_order(orders, "sme1", "1a", "order-1 SME, weak order 1", margins),
         weak_order(orders, "sme2", "1b", "order-2 SME, weak order 2", margins),
+        fluctuation_order(orders, margins),
         variance_flatness(slopes, windows, compare, drift,
                           trajectory_slopes(directions, reference_factor, drift)),
         alignment_rises(alignment),
