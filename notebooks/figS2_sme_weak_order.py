@@ -31,6 +31,7 @@
 cells = []
 exact_points = ""
 exact_orders = ""
+linear_cells = []
 resolve_ratio = 3.0
 bootstrap = 400
 seed = 0
@@ -84,15 +85,29 @@ for i, p in enumerate(ps):
         ylabel = "relative error" if g in FLUCTUATIONS else "weak error"
         plotting.lr_axes(ax, lrs, ylabel, f"two-layer net, keep_prob = {p:g},\n{titles[g]}")
 ex_points, ex_orders = pd.read_csv(exact_points), pd.read_csv(exact_orders)
+if "grid" not in ex_points:
+    ex_points["grid"], ex_orders["grid"] = "exact", "exact"
+linear = weak.load_cells(linear_cells)
+lin_points = pd.concat([weak.error_points(linear, methods, resolve_ratio, kind)
+                        for kind in weak.KINDS]) if linear else None
 p_exact = float(ex_points.keep_prob.iloc[0])
 for j, g in ((0, "train_loss"), (1, "sq_norm"), (4, "spread")):
     ax = axes[-1, j]
     for method in ex_points[ex_points.g == g].method.unique():
-        sel = ex_points[(ex_points.g == g) & (ex_points.method == method)]
-        order = ex_orders[(ex_orders.method == method) & (ex_orders.g == g)].order.iloc[0]
-        ax.plot(sel.lr, sel.error, "o-", color=colors.get(weak.Method(method), "C5"),
-                linestyle="--" if method in ("gf", "gf2") else "-",
-                label=f"{weak.Method(method).label}: order {order if abs(order) >= 5e-4 else 0:.3f}")
+        color = colors.get(weak.Method(method), "C5")
+        for grid, sel in ex_points[(ex_points.g == g) & (ex_points.method == method)].groupby(
+                "grid"):
+            fit = ex_orders[(ex_orders.method == method) & (ex_orders.g == g)
+                            & (ex_orders.grid == grid)].order.iloc[0]
+            label = (f"{weak.Method(method).label}: order {fit if abs(fit) >= 5e-4 else 0:.3f}"
+                     if grid == "exact" else None)
+            ax.plot(sel.lr, sel.error, "-", color=color, label=label,
+                    linestyle="--" if method in ("gf", "gf2") else "-")
+        if lin_points is not None:
+            mc = weak.select(lin_points, weak.Method(method))
+            mc = mc[mc.g == g]
+            ax.errorbar(mc.lr, mc.error, yerr=1.96 * mc.se, fmt="o", color=color, capsize=2,
+                        mfc="white", markersize=4)
     lrs = np.array(sorted(ex_points.lr.unique()))
     reference_slopes(ax, lrs, ex_points[ex_points.g == g].error.max())
     plotting.lr_axes(ax, lrs, "relative error (exact)" if g in FLUCTUATIONS else "weak error "
@@ -102,7 +117,9 @@ axes[-1, 3].axis("off")
 axes[-1, 2].text(0, 0.5, "Exact reference: linear regression with\ndropout on its inputs, "
                  "f(x) = sum_j eta_j w_j x_j, MSE;\n"
                  "moments of dropout GD, the SMEs and the\nflows in closed form (all masks "
-                 "enumerated):\nweak errors without Monte Carlo.", va="center", fontsize="small")
+                 "enumerated):\nweak errors without Monte Carlo (lines;\nthe legend: orders at "
+                 "the small lrs).\nMarkers with 95% bars: the same model\nthrough the Monte Carlo "
+                 "code of the\ncells above (sme.linear).", va="center", fontsize="small")
 paths = weak.paths_run(loaded[0])
 cv = ", control variate: the tangent process" if loaded[0]["uncorrected"] else ""
 fig.suptitle(f"Weak error at the horizon T against lr ({paths:,} paths per method{cv}; bars: 95% Monte Carlo "

@@ -132,6 +132,15 @@ def test_sme_grid_must_divide_the_horizon(default, schema):
     assert msg.startswith("config key sme.horizon: got 1.6, not a whole multiple of lr 0.3")
 
 
+def test_the_exact_case_monte_carlo_grid_must_divide_its_records(default, schema):
+    default["sme"]["exact"] = {"monte_carlo": {"lrs": [0.2, 0.15]}}
+    assert message(default, schema).startswith("config key sme.exact.monte_carlo.lrs: got 0.15")
+    default["sme"]["exact"] = {"monte_carlo": {"record_every": 0.3}}
+    assert message(default, schema).startswith("config key sme.exact.monte_carlo.record_every")
+    default["sme"]["exact"] = {}
+    assert message(default, schema) is None
+
+
 def test_sme_on_classification_data_needs_a_scalar_target(default, schema):
     default["sme"]["dataset"] = "digits"
     assert message(default, schema).startswith("config key sme.target: got null; allowed: 'parity'")

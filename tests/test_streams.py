@@ -10,7 +10,7 @@ from snakemake.utils import validate
 from dropout_sme import config as cfg
 from dropout_sme import data, noise, rng, train
 from dropout_sme.sme import cell as sme_cell
-from dropout_sme.sme import simulate, weak
+from dropout_sme.sme import exact, linear, simulate, weak
 
 
 def dag_draws(config):
@@ -28,6 +28,9 @@ def dag_draws(config):
             add(f"train_run {exp}/{s['name']}", train.streams(cfg.run_spec(config, exp, s["name"])))
     for cell in cfg.sme_cells(config):
         add(f"sme_cell {cell}", simulate.streams(cfg.sme_spec(config, cell)))
+    add("sme_exact", exact.streams(config["sme"]["exact"]))
+    for lr in config["sme"]["exact"]["monte_carlo"]["lrs"]:
+        add(f"sme_linear {lr:g}", linear.streams(cfg.linear_spec(config), lr))
     for exp, setting in cfg.noise_jobs(config):
         run = cfg.run_spec(config, exp, setting)
         steps = sorted(train.schedule(run)["checkpoint"])
@@ -161,4 +164,15 @@ def test_an_sme_cell_draws_only_its_declared_streams():
     with rng.recording() as drawn:
         sme_cell.run_cell(spec, cell, progress=False)
     declared = {rng.key(**s) for s in simulate.streams(spec)}
+    assert drawn and {k for _, k in drawn} == declared
+
+
+def test_the_exact_case_monte_carlo_job_draws_only_its_declared_streams():
+    spec = {"exact": {"n": 6, "d": 2, "keep_prob": 0.7, "noise": 0.2, "seed": 0,
+                      "horizon": 0.4}, "horizon": 0.4, "record_every": 0.2, "paths": 30,
+            "chunk": 20, "batch": 10, "substeps": 2, "extrapolate": True,
+            "control_variate": True, "svag_l": [2], "dtype": "float64", "seed": 0}
+    with rng.recording() as drawn:
+        linear.run_cell(linear.problem(spec), spec, 0.2)
+    declared = {rng.key(**s) for s in linear.streams(spec, 0.2)}
     assert drawn and {k for _, k in drawn} == declared

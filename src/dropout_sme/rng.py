@@ -72,7 +72,8 @@ PURPOSES = {
     "bootstrap": Purpose("plain", 0, "the figure and the table of one weak-order fit resample "
                          "the same way, so that they show the same interval"),
     # E1's exactly solvable reference: its data and initial parameters
-    "exact_data": Purpose("plain", 1),
+    "exact_data": Purpose("plain", 1, "one problem: the exact reference and its Monte Carlo "
+                          "runs (sme.linear) model the same data"),
     # figures: the resampling of the fluctuations' fits (as "bootstrap", for the other kind)
     "bootstrap_fluctuation": Purpose("plain", 2, "the figure and the table of one fluctuation "
                                      "fit resample the same way"),

@@ -89,6 +89,8 @@ DATA = "results/data/{dataset}"
 RUN = "results/runs/{experiment}/{setting}"
 CELL = "results/sme/{cell}"
 EXACT = "results/sme/exact"
+LINEAR_SPEC = cfg.linear_spec(config)
+LINEAR_LRS = [f"{lr:g}" for lr in config["sme"]["exact"]["monte_carlo"]["lrs"]]
 NOISE = "results/noise/{experiment}/{setting}"
 
 
@@ -99,6 +101,11 @@ def seal_path(stage, job):
 
 def log_path(stage, job):
     return f"results/logs/{stage}/{job}.log"
+
+
+def linear_files():
+    """The exact case's Monte Carlo cells (rule sme_linear), one per lr."""
+    return [f"{EXACT}/mc_lr{lr}.npz" for lr in LINEAR_LRS]
 
 
 def cell_file(name):

@@ -43,3 +43,26 @@ rule sme_exact:
         spec=config["sme"]["exact"],
     script:
         "../../scripts/sme_exact.py"
+
+
+# The same model through the cells' Monte Carlo code (sme.linear): one job per lr.
+rule sme_linear:
+    output:
+        npz=f"{EXACT}/mc_lr{{lr}}.npz",
+        seal=seal_path("sme", "linear_lr{lr}"),
+    log:
+        log_path("sme", "linear_lr{lr}"),
+    wildcard_constraints:
+        lr=one_of(LINEAR_LRS),
+    cache: True
+    conda:
+        ENV
+    threads: THREADS
+    resources:
+        runtime=lambda wc: 10 + LINEAR_SPEC["paths"] // 1000,
+        mem_mb=2000,
+    params:
+        code=code("scripts/sme_linear.py"),
+        spec=LINEAR_SPEC,
+    script:
+        "../../scripts/sme_linear.py"

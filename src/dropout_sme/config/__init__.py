@@ -8,13 +8,14 @@ Nothing here imports torch: the DAG is parsed without it.
 
 from .checks import SEQUENCE_SOURCES, check, load
 from .errors import ConfigError, explain, key_path, schema_error
-from .specs import (activation_cells, compute_jobs, datasets_used, heatmap_cells,
-                    keep_sweep_spec, mask_sensitivity_spec, noise_jobs, noise_settings, noise_spec,
+from .specs import (activation_cells, compute_jobs, datasets_used, heatmap_cells, keep_sweep_spec,
+                    linear_spec, mask_sensitivity_spec, noise_jobs, noise_settings, noise_spec,
                     other_mask, run_spec, setting_name, settings, sharpness_spec, sme_cells,
                     sme_cost, sme_spec, sme_spec_cost, universality_experiments)
 
-__all__ = ["SEQUENCE_SOURCES", "check", "load", "ConfigError", "explain", "key_path", "schema_error",
-           "activation_cells", "compute_jobs", "datasets_used", "heatmap_cells", "keep_sweep_spec",
-           "mask_sensitivity_spec", "other_mask", "sharpness_spec", "noise_jobs", "noise_settings",
-           "noise_spec", "run_spec", "setting_name", "settings", "sme_cells", "sme_cost", "sme_spec",
-           "sme_spec_cost", "universality_experiments"]
+__all__ = ["SEQUENCE_SOURCES", "check", "load", "ConfigError", "explain", "key_path",
+           "schema_error", "activation_cells", "compute_jobs", "datasets_used", "heatmap_cells",
+           "keep_sweep_spec", "linear_spec", "mask_sensitivity_spec", "noise_jobs",
+           "noise_settings", "noise_spec", "other_mask", "run_spec", "setting_name", "settings",
+           "sharpness_spec", "sme_cells", "sme_cost", "sme_spec", "sme_spec_cost",
+           "universality_experiments"]

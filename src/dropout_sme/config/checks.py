@@ -195,6 +195,13 @@ def _check_sme(config: dict) -> None:
     if not _is_multiple(sme["horizon"], sme["record_every"]):
         raise ConfigError(f"config key sme.horizon: got {sme['horizon']:g}; allowed: a multiple "
                           f"of sme.record_every ({sme['record_every']:g})")
+    mc, exact = sme["exact"]["monte_carlo"], sme["exact"]
+    for value, divisor, key in [(exact["horizon"], mc["record_every"], "record_every")] + [
+            (mc["record_every"], lr, "lrs") for lr in mc["lrs"]]:
+        if not _is_multiple(value, divisor):
+            raise ConfigError(f"config key sme.exact.monte_carlo.{key}: got {divisor:g}, which "
+                              f"does not divide {value:g}; allowed: record_every dividing "
+                              f"sme.exact.horizon, lrs dividing record_every")
     records = round(sme["horizon"] / sme["record_every"])
     for x in sme["heatmap"]["scaled_lrs"]:   # the map's cells: T_p / records = k x p
         if not _is_multiple(sme["heatmap"]["scaled_horizon"] / records, x):

@@ -101,6 +101,17 @@ def sme_spec(config: dict, cell: str) -> dict:
     return spec
 
 
+def linear_spec(config: dict) -> dict:
+    """The exact case's Monte Carlo jobs (``sme.linear``): the model of ``sme.exact`` (its data,
+    keep_prob and horizon) with the cells' Monte Carlo settings."""
+    sme, exact = config["sme"], config["sme"]["exact"]
+    keys = ("chunk", "batch", "substeps", "extrapolate", "control_variate", "svag_l", "dtype",
+            "seed")
+    return {"exact": {k: v for k, v in exact.items() if k != "monte_carlo"},
+            "horizon": exact["horizon"], "record_every": exact["monte_carlo"]["record_every"],
+            "paths": _paths(config, sme["order"]), **{k: sme[k] for k in keys}}
+
+
 def sme_cost(config: dict, cell: str) -> int:
     """Relative cost of a cell (``sme_spec_cost``), to start the longest jobs first."""
     return sme_spec_cost(sme_spec(config, cell))

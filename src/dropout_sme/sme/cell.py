@@ -31,6 +31,19 @@ def scalar_targets(data: dict, target: str | None) -> dict:
     return out
 
 
+def method_arrays(method: Method, out: dict) -> dict:
+    """One method's arrays of a cell file (read back by ``weak.load_cell``) from the output of
+    ``simulate``."""
+    key = method.key
+    arrays = {"times": out["times"], f"{key}__method": np.str_(method.name),
+              f"{key}__l": np.int64(method.l)}
+    for name in ("batch_means", "batch_sizes", "batch_diverged", "batch_fluct",
+                 "uncorrected_means"):
+        if name in out:
+            arrays[f"{key}__{name}"] = out[name]
+    return arrays
+
+
 def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]:
     """Every method of one (keep_prob, lr) cell. ``spec`` is the rule's params (see run_spec in
     workflow/rules/common.smk): keep_prob, lr, methods, svag_l, model, init_seed, mask,
@@ -61,14 +74,7 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
                        spec["extrapolate"], spec["batch"], bar.update,
                        spec.get("control_variate", False))
         elapsed = time.perf_counter() - started
-        arrays["times"] = out["times"]
-        arrays[f"{key}__method"], arrays[f"{key}__l"] = np.str_(method), np.int64(l or 0)
-        arrays[f"{key}__batch_means"] = out["batch_means"]
-        arrays[f"{key}__batch_sizes"] = out["batch_sizes"]
-        arrays[f"{key}__batch_diverged"] = out["batch_diverged"]
-        arrays[f"{key}__batch_fluct"] = out["batch_fluct"]
-        if "uncorrected_means" in out:
-            arrays[f"{key}__uncorrected_means"] = out["uncorrected_means"]
+        arrays.update(method_arrays(Method(method, l or 0), out))
         integrator_steps = {"dropout": n_steps,
                             "svag": n_steps * (l or 1)}.get(method, n_steps * spec["substeps"])
         if method in ("sme1", "sme2", *FLOWS) and spec["extrapolate"]:

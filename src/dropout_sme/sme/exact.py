@@ -145,9 +145,10 @@ class LinearDropout:
         return out
 
 
-def problem(spec: dict) -> tuple[LinearDropout, np.ndarray]:
-    """The model and theta_0 of ``sme.exact``: X ~ N(0, 1)^(n x d), y = X w* + noise N(0, 1),
-    w* and w_0 ~ N(0, I / d), from the named stream ``exact_data``."""
+def draw(spec: dict) -> tuple[np.ndarray, ...]:
+    """X, y, w_0 and a test set (X_test, y_test) of the same size: X ~ N(0, 1)^(n x d),
+    y = X w* + noise N(0, 1), w* and w_0 ~ N(0, I / d), from the named stream ``exact_data``
+    (the test set is drawn last: the training data are those drawn without it)."""
     from .. import rng
 
     gen = rng.stream("exact_data", spec["seed"])
@@ -155,6 +156,14 @@ def problem(spec: dict) -> tuple[LinearDropout, np.ndarray]:
     X = gen.standard_normal((n, d))
     w_star, w0 = gen.standard_normal((2, d)) / np.sqrt(d)
     y = X @ w_star + spec["noise"] * gen.standard_normal(n)
+    X_test = gen.standard_normal((n, d))
+    y_test = X_test @ w_star + spec["noise"] * gen.standard_normal(n)
+    return X, y, w0, X_test, y_test
+
+
+def problem(spec: dict) -> tuple[LinearDropout, np.ndarray]:
+    """The model and theta_0 of ``sme.exact`` (``draw``'s data)."""
+    X, y, w0, _, _ = draw(spec)
     return LinearDropout(X, y, spec["keep_prob"]), w0
 
 

@@ -320,6 +320,8 @@ def order_table(cells, methods, n_boot: int = 400, seed: int = 0,
 
 
 MONTE_CARLO, EXACT = "two-layer net (Monte Carlo)", "linear regression (exact)"
+LINEAR_MC = "linear regression (Monte Carlo)"
+EXACT_AT_MC = "linear regression (exact, the Monte Carlo lrs)"
 
 
 def predicted(method: str, g: str | None = None) -> int:
@@ -344,15 +346,27 @@ def methods_of(cells) -> list[Method]:
     return sorted(present, key=lambda m: (order[m.name], m.l))
 
 
-def order_report(cells, exact_orders: pd.DataFrame, n_boot: int, seed: int,
-                 resolve_ratio: float) -> pd.DataFrame:
-    """Table 2: the fitted orders of the two-layer cells (``order_table``) and of the exactly
-    solvable reference (``sme.exact``: no interval, every lr used), each with its prediction."""
+def monte_carlo_orders(cells, n_boot: int, seed: int, resolve_ratio: float) -> pd.DataFrame:
+    """``order_table`` of every method present in all cells, for both kinds (``KINDS``)."""
     methods = methods_of(cells)
-    mc = pd.concat([order_table(cells, methods, n_boot, seed, resolve_ratio, kind)
-                    for kind in KINDS], ignore_index=True)
+    return pd.concat([order_table(cells, methods, n_boot, seed, resolve_ratio, kind)
+                      for kind in KINDS], ignore_index=True)
+
+
+def order_report(cells, exact_orders: pd.DataFrame, n_boot: int, seed: int,
+                 resolve_ratio: float, linear_cells=()) -> pd.DataFrame:
+    """Table 2: the fitted orders of the two-layer cells (``order_table``), of the exactly
+    solvable reference (``sme.exact``: no interval, every lr used; its ``grid`` column: at its
+    own lrs, or at those of its Monte Carlo runs) and, with ``linear_cells`` (``sme.linear``),
+    of the same reference through the Monte Carlo code, each with its prediction."""
+    parts = [monte_carlo_orders(cells, n_boot, seed, resolve_ratio).assign(case=MONTE_CARLO)]
+    if len(linear_cells):
+        parts.append(monte_carlo_orders(linear_cells, n_boot, seed, resolve_ratio)
+                     .assign(case=LINEAR_MC))
     ex = exact_orders.assign(l=0, order_lo=exact_orders.order, order_hi=exact_orders.order)
-    table = pd.concat([mc.assign(case=MONTE_CARLO), ex.assign(case=EXACT)], ignore_index=True)
+    grid = ex.pop("grid") if "grid" in ex else pd.Series("exact", index=ex.index)
+    parts.append(ex.assign(case=np.where(grid == "exact", EXACT, EXACT_AT_MC)))
+    table = pd.concat(parts, ignore_index=True)
     table["predicted"] = [predicted(m, g) for m, g in zip(table.method, table.g)]
     first = ["case", "method", "l", "predicted", "g", "keep_prob", "order", "order_lo", "order_hi"]
     return table[first + [c for c in table.columns if c not in first]]
