@@ -95,22 +95,24 @@ for j, g in ((0, "train_loss"), (1, "sq_norm"), (4, "spread")):
     ax = axes[-1, j]
     for method in ex_points[ex_points.g == g].method.unique():
         color = colors.get(weak.Method(method), "C5")
-        for grid, sel in ex_points[(ex_points.g == g) & (ex_points.method == method)].groupby(
-                "grid"):
-            fit = ex_orders[(ex_orders.method == method) & (ex_orders.g == g)
-                            & (ex_orders.grid == grid)].order.iloc[0]
+        rows = ex_points[(ex_points.g == g) & (ex_points.method == method)]
+        fit = ex_orders[(ex_orders.method == method) & (ex_orders.g == g)
+                        & (ex_orders.grid == "exact")].order.iloc[0]
+        for grid in ("exact", "monte_carlo"):   # one line over the small lrs, one over the cells'
             label = (f"{weak.Method(method).label}: order {fit if abs(fit) >= 5e-4 else 0:.3f}"
                      if grid == "exact" else None)
-            ax.plot(sel.lr, sel.error, "-", color=color, label=label,
-                    linestyle="--" if method in ("gf", "gf2") else "-")
+            ax.plot(rows[rows.grid == grid].lr, rows[rows.grid == grid].error, color=color,
+                    label=label, linestyle="--" if method in ("gf", "gf2") else "-")
         if lin_points is not None:
             mc = weak.select(lin_points, weak.Method(method))
             mc = mc[mc.g == g]
-            ax.errorbar(mc.lr, mc.error, yerr=1.96 * mc.se, fmt="o", color=color, capsize=2,
-                        mfc="white", markersize=4)
+            ax.errorbar(mc.lr, mc.error, yerr=1.96 * mc.se, fmt="none", color=color, capsize=2)
+            for resolved, fill in ((True, color), (False, "white")):
+                sel = mc[mc.resolved == resolved]
+                ax.plot(sel.lr, sel.error, "o", color=color, mfc=fill, markersize=4)
     lrs = np.array(sorted(ex_points.lr.unique()))
     reference_slopes(ax, lrs, ex_points[ex_points.g == g].error.max())
-    plotting.lr_axes(ax, lrs, "relative error (exact)" if g in FLUCTUATIONS else "weak error "
+    plotting.lr_axes(ax, lrs[::2], "relative error (exact)" if g in FLUCTUATIONS else "weak error "
                      "(exact)", f"exact reference, keep_prob = {p_exact:g},\n{titles[g]}")
 axes[-1, 2].axis("off")
 axes[-1, 3].axis("off")

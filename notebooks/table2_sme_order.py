@@ -84,7 +84,8 @@ for r in table.itertuples():
     saved = (f"{r.variance_ratio_min:.0f}–{r.variance_ratio_max:.0f}×"
              if np.isfinite(r.variance_ratio_min) else "—")
     lines.append(f"| {r.case} | {weak.Method(r.method, r.l).label} | {r.predicted} | {gs[r.g]} | "
-                 f"{r.keep_prob:g} | {fit} | {r.lrs or '—'} ({r.points_used} of "
+                 f"{r.keep_prob:g} | {fit} | {r.lrs if isinstance(r.lrs, str) and r.lrs else '—'} "
+                 f"({r.points_used} of "
                  f"{r.points_resolved}, of {r.points}{dropped}) | {power} | {local} | {saved} |")
 lines += ["", f"Weak error |E g(dropout) − E g(method)| at the horizon T (the maximum over t ≤ T "
           f"is in the csv, `error_max` at `t_max`). Asymptotic rule: log error = a + q log lr + "
