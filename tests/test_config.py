@@ -132,6 +132,11 @@ def test_sme_grid_must_divide_the_horizon(default, schema):
     assert msg.startswith("config key sme.horizon: got 1.6, not a whole multiple of lr 0.3")
 
 
+def test_e1_paths_come_in_whole_batches(default, schema):
+    default["sme"]["heatmap"]["paths"] = 450
+    assert message(default, schema).startswith("config key sme.heatmap.paths: got 450")
+
+
 def test_the_exact_case_monte_carlo_grid_must_divide_its_records(default, schema):
     default["sme"]["exact"] = {"monte_carlo": {"lrs": [0.2, 0.15]}}
     assert message(default, schema).startswith("config key sme.exact.monte_carlo.lrs: got 0.15")

@@ -58,12 +58,13 @@ def test_every_figure_and_table_has_its_named_target(tmp_path):
 
 def test_default_dag(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", cwd=tmp_path).stdout)
-    # 17 E1 cells + 9 of the activation sweep (3 activations x 3 lrs); E5: the CNN and the
-    # transformer (with and without dropout, one noise job each); the keep_prob sweep (4 p); the
-    # other mask convention and the flatness against no dropout per fnn dropout setting
+    # 32 E1 cells (8 of the order study, 12 of the map, 12 of the activation sweep), the exact
+    # case and its 4 Monte Carlo jobs; E5: the CNN and the transformer (with and without
+    # dropout, one noise job each); the keep_prob sweep (4 p); the other mask convention and the
+    # flatness against no dropout per fnn dropout setting
     assert counts == {"prepare_data": 3, "train_run": 8, "sme_cell": 32, "sme_exact": 1,
-                      "noise_setting": 4, "noise_compare": 2, "noise_keep": 4, "noise_mask": 2,
-                      "noise_sharpness": 2, "figure": 12, "table": 8, "all": 1}
+                      "sme_linear": 4, "noise_setting": 4, "noise_compare": 2, "noise_keep": 4,
+                      "noise_mask": 2, "noise_sharpness": 2, "figure": 12, "table": 8, "all": 1}
 
 
 def test_figS1_builds_only_its_upstream(tmp_path):
@@ -80,8 +81,8 @@ def test_fig1_builds_only_the_data_and_sme_upstream(tmp_path):
 
 def test_sme_target(tmp_path):
     counts = job_counts(smk("-n", "--cores", "1", "sme", cwd=tmp_path).stdout)
-    assert counts == {"prepare_data": 1, "sme_cell": 32, "sme_exact": 1, "figure": 4, "table": 1,
-                      "sme": 1}
+    assert counts == {"prepare_data": 1, "sme_cell": 32, "sme_exact": 1, "sme_linear": 4,
+                      "figure": 4, "table": 1, "sme": 1}
 
 
 def test_noise_target_and_fig3_build_only_their_upstream(tmp_path):
@@ -178,13 +179,16 @@ def test_tiny_end_to_end_run(tmp_path):
                                                  ("gf2", 0)}
     exact = orders[orders.case == "linear regression (exact)"]
     assert set(exact.method) == {"sme1", "sme2", "gf", "gf2"} and exact.order.notna().all()
+    linear = orders[orders.case == "linear regression (Monte Carlo)"]      # its 4 sme_linear jobs
+    assert set(linear.method) == {"sme1", "sme2", "svag", "gf", "gf2"}
+    assert {"train_loss_var", "spread"} <= set(orders.g)                   # the fluctuations
     table = pd.read_csv(tmp_path / "figures/table1_accuracy.csv")
     assert table.keep_prob.tolist() == [1.0, 0.8]
     assert table.test_acc_mean.between(0.3, 1).all()  # 60 steps of a small net learn something
     claims = pd.read_csv(tmp_path / "figures/claims.csv")
     assert set(claims.verdict) <= {"reproduced", "partly", "not reproduced", "undecided",
                                    "not run"}
-    assert len(claims) == 8
+    assert len(claims) == 9
     universality = pd.read_csv(tmp_path / "figures/table5_universality.csv")
     assert universality.experiment.tolist() == ["fnn", "cnn", "transformer"]
     assert universality.test_acc_no_dropout_mean.notna().all()      # the keep_prob = 1 runs

@@ -216,6 +216,12 @@ def _check_sme(config: dict) -> None:
     if sme["chunk"] % sme["batch"]:
         raise ConfigError(f"config key sme.batch: got {sme['batch']}; allowed: a divisor of "
                           f"sme.chunk ({sme['chunk']})")
+    for part in ("", ".order", ".heatmap", ".activations"):   # a batch's variance needs 2 paths
+        paths = (sme.get(part[1:]) or {}).get("paths") if part else sme["paths"]
+        if paths and paths % sme["batch"]:
+            raise ConfigError(f"config key sme{part}.paths: got {paths}; allowed: a multiple of "
+                              f"sme.batch ({sme['batch']}), so that every batch of paths has "
+                              f"its fluctuations")
     order = {setting_name(p, lr) for p in sme["order"]["keep_probs"] for lr in sme["order"]["lrs"]}
     for i, s in enumerate(sme["figure1"]):
         if setting_name(s["keep_prob"], s["lr"]) not in order:
