@@ -66,10 +66,14 @@ class Problem:
     def net(self, a, w):
         return tl.Net(a, w, self.x, self.y, self.act)
 
+    def output(self, a, w, x):
+        """The net's output f(x_i) for inputs x (n, d): (..., n)."""
+        return tl.output(a, w, x, self.act)
+
     def test_functions(self, a, w) -> torch.Tensor:
         """(paths, 3): R_S, |theta|^2, test loss (each R = 1/(2n) sum (f - y)^2)."""
         def loss(x, y):
-            return 0.5 * ((tl.output(a, w, x, self.act) - y) ** 2).mean(-1)
+            return 0.5 * ((self.output(a, w, x) - y) ** 2).mean(-1)
 
         sq = (a * a).sum(-1) + (w * w).sum((-1, -2))
         return torch.stack([loss(self.x, self.y), sq, loss(self.x_test, self.y_test)], dim=-1)
