@@ -56,6 +56,16 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
     device = resolve_device(spec.get("device", "auto"))
     prob = Problem(data, theta0["a"], theta0["w"], spec["keep_prob"], spec["mask"],
                    model["activation"], getattr(torch, spec["dtype"]), device)
+    arrays, info = run_methods(prob, spec, progress)
+    arrays["activation"] = np.str_(model["activation"])
+    return arrays, info
+
+
+def run_methods(prob: Problem, spec: dict, progress: bool = True) -> tuple[dict, dict]:
+    """Dropout, gradient flow and ``spec["methods"]`` (of sme1, sme2, gf2 and svag, with each l
+    of ``svag_l``) on ``prob`` at ``spec["lr"]``: the arrays of a cell file (``method_arrays``,
+    with keep_prob and lr) and what each method cost. ``spec``: lr, methods, svag_l, horizon,
+    record_every, paths, chunk, batch, substeps, extrapolate, control_variate, seed."""
     runs = [("dropout", None), ("gf", None)]
     runs += [(m, None) for m in spec["methods"] if m in ("sme1", "sme2", "gf2")]
     if "svag" in spec["methods"]:
@@ -64,7 +74,7 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
     total = sum(1 if m in FLOWS else spec["paths"] for m, _ in runs)
     bar = tqdm(total=total, disable=not progress, file=sys.stderr, unit="path",
                mininterval=1.0 if sys.stderr.isatty() else 15.0,
-               desc=f"sme p={spec['keep_prob']:g} lr={spec['lr']:g}")
+               desc=f"sme p={prob.p:g} lr={spec['lr']:g}")
     n_steps = round(spec["horizon"] / spec["lr"])
     for method, l in runs:
         key = Method(method, l or 0).key
@@ -84,6 +94,5 @@ def run_cell(spec: dict, data: dict, progress: bool = True) -> tuple[dict, dict]
         info["path_steps_per_second"][key] = float(paths * integrator_steps / elapsed)
         info.setdefault("diverged_paths", {})[key] = int(out["batch_diverged"].sum())
     bar.close()
-    arrays["keep_prob"], arrays["lr"] = np.float64(spec["keep_prob"]), np.float64(spec["lr"])
-    arrays["activation"] = np.str_(model["activation"])
+    arrays["keep_prob"], arrays["lr"] = np.float64(prob.p), np.float64(spec["lr"])
     return arrays, info

@@ -22,9 +22,8 @@ import torch
 
 from . import exact
 from . import twolayer as tl
-from .cell import method_arrays
-from .methods import Method
-from .simulate import Problem, simulate
+from .cell import run_methods
+from .simulate import Problem
 from .simulate import streams as simulate_streams
 
 
@@ -68,27 +67,21 @@ def problem(spec: dict) -> LinearProblem:
                          getattr(torch, spec["dtype"]))
 
 
+METHODS = ["sme1", "sme2", "gf2", "svag"]     # with dropout and gradient flow: every method
+
+
 def streams(spec: dict, lr: float) -> list[dict]:
     """Every stream one job (``run_cell`` at ``lr``) draws: the data's and each chunk's."""
-    cell = {"init_seed": 0, "paths": spec["paths"], "chunk": spec["chunk"],
-            "methods": ["sme1", "sme2", "gf2", "svag"], "svag_l": spec["svag_l"],
-            "seed": spec["seed"], "lr": lr, "keep_prob": spec["exact"]["keep_prob"]}
+    cell = {"init_seed": 0, "paths": spec["paths"], "chunk": spec["chunk"], "methods": METHODS,
+            "svag_l": spec["svag_l"], "seed": spec["seed"], "lr": lr,
+            "keep_prob": spec["exact"]["keep_prob"]}
     return exact.streams(spec["exact"]) + simulate_streams(cell)[1:]     # no theta_0 of its own
 
 
-def run_cell(prob: LinearProblem, spec: dict, lr: float, methods=None) -> dict:
-    """Dropout and every method (or ``methods``, names) at one lr: the arrays of a cell file
-    (``cell.method_arrays``, read by ``weak.load_cell``). ``spec``: ``config.linear_spec``'s
-    (horizon, record_every and the cells' Monte Carlo settings)."""
-    runs = [Method("dropout"), Method("gf"), Method("sme1"), Method("sme2"), Method("gf2"),
-            *(Method("svag", l) for l in spec["svag_l"])]
-    runs = [m for m in runs if methods is None or m.name in ("dropout", *methods)]
-    arrays = {"keep_prob": np.float64(prob.p), "lr": np.float64(lr),
-              "activation": np.str_("linear")}
-    for method in runs:
-        out = simulate(prob, method.name, lr, spec["horizon"], spec["record_every"],
-                       spec["paths"], spec["chunk"], spec["seed"], spec["substeps"],
-                       method.l or 2, spec["extrapolate"], spec["batch"],
-                       control_variate=spec["control_variate"])
-        arrays.update(method_arrays(method, out))
+def run_cell(prob: LinearProblem, spec: dict, lr: float, methods=METHODS) -> dict:
+    """Dropout, gradient flow and ``methods`` at one lr, as the two-layer cells run them
+    (``cell.run_methods``): the arrays of a cell file, read by ``weak.load_cell``. ``spec``:
+    ``config.linear_spec``'s (horizon, record_every and the cells' Monte Carlo settings)."""
+    arrays, _ = run_methods(prob, {**spec, "lr": lr, "methods": list(methods)}, progress=False)
+    arrays["activation"] = np.str_("linear")
     return arrays
