@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from dropout_sme import models, noise
+from dropout_sme.models import fnn
 from dropout_sme.noise import hessian
 from dropout_sme.sme import twolayer as tl
 
@@ -105,6 +106,25 @@ def test_fast_fnn_gradients_match_autograd(hidden, block, loss, mode, act):
                      for size in (16, 16, 16, 2)])
     torch.testing.assert_close(fast, ref, rtol=1e-9, atol=1e-12)
     assert fast.std(0).max() > 0                           # the masks do vary
+
+
+@pytest.mark.parametrize("hidden,block,loss,mode,act", FNN_CASES)
+def test_fnn_kernel_in_cache_sized_parts_gives_the_same_gradients(hidden, block, loss, mode, act,
+                                                                  monkeypatch):
+    """The CPU kernel's parts of a few masks (byte masks made floats there) against one batch of
+    float masks: the same gradients; and the byte masks are the float masks' 0/1 values."""
+    model, params, x, y = fnn_problem(hidden, loss, act)
+    layer = int(block[1:])
+    rows = 7 if mode == "per_sample" else 1
+    draw = [noise.bernoulli((10, rows, w), 0.7, np.random.default_rng(5), None, torch.uint8)
+            for w in hidden]
+    floats = [noise.bernoulli((10, rows, w), 0.7, np.random.default_rng(5)) for w in hidden]
+    assert draw[0].dtype == torch.uint8 and torch.equal(draw[0].double(), floats[0].double())
+    whole = fnn.weight_gradients(model, params, x, y, loss, 0.7, layer)(
+        [m.double() for m in floats])
+    monkeypatch.setattr(fnn, "CACHE_BYTES", 3 * 7 * 16 * 8)        # 3 masks a part
+    parts = fnn.weight_gradients(model, params, x, y, loss, 0.7, layer)(draw)
+    torch.testing.assert_close(parts, whole, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("act", ["relu", "tanh", "gelu", "softplus"])

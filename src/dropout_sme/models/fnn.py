@@ -23,6 +23,10 @@ from .activations import ACTIVATIONS, DERIVATIVES
 from .losses import loss_value
 
 BLAS_COLUMNS = 16
+# On the CPU the masks of one call go through the kernel a few at a time, so that their
+# activations stay in a core's cache between the elementwise passes, and their 0/1 bytes become
+# floats there (bytes cost a quarter of the memory traffic; products with bytes are slow).
+CACHE_BYTES = 1 << 20
 
 
 def linear(h, params: dict, i: int):
@@ -64,7 +68,8 @@ def weight_layer(model: dict, block: str) -> int | None:
 
 
 def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float, layer: int):
-    """masks (0/1, per layer (M, n or 1, width)) -> (M, B) gradients of w_layer (layer >= 2).
+    """masks (0/1 floats or bytes, per layer (M, n or 1, width)) -> (M, B) gradients of w_layer
+    (layer >= 2).
 
     Forward: the first layer (mask-independent) once, the later ones batched over the M draws with
     the 1/p of inverted dropout folded into the weights; backward from the output down to
@@ -90,8 +95,18 @@ def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: floa
     else:
         dloss = vmap(grad(lambda out: loss_value(loss, out, y)))
 
+    widest = max([*model["hidden"], BLAS_COLUMNS])
+    step = max(1, CACHE_BYTES // (n * widest * x.element_size()))
+
     def gradients(masks):
         M = masks[0].shape[0]
+        if x.device.type != "cpu" or M <= step:
+            return some(masks)
+        return torch.cat([some([m[s:s + step] for m in masks]) for s in range(0, M, step)])
+
+    def some(masks):
+        M = masks[0].shape[0]
+        masks = [m.to(x.dtype) for m in masks]        # 0/1 bytes to floats, a few masks at a time
         a = h1 * masks[0]                   # a_1, with the 1/p left to the next layer's weights
         inputs, derivs = {2: a}, {}
         for i in range(2, last + 1):

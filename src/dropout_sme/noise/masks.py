@@ -17,8 +17,9 @@ from ..models import fnn
 
 
 def bernoulli(shape: tuple, keep_prob: float, rng: np.random.Generator,
-              device=None) -> torch.Tensor:
-    """Exact Bernoulli(keep_prob) 0/1 entries (float32) from one random byte each.
+              device=None, dtype=torch.float32) -> torch.Tensor:
+    """Exact Bernoulli(keep_prob) 0/1 entries (``dtype``; torch.uint8 skips writing floats) from
+    one random byte each.
 
     A byte b is uniform on 0..255; keep when b < w = floor(256 p), and when b = w (probability
     1/256) keep with probability frac(256 p) from a fresh uniform: P(keep) = w/256 + frac/256 = p.
@@ -29,7 +30,7 @@ def bernoulli(shape: tuple, keep_prob: float, rng: np.random.Generator,
     """
     size = int(np.prod(shape))
     if keep_prob >= 1:
-        return torch.ones(shape, device=device)
+        return torch.ones(shape, device=device, dtype=dtype)
     raw = rng.bit_generator.random_raw(-(-size // 8)).view(np.uint8)[:size]
     whole = int(256 * keep_prob)
     frac = 256 * keep_prob - whole
@@ -38,13 +39,13 @@ def bernoulli(shape: tuple, keep_prob: float, rng: np.random.Generator,
         if frac > 0:
             ties = np.flatnonzero(raw == whole)
             keep[ties] = rng.random(ties.size) < frac
-        return torch.from_numpy(keep.view(np.uint8)).reshape(shape).to(torch.float32)
+        return torch.from_numpy(keep.view(np.uint8)).reshape(shape).to(dtype)
     raw = torch.from_numpy(raw).to(device)
     keep = raw < whole
     if frac > 0:
         ties = torch.nonzero(raw == whole).squeeze(1)            # ascending, as np.flatnonzero
         keep[ties] = torch.from_numpy(rng.random(ties.numel()) < frac).to(device)
-    return keep.reshape(shape).to(torch.float32)
+    return keep.reshape(shape).to(torch.uint8).to(dtype)
 
 
 def mask_gradients(problem, keep_prob: float, mask: str, K: int, rng: np.random.Generator,
@@ -71,9 +72,11 @@ def mask_gradient_batches(problem, keep_prob: float, mask: str, K: int,
     grad_fn = chunked_gradients(problem, keep_prob, mask)
     device = problem.x.device
     on_device = None if device.type == "cpu" else device        # (numpy is faster on the CPU)
+    kernel = fnn.weight_layer(problem.model, problem.block) or 0
+    dtype = torch.uint8 if kernel >= 2 else theta.dtype         # the kernel takes 0/1 bytes
     for start in range(0, K, batch):
         size = min(batch, K - start)
-        masks = [bernoulli((size, rows, *shape), keep_prob, rng, on_device).to(theta.dtype)
+        masks = [bernoulli((size, rows, *shape), keep_prob, rng, on_device, dtype)
                  for shape in shapes]
         yield grad_fn(masks).cpu()
 
