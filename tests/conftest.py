@@ -1,3 +1,5 @@
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -5,11 +7,25 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))  # tests/fixtures.py
+TEST_CONFIG = ROOT / "tests/config/test.yaml"
 
 
 @pytest.fixture
 def root():
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The tiny test config's whole DAG, run once on 2 local cores for every test that reads it
+    (the end-to-end checks, the SLURM run's comparison): its working directory."""
+    work = tmp_path_factory.mktemp("tiny_run")
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work),
+           "--configfile", str(TEST_CONFIG), "--cores", "2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return work
 
 
 _FILE_SECONDS: dict[str, float] = {}

@@ -137,24 +137,30 @@ def test_resnet_matches_torch_nn_and_batchnorm_uses_the_batch():
         models.init_params({**RESNET, "depth": 10}, 192, 3, torch.Generator())
 
 
-def test_resnet_group_norm_and_conv_dropout_match_torch_nn():
+@pytest.mark.parametrize("widths,groups", [(None, 4), ((2, 4, 8), 2)])
+def test_resnet_group_norm_and_conv_dropout_match_torch_nn(widths, groups):
     """norm: group is torch's GroupNorm; conv_dropout masks the stem, each block's first
-    convolution's activation and each block's output (per sample here), then the head's."""
-    model = {**RESNET, "norm": "group", "groups": 4, "conv_dropout": True}
+    convolution's activation and each block's output (per sample here), then the head's; with
+    ``widths`` (the toy config's narrowed stages) the same network with fewer channels."""
+    model = {**RESNET, "norm": "group", "groups": groups, "conv_dropout": True}
+    if widths:
+        model["widths"] = list(widths)
+    c1, c2, c3 = widths or (16, 32, 64)
     params, x, _ = instance(model)
     shapes = models.mask_shapes(model)
-    assert shapes == [(16, 8, 8)] * 3 + [(32, 4, 4)] * 2 + [(64, 2, 2)] * 2 + [(5,)]
+    assert shapes == [(c1, 8, 8)] * 3 + [(c2, 4, 4)] * 2 + [(c3, 2, 2)] * 2 + [(5,)]
     masks = models.sample_masks(model, 0.7, "per_sample", 12, torch.Generator().manual_seed(0),
                                 torch.float64)
     site = iter(masks)
 
     def conv_gn(name, c_in, c_out, stride=1):
-        return torch_conv_norm(params, name, c_in, c_out, stride, torch.nn.GroupNorm(4, c_out))
+        return torch_conv_norm(params, name, c_in, c_out, stride,
+                               torch.nn.GroupNorm(groups, c_out))
 
     relu = torch.relu
-    z = relu(conv_gn("stem", 3, 16)(x.reshape(12, 3, 8, 8))) * next(site)
-    c_in = 16
-    for s, c_out in enumerate((16, 32, 64), start=1):
+    z = relu(conv_gn("stem", 3, c1)(x.reshape(12, 3, 8, 8))) * next(site)
+    c_in = c1
+    for s, c_out in enumerate((c1, c2, c3), start=1):
         stride = 2 if s > 1 else 1
         inner = relu(conv_gn(f"s{s}b1_1", c_in, c_out, stride)(z)) * next(site)
         out = conv_gn(f"s{s}b1_2", c_out, c_out)(inner)
@@ -169,6 +175,8 @@ def test_resnet_group_norm_and_conv_dropout_match_torch_nn():
     torch.testing.assert_close(models.forward(model, params, x, masks), expected)
     # the trunk has masks: the noise stage may not replace it by its features
     assert models.head(model, params, x, "w1")[0] is model
+    with pytest.raises(ValueError, match="three positive channel counts"):
+        models.init_params({**model, "widths": [4, 8]}, 192, 3, torch.Generator())
 
 
 def test_vgg_style_stages_match_torch_nn():

@@ -303,6 +303,13 @@ def test_chunk_batch_size_and_the_training_set(default, schema):
     assert "experiments.cnn.model.norm: group" in msg
     resnet["experiments"]["cnn"]["model"]["norm"] = "group"
     assert "experiments.cnn.chunk" not in (message(resnet, schema) or "")
+    # narrowed stages (as the toy config's): GroupNorm's groups must divide every one
+    resnet["experiments"]["cnn"]["model"]["widths"] = [2, 4, 8]
+    assert message(resnet, schema).startswith(
+        "config key experiments.cnn.model.groups: got 8; allowed: a divisor of every stage's "
+        "channels 2-4-8")
+    resnet["experiments"]["cnn"]["model"]["groups"] = 2
+    assert "model.groups" not in (message(resnet, schema) or "")
 
 
 @pytest.mark.parametrize("band", [[1.5, 0.75], [0, 1.5], [-1, 2], [1, 1]])

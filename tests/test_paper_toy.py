@@ -58,9 +58,12 @@ def test_the_toy_config_keeps_every_experiment_architecture_and_option(paper, tm
     assert set(config["universality"]["experiments"]) == set(paper["universality"]["experiments"])
     assert config["sme"]["activations"]["names"] == paper["sme"]["activations"]["names"]
     assert config["claims"] == paper["claims"] and config["figures"] == paper["figures"]
-    # the one change of method, declared in the toy rule: Lanczos for the 2,304-number conv block
+    # no change of method: with the ResNets' channels narrowed every block's Hessian is formed
+    # whole, as the paper config forms it (the toy rule's Lanczos fallback never fires)
     changed = {k for k, v in config["universality"]["experiments"].items() if "hessian" in v}
-    assert changed == {"resnet20_precursor"}
+    assert changed == set()
+    precursor = config["experiments"]["resnet20_precursor"]["model"]
+    assert precursor["widths"] == [2, 4, 8] and precursor["groups"] == 2
 
 
 def test_every_job_of_the_paper_config_runs_at_toy_scale(toy_run):

@@ -162,8 +162,8 @@ def test_bad_keep_prob_stops_before_any_job(tmp_path):
            "(0, 1]" in out.stdout + out.stderr
 
 
-def test_tiny_end_to_end_run(tmp_path):
-    smk("--cores", "2", "--configfile", TEST_CONFIG, cwd=tmp_path)
+def test_tiny_end_to_end_run(tiny_run):
+    tmp_path = tiny_run                     # (the session's one run of the tiny config)
     for name in ("figS1_training", "fig1_sme", "figS2_sme_weak_order", "figS3_sme_heatmap",
                  "fig2_noise_structure", "fig3_alignment", "figS4_flatness_factor",
                  "figS6_noise_comparison", "figS7_activations", "figS5_universality",

@@ -16,9 +16,10 @@ The rule (``SHRINK``; config/README.md gives the reasons):
 - data: image sets keep their image size and the first max(``n_train``, classes) training and
   ``n_test`` test images (every class present: the fixture labels cycle through the classes);
   Multi30k ``pairs`` pairs of ``length`` tokens and a ``vocab``-token vocabulary;
-- widths: every hidden width, channel count, d_model, d_k and d_ff divided by ``width`` (rounded
-  up; d_model to a multiple of the heads); ResNets at depth 8, the family's smallest (one block
-  per stage); layers, norms, dropout sites, losses and optimizers as they are;
+- widths: every hidden width, channel count (a ResNet's three stages too, GroupNorm's groups then
+  their greatest common divisor with the narrowed stages), d_model, d_k and d_ff divided by
+  ``width`` (rounded up; d_model to a multiple of the heads); ResNets at depth 8, the family's
+  smallest (one block per stage); layers, norms, dropout sites, losses and optimizers as they are;
 - ``chunk``: ``chunks`` micro-batches per step (the exact sum over parts, without the cost of the
   paper's 20 or 25);
 - E1: ``paths`` paths (``chunk_paths`` at once), the first ``grid`` values of every grid (all
@@ -28,9 +29,9 @@ The rule (``SHRINK``; config/README.md gives the reasons):
   control's batch at most half the data and its burn-in ``window`` steps; the first ``grid``
   flatness factors, the sweeps' first ``grid`` values and ``seeds`` seeds; the
   sharpness job's ``probes`` probes and ``points`` points; a block of more than
-  ``full_hessian`` numbers outside the FNN's closed form takes ``hessian: lanczos`` (the precursor
-  ResNet-20's 2,304-number convolution: a full Hessian is 2,304 products through the whole net
-  per checkpoint, hours on a CPU);
+  ``full_hessian`` numbers outside the FNN's closed form would take ``hessian: lanczos`` (no
+  block of the paper config's is that large at toy scale: its Hessians are formed whole, as the
+  paper config forms them);
 - the CPU, no GPU, one thread per job.
 """
 

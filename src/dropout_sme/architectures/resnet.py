@@ -10,7 +10,9 @@ Hessian-vector products see the same function that full-batch GD trains (the ful
 the batch); evaluation on the test set uses the test batch's own statistics. ``norm: group`` puts
 GroupNorm in its place (statistics per example and group of channels): the declared alternative
 under which full-batch gradients can be summed over chunks of the data. Initialisation: He-normal
-convolutions (std sqrt(2 / fan_in), no bias), norm scale 1 and shift 0, the head as an FNN's."""
+convolutions (std sqrt(2 / fan_in), no bias), norm scale 1 and shift 0, the head as an FNN's.
+``widths`` (default 16, 32, 64) sets the channels of the three stages: the toy config narrows
+them as it narrows every other width."""
 
 from __future__ import annotations
 
@@ -23,6 +25,14 @@ from .headed import Headed
 WIDTHS = (16, 32, 64)
 
 
+def widths(model: dict) -> tuple[int, int, int]:
+    """The channels of the three stages."""
+    out = tuple(model.get("widths", WIDTHS))
+    if len(out) != 3 or min(out) < 1:
+        raise ValueError(f"resnet widths must be three positive channel counts, got {out}")
+    return out
+
+
 def blocks(model: dict) -> int:
     """Basic blocks per stage of ResNet-depth: depth = 6 k + 2."""
     depth = model["depth"]
@@ -33,8 +43,9 @@ def blocks(model: dict) -> int:
 
 def units(model: dict) -> list[tuple[str, int, int, int]]:
     """(name, input channels, output channels, stride) of every convolution in forward order."""
-    out, c_in = [("stem", None, WIDTHS[0], 1)], WIDTHS[0]
-    for s, c_out in enumerate(WIDTHS, start=1):
+    stages = widths(model)
+    out, c_in = [("stem", None, stages[0], 1)], stages[0]
+    for s, c_out in enumerate(stages, start=1):
         for b in range(1, blocks(model) + 1):
             out += [(f"s{s}b{b}_1", c_in, c_out, 2 if s > 1 and b == 1 else 1),
                     (f"s{s}b{b}_2", c_out, c_out, 1)]
@@ -67,8 +78,9 @@ class ResNet(Headed):
         if not model.get("conv_dropout"):
             return []
         _, height, width = model["image"]
-        shapes = [(WIDTHS[0], height, width)]
-        for s, channels in enumerate(WIDTHS, start=1):
+        stages = widths(model)
+        shapes = [(stages[0], height, width)]
+        for s, channels in enumerate(stages, start=1):
             for b in range(1, blocks(model) + 1):
                 if s > 1 and b == 1:
                     height, width = (height + 1) // 2, (width + 1) // 2
@@ -82,7 +94,7 @@ class ResNet(Headed):
             params[f"{name}_w"] = draw.normal(c_out, c_in, 3, 3, std=math.sqrt(2.0 / (c_in * 9)))
             params[f"{name}_g"] = draw.ones(c_out)
             params[f"{name}_s"] = draw.zeros(c_out)
-        return WIDTHS[-1]
+        return widths(model)[-1]
 
     def trunk(self, model, params, x, masks=None):
         import torch.nn.functional as F
@@ -106,7 +118,7 @@ class ResNet(Headed):
             return h if mask is None else h * mask
 
         h = drop(act(conv_bn(h, "stem")))
-        for s in range(1, len(WIDTHS) + 1):
+        for s in range(1, len(widths(model)) + 1):
             for b in range(1, blocks(model) + 1):
                 stride = 2 if s > 1 and b == 1 else 1
                 out = drop(act(conv_bn(h, f"s{s}b{b}_1", stride)))
@@ -121,13 +133,14 @@ class ResNet(Headed):
         return h.mean((-2, -1))
 
     def features(self, model, data):
-        return WIDTHS[-1]
+        return widths(model)[-1]
 
     def trunk_flops(self, model, data):
         c, h, w = model.get("image") or data.image
-        total = 18.0 * c * WIDTHS[0] * h * w
-        c = WIDTHS[0]
-        for s, width in enumerate(WIDTHS):
+        stages = widths(model)
+        total = 18.0 * c * stages[0] * h * w
+        c = stages[0]
+        for s, width in enumerate(stages):
             for b in range(blocks(model)):
                 if s and not b:
                     h, w = h // 2, w // 2
@@ -137,13 +150,22 @@ class ResNet(Headed):
 
     def trunk_kept(self, model, data):
         _, h, w = model.get("image") or data.image
-        kept = 3 * WIDTHS[0] * h * w
-        for s, width in enumerate(WIDTHS):
+        stages = widths(model)
+        kept = 3 * stages[0] * h * w
+        for s, width in enumerate(stages):
             for b in range(blocks(model)):
                 if s and not b:
                     h, w = h // 2, w // 2
                 kept += 6 * width * h * w                 # two convolutions, batch norms, sums
         return kept
+
+    def config_error(self, model, name, dataset):
+        stages = widths(model)
+        groups = model.get("groups", 8)
+        if model.get("norm", "batch") == "group" and any(c % groups for c in stages):
+            return "groups", (f"got {groups}; allowed: a divisor of every stage's channels "
+                              f"{'-'.join(map(str, stages))} (GroupNorm splits them in groups)")
+        return None
 
     def chunk_refusal(self, model):
         if model.get("norm", "batch") == "batch":
@@ -154,7 +176,14 @@ class ResNet(Headed):
     def label(self, model):
         norm = "GroupNorm" if model.get("norm") == "group" else "BatchNorm"
         sites = ", conv dropout" if model.get("conv_dropout") else ""
-        return f"ResNet-{model['depth']} ({norm}{sites}) + {model['hidden']}"
+        stages = widths(model)
+        channels = "" if stages == WIDTHS else f"{'-'.join(map(str, stages))} channels, "
+        return f"ResNet-{model['depth']} ({channels}{norm}{sites}) + {model['hidden']}"
 
     def toy(self, model, narrow, length):
-        return {**super().toy(model, narrow, length), "depth": 8}
+        """ResNet-8 with every stage's channels narrowed; GroupNorm's groups divide them."""
+        out = {**super().toy(model, narrow, length), "depth": 8,
+               "widths": [narrow(c) for c in widths(model)]}
+        if model.get("norm") == "group":
+            out["groups"] = math.gcd(model.get("groups", 8), *out["widths"])
+        return out
