@@ -101,10 +101,10 @@ def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: floa
     def gradients(masks):
         M = masks[0].shape[0]
         if x.device.type != "cpu" or M <= step:
-            return some(masks)
-        return torch.cat([some([m[s:s + step] for m in masks]) for s in range(0, M, step)])
+            return part(masks)
+        return torch.cat([part([m[s:s + step] for m in masks]) for s in range(0, M, step)])
 
-    def some(masks):
+    def part(masks):
         M = masks[0].shape[0]
         masks = [m.to(x.dtype) for m in masks]        # 0/1 bytes to floats, a few masks at a time
         a = h1 * masks[0]                   # a_1, with the 1/p left to the next layer's weights

@@ -45,7 +45,7 @@ def bernoulli(shape: tuple, keep_prob: float, rng: np.random.Generator,
     if frac > 0:
         ties = torch.nonzero(raw == whole).squeeze(1)            # ascending, as np.flatnonzero
         keep[ties] = torch.from_numpy(rng.random(ties.numel()) < frac).to(device)
-    return keep.reshape(shape).to(torch.uint8).to(dtype)
+    return keep.reshape(shape).to(dtype)
 
 
 def mask_gradients(problem, keep_prob: float, mask: str, K: int, rng: np.random.Generator,
@@ -72,8 +72,7 @@ def mask_gradient_batches(problem, keep_prob: float, mask: str, K: int,
     grad_fn = chunked_gradients(problem, keep_prob, mask)
     device = problem.x.device
     on_device = None if device.type == "cpu" else device        # (numpy is faster on the CPU)
-    kernel = fnn.weight_layer(problem.model, problem.block) or 0
-    dtype = torch.uint8 if kernel >= 2 else theta.dtype         # the kernel takes 0/1 bytes
+    dtype = torch.uint8 if kernel_layer(problem) else theta.dtype     # the kernel takes bytes
     for start in range(0, K, batch):
         size = min(batch, K - start)
         masks = [bernoulli((size, rows, *shape), keep_prob, rng, on_device, dtype)
@@ -100,11 +99,18 @@ def chunked_gradients(problem, keep_prob: float, mask: str):
     return grad_fn
 
 
+def kernel_layer(problem) -> int | None:
+    """i where the problem's block is the FNN weight matrix w_i past the first layer (the
+    kernel's fast path), else None."""
+    layer = fnn.weight_layer(problem.model, problem.block)
+    return layer if layer is not None and layer >= 2 else None
+
+
 def gradients(problem, keep_prob: float):
     """masks -> gradients of one (unchunked) problem: the FNN kernel's fast path for weight
     blocks past the first layer, vmapped autograd for anything else."""
-    layer = fnn.weight_layer(problem.model, problem.block)
-    if layer is not None and layer >= 2:
+    layer = kernel_layer(problem)
+    if layer is not None:
         return fnn.weight_gradients(problem.model, problem.params, problem.x, problem.y,
                                     problem.loss, keep_prob, layer)
     return vmapped_gradients(problem, keep_prob)
