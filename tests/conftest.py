@@ -1,5 +1,3 @@
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -7,7 +5,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))  # tests/fixtures.py
-TEST_CONFIG = ROOT / "tests/config/test.yaml"
 
 
 @pytest.fixture
@@ -19,12 +16,10 @@ def root():
 def tiny_run(tmp_path_factory):
     """The tiny test config's whole DAG, run once on 2 local cores for every test that reads it
     (the end-to-end checks, the SLURM run's comparison): its working directory."""
+    from fixtures import TEST_CONFIG, smk
+
     work = tmp_path_factory.mktemp("tiny_run")
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work),
-           "--configfile", str(TEST_CONFIG), "--cores", "2"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800,
-                          env={**os.environ, "MPLBACKEND": "Agg"})
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    smk("--configfile", TEST_CONFIG, "--cores", "2", cwd=work, timeout=1800)
     return work
 
 

@@ -9,24 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from collections import Counter
-from fixtures import make_mnist
+from fixtures import TEST_CONFIG, make_mnist, smk
 
 from dropout_sme import config as cfg
 from dropout_sme import plan
 
 pytestmark = pytest.mark.workflow
 ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
-TEST_CONFIG = str(ROOT / "tests/config/test.yaml")
-
-
-def smk(*args, cwd, check=True, timeout=600):
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    proc = subprocess.run([*SNAKEMAKE, "-d", str(cwd), *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def job_counts(output: str) -> dict:
