@@ -115,9 +115,10 @@ def line_loss(table, x, y, params, scale):
     calls = []
 
     def run(line):
-        def counted(t):
-            calls.append(t.numel())
-            return line(t)
+        def counted(t, rows=None):
+            out = line(t, rows)
+            calls.append(out.numel())
+            return out
         return lambda: noise.interval_flatness(counted, problem.loss0, factors, cap=100)
 
     fast = timed(run(noise.line_loss(problem, V)))
@@ -125,9 +126,10 @@ def line_loss(table, x, y, params, scale):
     generic = torch.func.vmap(problem.loss_fn(), chunk_size=64)
     theta = problem.theta
 
-    def vmapped(t):
-        t = torch.as_tensor(t, dtype=theta.dtype).expand(V.shape[1], -1)
-        return generic((theta + t[..., None] * V.T[:, None, :]).reshape(-1, theta.numel())
+    def vmapped(t, rows=None):
+        v = V.T if rows is None else V.T[torch.as_tensor(rows)]
+        t = torch.as_tensor(t, dtype=theta.dtype).expand(v.shape[0], -1)
+        return generic((theta + t[..., None] * v[:, None, :]).reshape(-1, theta.numel())
                        ).reshape(t.shape)
 
     naive = timed(run(vmapped))

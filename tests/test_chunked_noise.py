@@ -77,6 +77,7 @@ def test_line_losses_and_sgd_gradients_in_parts_equal_one_batch(case):
                              dtype=torch.float64)
     t = np.array([[0.1, -0.2], [0.3, 0.05], [-0.4, 0.2]])
     close(line_loss(parts, directions)(t), line_loss(one, directions)(t))
+    close(line_loss(parts, directions)(t[[2, 0]], [2, 0]), line_loss(one, directions)(t)[[2, 0]])
     close(compare.per_sample_gradients(parts), compare.per_sample_gradients(one))
     run = [compare.continue_run(p, 0.1, 3, rng.stream("compare_gaussian", 0), sigma=0.01)
            for p in (one, parts)]

@@ -43,8 +43,9 @@ def quadratic_line_loss(directions):
     k = 4 * L0 / WIDTHS ** 2
     curvature = torch.as_tensor((np.asarray(directions) ** 2 * k[:, None]).sum(0))
 
-    def line(t):
-        return L0 + torch.as_tensor(t) ** 2 * curvature[:, None]
+    def line(t, rows=None):
+        c = curvature if rows is None else curvature[rows]
+        return L0 + torch.as_tensor(t) ** 2 * c[:, None]
     return line
 
 

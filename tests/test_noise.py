@@ -171,9 +171,10 @@ def test_pca_recovers_a_known_covariance(n):
 def quadratic_line(curv, loss0):
     curv = torch.as_tensor(curv, dtype=torch.float64)
 
-    def line(t):
-        t = torch.as_tensor(t, dtype=torch.float64).expand(len(curv), -1)
-        return loss0 + 0.5 * curv[:, None] * t ** 2
+    def line(t, rows=None):
+        c = curv if rows is None else curv[rows]
+        t = torch.as_tensor(t, dtype=torch.float64).expand(len(c), -1)
+        return loss0 + 0.5 * c[:, None] * t ** 2
     return line
 
 
@@ -191,11 +192,13 @@ def test_interval_flatness_of_an_asymmetric_loss_and_flags():
     """Right: L0 + a t^2; left: L0 + b |t|^3; a third direction never reaches the level."""
     a, b, loss0, c = 2.0, 0.5, 0.1, 2.0
 
-    def line(t):
-        t = torch.as_tensor(t, dtype=torch.float64).expand(3, -1)
+    def line(t, rows=None):
+        rows = [0, 1, 2] if rows is None else list(rows)
+        t = torch.as_tensor(t, dtype=torch.float64).expand(len(rows), -1)
         asym = torch.where(t > 0, a * t ** 2, b * t.abs() ** 3)
         flat = 1e-6 * t ** 2                               # reaches 2 L0 only at |t| ~ 316 > cap
-        return loss0 + torch.stack([asym[0], 4 * asym[1], flat[2]])
+        every = torch.stack([asym, 4 * asym, flat])        # each direction's loss above L0
+        return loss0 + every[rows, torch.arange(len(rows))]
 
     r = noise.interval_flatness(line, loss0, [c], cap=100)[c]
     right = np.sqrt((c - 1) * loss0 / np.array([a, 4 * a]))
@@ -205,11 +208,39 @@ def test_interval_flatness_of_an_asymmetric_loss_and_flags():
     assert list(r["flagged"]) == [False, False, True] and np.isnan(r["width"][2])
 
 
+def test_interval_flatness_evaluates_only_what_it_needs():
+    """A float32 quartic line: each direction is evaluated on the grid only up to its first point
+    above the highest level and in regula falsi only until the float32 loss is at the level, and
+    the widths are its float64 twin's (every grid point, all iterations) to float32 resolution."""
+    curv, loss0, factors = torch.tensor([0.02, 0.5, 3.0, 400.0]), 0.3, [1.5, 2.0, 4.0]
+    seen = []
+
+    def line(dtype):
+        def f(t, rows=None):
+            c = (curv if rows is None else curv[rows]).to(dtype)
+            t = torch.as_tensor(t, dtype=dtype).expand(len(c), -1)
+            seen.append((dtype, t.abs().max().item(), t.numel()))
+            return loss0 + c[:, None] * (t ** 2 + t ** 4)
+        return f
+
+    got = noise.interval_flatness(line(torch.float32), loss0, factors, cap=100)
+    want = noise.interval_flatness(line(torch.float64), loss0, factors, cap=100)
+    for c in factors:
+        np.testing.assert_allclose(got[c]["width"], want[c]["width"], rtol=2e-6)
+    # the flattest direction reaches 4 L0 at t = 2.5: the grid stops at 3.125 (cap 100 / 2^5)
+    assert max(t for dtype, t, _ in seen if dtype == torch.float32) <= 100 / 2 ** 5
+    points = {d: sum(n for dtype, _, n in seen if dtype == d) for d in (torch.float32,
+                                                                       torch.float64)}
+    every = 2 * 18 * 4 + len(factors) * 2 * 10 * 4      # the whole grid, 10 steps per crossing
+    assert points[torch.float32] < points[torch.float64] < every
+
+
 @pytest.mark.parametrize("block,loss,chunk", [("w2", "cross_entropy", 5), ("w2", "mse", 16),
                                               ("w3", "cross_entropy", 3), ("w3", "mse", 40)])
 def test_fast_line_loss_matches_the_generic_one(block, loss, chunk):
     """The FNN line loss (hidden or output block, padded or unpadded output layer, one or several
-    directions per evaluation) against the block loss evaluated point by point."""
+    directions per evaluation, every direction or some) against the block loss evaluated point
+    by point."""
     model, params, x, y = fnn_problem([5, 4], loss, "relu", seed=2)
     B = params[block].numel()
     V = torch.linalg.qr(torch.randn(B, 3, dtype=torch.float64))[0]
@@ -223,6 +254,8 @@ def test_fast_line_loss_matches_the_generic_one(block, loss, chunk):
     torch.testing.assert_close(fast(per_direction)[:, 0],
                                torch.stack([f(theta + per_direction[d, 0] * V[:, d])
                                             for d in range(3)]))
+    for rows in ([2, 0], [1, 2]):           # gathered, and consecutive (a view)
+        torch.testing.assert_close(fast(t.expand(2, -1), rows), ref[rows])
 
 
 def test_block_all_gradient_covariance_is_the_whole_closed_form_sigma():
@@ -424,5 +457,6 @@ def test_fnn_without_biases_fast_paths_match_autograd(block, loss):
     expected = torch.stack([torch.stack([f(task.theta + s * V[:, d]) for s in t[0]])
                             for d in range(2)])
     torch.testing.assert_close(noise.line_loss(task, V)(t), expected)
+    torch.testing.assert_close(noise.line_loss(task, V)(t, [1]), expected[[1]])
     auto = hessian.full_hessian(f, task.theta)
     torch.testing.assert_close(hessian.block_hessian(task), auto, rtol=1e-8, atol=1e-10)

@@ -135,12 +135,14 @@ def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: floa
 
 
 def line_loss(model: dict, params: dict, x, y, loss: str, layer: int, V, chunk: int = 16):
-    """t (D, S) -> dropout-free loss with w_layer = w* + t_ds V_d (V: (D, B) unit directions).
+    """(t, rows) -> dropout-free loss with w_layer = w* + t_ds V_d (V: (D, B) unit directions)
+    for the directions ``rows`` (None: all), t (len(rows), S).
 
     The block's input a is fixed, so its pre-activation moves on a line, z0 + t (a V_d^T), and
     only the layers above it are recomputed, about ``chunk`` (direction, distance) pairs at a
-    time, direction by direction (a broadcast, never a gathered copy of the (D, n, width) line
-    data); a cross-entropy output layer above the block is padded (``padded_output``).
+    time, direction by direction (consecutive directions broadcast from the (D, n, width) line
+    data, others gathered ``chunk`` at a time, never all D); a cross-entropy output layer
+    above the block is padded (``padded_output``).
     """
     act = ACTIVATIONS[model["activation"]]
     last = len(model["hidden"]) + 1
@@ -164,13 +166,17 @@ def line_loss(model: dict, params: dict, x, y, loss: str, layer: int, V, chunk: 
         flat = z.flatten(0, -3)
         return vmap(lambda out: loss_value(loss, out, y))(flat).view(z.shape[:-2])
 
-    def line(t):
-        t = torch.as_tensor(t, dtype=w.dtype, device=w.device).expand(V.shape[0], -1)
+    def line(t, rows=None):
+        rows = range(V.shape[0]) if rows is None else [int(r) for r in rows]
+        t = torch.as_tensor(t, dtype=w.dtype, device=w.device).expand(len(rows), -1)
         per = max(1, chunk // t.shape[1])                      # directions per evaluation
         out = torch.empty_like(t)
         for d in range(0, t.shape[0], per):
-            sl = slice(d, d + per)
-            out[sl] = losses(torch.addcmul(z0, t[sl, :, None, None], dz[sl, None]))
+            sl, part = slice(d, d + per), rows[d:d + per]
+            # consecutive directions are a view of dz; others gathered, ``per`` of them
+            line_dz = (dz[part[0]:part[-1] + 1] if part[-1] - part[0] == len(part) - 1
+                       else dz[list(part)])
+            out[sl] = losses(torch.addcmul(z0, t[sl, :, None, None], line_dz[:, None]))
         return out
 
     return line

@@ -14,7 +14,8 @@ from ..models import fnn
 
 
 def line_loss(problem, directions: torch.Tensor, chunk: int | None = None):
-    """t (D, S) -> dropout-free loss at block = theta* + t_ds v_d (v_d: columns of ``directions``).
+    """(t, rows) -> dropout-free loss at block = theta* + t_ds v_d for the directions ``rows``
+    (an index array; None: every column of ``directions``), t of shape (len(rows), S).
 
     FNN weight blocks: the kernel's ``fnn.line_loss`` (only the layers above the block are
     recomputed). Other blocks: the problem's loss, vmapped over ``chunk`` points at a time.
@@ -24,7 +25,7 @@ def line_loss(problem, directions: torch.Tensor, chunk: int | None = None):
     """
     if problem.chunked:
         lines = [(line_loss(part, directions, chunk), w) for part, w in problem.parts()]
-        return lambda t: sum(w * line(t) for line, w in lines)
+        return lambda t, rows=None: sum(w * line(t, rows) for line, w in lines)
     theta = problem.theta
     V = directions.T.to(theta.device, theta.dtype)                    # (D, B)
     layer = fnn.weight_layer(problem.model, problem.block)
@@ -33,9 +34,10 @@ def line_loss(problem, directions: torch.Tensor, chunk: int | None = None):
                              layer, V, chunk or 16)
     batched = vmap(problem.loss_fn(), chunk_size=chunk or problem.vmap_chunk("line"))
 
-    def line(t):
-        t = torch.as_tensor(t, dtype=theta.dtype, device=theta.device).expand(V.shape[0], -1)
-        thetas = theta + t[..., None] * V[:, None, :]
+    def line(t, rows=None):
+        v = V if rows is None else V[torch.as_tensor(rows, device=V.device)]
+        t = torch.as_tensor(t, dtype=theta.dtype, device=theta.device).expand(v.shape[0], -1)
+        thetas = theta + t[..., None] * v[:, None, :]
         return batched(thetas.reshape(-1, theta.numel())).reshape(t.shape)
 
     return line
@@ -50,36 +52,67 @@ def interval_flatness(line_loss, loss0: float, factors, cap: float, grid: int = 
                       iters: int = 10) -> dict:
     """Interval flatness along D directions for each factor c: F = theta^r - theta^l.
 
-    ``line_loss(t)`` maps signed distances t (D, S) to the losses at theta* + t_ds v_d. On each side
-    the loss is evaluated on the geometric grid cap 2^-(grid-1) ... cap; the first grid point where it
-    reaches c L(theta*) brackets the crossing (with the previous point, or 0), and the Illinois
-    variant of regula falsi narrows the bracket (superlinear; ``iters`` steps reach the float
-    resolution of the loss). A side that never reaches the level within ``cap`` is NaN: its F is
-    NaN and flagged. A crossing between two grid points that the loss leaves again before the next
-    one is not seen (the first crossing on the grid counts).
+    ``line_loss(t, rows)`` maps signed distances t (len(rows), S) to the losses at
+    theta* + t_ds v_d for the directions ``rows`` (None: all D). On each side the loss is
+    evaluated on the geometric grid cap 2^-(grid-1) ... cap, from the smallest distance out; the
+    first grid point where it reaches c L(theta*) brackets the crossing (with the previous point,
+    or 0), and the Illinois variant of regula falsi narrows the bracket (superlinear). A direction
+    is evaluated only as far as it needs: on the grid up to the first point that reaches the
+    highest level (the points beyond cannot change a first crossing), and in regula falsi until
+    the loss at the iterate is within its own rounding of the level (``_resolution``: the float
+    format of the losses cannot place the crossing more finely) or ``iters`` steps have passed.
+    A side that never reaches the level within ``cap`` is NaN: its F is NaN and flagged. A
+    crossing between two grid points that the loss leaves again before the next one is not seen
+    (the first crossing on the grid counts).
 
     Returns {factor: {"left", "right", "width", "flagged"}}, arrays of length D (left < 0 < right).
     """
     ts = cap * 2.0 ** np.arange(-(grid - 1), 1)
-    values = {sign: _grid_values(line_loss, sign, ts) for sign in (1.0, -1.0)}
+    top = max(factors) * loss0
+    values = {sign: _grid_values(line_loss, sign, ts, top) for sign in (1.0, -1.0)}
     out = {}
     for c in factors:
         level = c * loss0
         res = {}
         for sign, key in ((1.0, "right"), (-1.0, "left")):
-            res[key] = sign * _crossing(line_loss, sign, ts, values[sign], loss0, level, iters)
+            grid_values, resolution = values[sign]
+            res[key] = sign * _crossing(line_loss, sign, ts, grid_values, loss0, level, iters,
+                                        resolution * level)
         width = res["right"] - res["left"]
         out[float(c)] = {**res, "width": width, "flagged": ~np.isfinite(width)}
     return out
 
 
-def _grid_values(line_loss, sign, ts):
+def _evaluate(line_loss, t, rows=None):
     with torch.no_grad():
-        return line_loss(torch.as_tensor(sign * ts)[None, :]).double().cpu().numpy()   # (D, S)
+        return line_loss(torch.as_tensor(t), rows)
 
 
-def _crossing(line_loss, sign, ts, values, loss0, level, iters):
-    """Distance to the first crossing of ``level`` on one side (NaN where none within the grid)."""
+def _resolution(losses: torch.Tensor) -> float:
+    """The relative rounding of a loss in the float format ``line_loss`` computes it in: a few
+    units in the last place (a sum over samples rounds at every addition)."""
+    return 4 * torch.finfo(losses.dtype).eps if losses.is_floating_point() else 0.0
+
+
+def _grid_values(line_loss, sign, ts, top):
+    """(D, S) losses on the grid, NaN past the first point where a direction reaches ``top``;
+    and the losses' ``_resolution``."""
+    first = _evaluate(line_loss, sign * ts[:1][None, :])                  # every direction
+    values = np.full((first.shape[0], len(ts)), np.nan)
+    values[:, 0] = first.double().cpu().numpy()[:, 0]
+    pending = np.flatnonzero(~(values[:, 0] >= top))
+    for k in range(1, len(ts)):
+        if not len(pending):
+            break
+        t = np.full((len(pending), 1), sign * ts[k])
+        values[pending, k] = _evaluate(line_loss, t, pending).double().cpu().numpy()[:, 0]
+        pending = pending[~(values[pending, k] >= top)]
+    return values, _resolution(first)
+
+
+def _crossing(line_loss, sign, ts, values, loss0, level, iters, tol):
+    """Distance to the first crossing of ``level`` on one side (NaN where none within the grid);
+    a direction stops once its loss is within ``tol`` of the level."""
     above = values >= level
     found = above.any(1)
     first = above.argmax(1)
@@ -89,17 +122,24 @@ def _crossing(line_loss, sign, ts, values, loss0, level, iters):
     lo = np.where(first > 0, ts[prev], 0.0)
     f_lo = np.where(first > 0, values[rows, prev], loss0) - level
     moved = np.zeros(len(first))          # +1: hi moved last, -1: lo moved last
+    t = np.full(len(first), np.nan)
+    active = np.flatnonzero(found)
     for _ in range(iters):
+        if not len(active):
+            break
+        lo_a, hi_a, flo, fhi = lo[active], hi[active], f_lo[active], f_hi[active]
         with np.errstate(divide="ignore", invalid="ignore"):       # f_hi = f_lo: bisect below
-            t = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
-        t = np.where(np.isfinite(t) & (t > lo) & (t < hi), t, 0.5 * (lo + hi))
-        with torch.no_grad():
-            f = line_loss(torch.as_tensor(sign * t)[:, None]).double().cpu().numpy()[:, 0] - level
+            ta = (lo_a * fhi - hi_a * flo) / (fhi - flo)
+        ta = np.where(np.isfinite(ta) & (ta > lo_a) & (ta < hi_a), ta, 0.5 * (lo_a + hi_a))
+        f = _evaluate(line_loss, sign * ta[:, None], active).double().cpu().numpy()[:, 0] - level
+        t[active] = ta
         up = f >= 0
         # Illinois: halve the value kept at the end that did not move twice in a row
-        f_lo = np.where(up & (moved > 0), 0.5 * f_lo, f_lo)
-        f_hi = np.where(~up & (moved < 0), 0.5 * f_hi, f_hi)
-        hi, f_hi = np.where(up, t, hi), np.where(up, f, f_hi)
-        lo, f_lo = np.where(up, lo, t), np.where(up, f_lo, f)
-        moved = np.where(up, 1.0, -1.0)
-    return np.where(found, t, np.nan)
+        mv = moved[active]
+        flo = np.where(up & (mv > 0), 0.5 * flo, flo)
+        fhi = np.where(~up & (mv < 0), 0.5 * fhi, fhi)
+        hi[active], f_hi[active] = np.where(up, ta, hi_a), np.where(up, f, fhi)
+        lo[active], f_lo[active] = np.where(up, lo_a, ta), np.where(up, flo, f)
+        moved[active] = np.where(up, 1.0, -1.0)
+        active = active[~(np.abs(f) <= tol)]        # a NaN loss keeps its direction going
+    return t
