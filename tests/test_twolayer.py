@@ -155,17 +155,3 @@ def test_hessian_vector_product_matches_forward_mode_autodiff(act):
                                                  grad(a - h * va, w - h * vw))]
     torch.testing.assert_close(ca, fa, rtol=1e-6, atol=1e-8)
     torch.testing.assert_close(cw, fw, rtol=1e-6, atol=1e-8)
-
-
-@pytest.mark.parametrize("mode", ["per_step", "per_sample"])
-def test_fused_euler_maruyama_weights(mode):
-    """em_weights folds drift and noise into one W: it must equal the plain sum."""
-    a, w, x, y = small_net(9)
-    a, w = a.expand(3, -1).clone(), w.expand(3, -1, -1).clone()  # a batch of 3 paths
-    g = torch.Generator().manual_seed(0)
-    zeta, Z = tl.sample_normals(0.3, mode, (3,), 5, 7, g, torch.float64)
-    net = tl.Net(a, w, x, y)
-    plain = -0.05 * (net.e[..., None, :] + (0.7 / 0.3) * net.ell) \
-        + 0.2 * net.noise_weights(0.3, zeta, Z, mode)
-    torch.testing.assert_close(net.em_weights(0.3, 0.05, 0.2, zeta, Z, mode), plain,
-                               rtol=1e-12, atol=1e-14)

@@ -96,20 +96,35 @@ class Problem:
         return tl.sample_normals(self.p, self.mask, (paths,), self.m, self.n, gen, self.dtype,
                                  self.device)
 
-    def em_step(self, a, w, dt: float, lr: float, order: int, normals=None, net=None):
-        """One Euler-Maruyama step of the SME (normals=None: of the flow).
-
-        The drift and the noise are both J[W] of one evaluation, so they share its features:
-        Theta <- Theta - J[dt (e + s l) - sqrt(lr dt) W_noise] - dt (lr/2) H grad L_S (order 2).
-        ``net``: self.net(a, w) if the caller has it.
-        """
+    def em_step(self, a, w, dt: float, lr: float, order: int, normals=None, net=None,
+                noise=None):
+        """One Euler-Maruyama step of the SME (normals=None: of the flow):
+        Theta <- Theta - dt (grad L_S + (lr/2) H grad L_S [order 2]) + sqrt(lr dt) N(0, Sigma).
+        ``net``: self.net(a, w), ``noise``: ``increment(net, dt, lr, normals)``, if the caller
+        has them."""
         net = net or self.net(a, w)
-        da, dw = net.J(net.em_weights(self.p, dt, math.sqrt(lr * dt), *(normals or ()),
-                                      mode=self.mask))
-        if order == 2:  # grad (lr/4)|grad L_S|^2 = (lr/2) H grad L_S
-            ha, hw = net.hvp_modified_loss(self.p, *net.grad_modified_loss(self.p))
-            da, dw = da - (0.5 * lr * dt) * ha, dw - (0.5 * lr * dt) * hw
+        da, dw = self.drift(net, dt, lr, order)
+        if noise is None and normals is not None:
+            noise = self.increment(net, dt, lr, normals)
+        if noise is not None:
+            da, dw = da + noise[0], dw + noise[1]
         return a + da, w + dw
+
+    def drift(self, net, dt: float, lr: float, order: int):
+        """-dt times the SME's drift at ``net``: grad L_S, and for order 2 + (lr/2) H grad L_S
+        (= grad (lr/4)|grad L_S|^2)."""
+        u = net.modified_residual(self.p)
+        ga, gw = net.J(u)
+        if order == 2:
+            ha, hw = net.hvp_modified_loss(self.p, ga, gw, u)
+            return -dt * torch.add(ga, ha, alpha=0.5 * lr), -dt * torch.add(gw, hw, alpha=0.5 * lr)
+        return -dt * ga, -dt * gw
+
+    def increment(self, net, dt: float, lr: float, normals):
+        """The step's Gaussian increment sqrt(lr dt) N(0, Sigma) from ``normals``."""
+        kappa = math.sqrt(lr * dt)
+        na, nw = net.gaussian_noise(self.p, *normals, self.mask)
+        return kappa * na, kappa * nw
 
 
 def svag_coefficients(l: int) -> tuple[float, float]:
@@ -195,11 +210,11 @@ def run_chunk(prob: Problem, method: str, lr: float, horizon: float, record_ever
     def step(state, dt, normals):
         a, w, tan = state
         net = prob.net(a, w)
-        if tan is not None:       # the step's noise: sqrt(lr dt) times the path's N(0, Sigma)
-            na, nw = net.gaussian_noise(prob.p, *normals, prob.mask)
-            kappa = math.sqrt(lr * dt)
-            tan = control.step(prob, tan, dt, lr, order, (kappa * na, kappa * nw))
-        return (*prob.em_step(a, w, dt, lr, order, normals, net), tan)
+        # the path's Gaussian increment, formed once: it moves the path and drives its tangent
+        noise = prob.increment(net, dt, lr, normals) if normals is not None else None
+        if tan is not None:
+            tan = control.step(prob, tan, dt, lr, order, noise)
+        return (*prob.em_step(a, w, dt, lr, order, net=net, noise=noise), tan)
 
     return euler_maruyama(
         step, None if method in FLOWS else (lambda: prob.normals(paths, gen)),

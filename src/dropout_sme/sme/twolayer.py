@@ -24,6 +24,7 @@ For per-sample masks every example has its own xi, zeta and Z.
 from __future__ import annotations
 
 import itertools
+from functools import cached_property
 
 import torch
 
@@ -70,10 +71,15 @@ class Net:
         self.ell = a[..., None] * self.h           # l_{r,i}
         self.e = self.ell.sum(-2) - y              # e_i, (..., n)
 
+    @cached_property
+    def adh(self):
+        """a_r sigma'(w_r . x_i), (..., m, n): the factor of x_i in g_{r,i}."""
+        return self.a[..., None] * self.dh
+
     def J(self, W):
         """(1/n) sum_i W_{r,i} g_{r,i}, returned as (grad_a (..., m), grad_w (..., m, d))."""
         ga = (W * self.h).sum(-1) / self.n
-        gw = ((W * self.a[..., None] * self.dh) @ self.x) / self.n
+        gw = ((W * self.adh) @ self.x) / self.n
         return ga, gw
 
     def loss(self):
@@ -85,25 +91,31 @@ class Net:
         s = (1 - p) / p
         return self.loss() + 0.5 * s * (self.ell ** 2).sum(-2).mean(-1)
 
-    def grad_modified_loss(self, p: float):
-        s = (1 - p) / p
-        return self.J(self.e[..., None, :] + s * self.ell)
+    def modified_residual(self, p: float):
+        """u_{r,i} = e_i + s l_{r,i}: grad L_S = J[u]."""
+        return torch.add(self.e[..., None, :], self.ell, alpha=(1 - p) / p)
 
-    def hvp_modified_loss(self, p: float, va, vw):
-        """Hessian of L_S times the direction (va (..., m), vw (..., m, d)), in closed form.
+    def grad_modified_loss(self, p: float):
+        return self.J(self.modified_residual(p))
+
+    def hvp_modified_loss(self, p: float, va, vw, u=None):
+        """Hessian of L_S times the direction (va (..., m), vw (..., m, d)), in closed form
+        (``u``: ``modified_residual(p)`` if the caller has it).
 
         With u_{r,i} = e_i + s l_{r,i} and dz_{r,i} = vw_r . x_i, the directional derivative of
-        grad_a L_S = (1/n) sum_i u sigma and grad_w L_S = (1/n) sum_i u a sigma' x_i.
+        grad_a L_S = (1/n) sum_i u sigma and grad_w L_S = (1/n) sum_i u a sigma' x_i:
+        d grad_a = (1/n) sum_i (du sigma + u sigma' dz),
+        d grad_w = (1/n) sum_i (du a sigma' + u sigma' va + u a sigma'' dz) x_i.
         """
         s = (1 - p) / p
         dz = vw @ self.x.T                                           # (..., m, n)
-        dell = va[..., None] * self.h + self.a[..., None] * self.dh * dz
-        du = dell.sum(-2, keepdim=True) + s * dell                   # d u_{r,i}
-        u = self.e[..., None, :] + s * self.ell
-        ha = (du * self.h + u * self.dh * dz).sum(-1) / self.n
-        d2h = self._d2sigma(self.z, self.h)
-        coef = du * self.a[..., None] * self.dh + u * (va[..., None] * self.dh
-                                                       + self.a[..., None] * d2h * dz)
+        dell = torch.addcmul(va[..., None] * self.h, self.adh, dz)
+        du = torch.add(dell.sum(-2, keepdim=True), dell, alpha=s)    # d u_{r,i}
+        u = self.modified_residual(p) if u is None else u
+        udh = u * self.dh
+        ha = torch.addcmul(du * self.h, udh, dz).sum(-1) / self.n
+        curv = self.a[..., None] * self._d2sigma(self.z, self.h) * u
+        coef = torch.addcmul(torch.addcmul(du * self.adh, udh, va[..., None]), curv, dz)
         return ha, (coef @ self.x) / self.n
 
     def dropout_loss(self, eta, mode: str = "per_step"):
@@ -129,25 +141,6 @@ class Net:
         else:
             pair = torch.einsum("...nra,...an->...rn", Z, self.ell)
         return lin + shared + pair
-
-    def em_weights(self, p: float, dt: float, kappa: float, zeta=None, Z=None,
-                   mode: str = "per_step"):
-        """W of one Euler-Maruyama step of the order-1 SME: -dt (e + s l) + kappa W_noise.
-
-        Per step, the noise terms fold into per-unit coefficients and one batched product:
-        W = e (kappa zeta_r - dt) + l (kappa c zeta_r - dt s) + kappa (Z + 1 zeta^T) l.
-        """
-        s = (1 - p) / p
-        if zeta is None:
-            return (-dt) * (self.e[..., None, :] + s * self.ell)
-        if mode != "per_step":
-            return ((-dt) * (self.e[..., None, :] + s * self.ell)
-                    + kappa * self.noise_weights(p, zeta, Z, mode))
-        c = 1 / p - 2
-        A = (kappa * zeta - dt)[..., None]
-        B = (kappa * c * zeta - dt * s)[..., None]
-        mixed = kappa * (Z + zeta[..., None, :])
-        return torch.baddbmm(self.e[..., None, :] * A + self.ell * B, mixed, self.ell)
 
     def gaussian_noise(self, p: float, zeta, Z, mode: str = "per_step"):
         """A draw of N(0, Sigma(theta)) from zeta, Z of ``sample_normals`` (see noise_weights)."""
