@@ -51,6 +51,14 @@ def matmul_rate() -> float:
     return 2 * 2000 ** 3 / timed(lambda: a @ a, reps=5)
 
 
+def elementwise_rate() -> float:
+    """Bytes/s of an out-of-place float32 add of two 64 MiB tensors (read two, write one): the
+    rate of the memory-bound passes, which on a shared machine varies apart from the matmul's."""
+    a, b = torch.randn(1 << 24), torch.randn(1 << 24)
+    out = torch.empty_like(a)
+    return 3 * a.numel() * 4 / timed(lambda: torch.add(a, b, out=out), reps=5)
+
+
 class Table:
     def __init__(self, peak: float):
         self.peak, self.rows = peak, []
@@ -255,10 +263,10 @@ def main():
     torch.set_num_threads(args.threads)
     tune_allocator()
     os.chdir(ROOT)
-    peak = matmul_rate()
+    peak, stream = matmul_rate(), elementwise_rate()
     x, y, params, where = default_fnn.load()
     print(f"{args.threads} thread(s); float32 2000^3 matmul: {peak / 1e9:.1f} GFLOP/s (the peak "
-          f"below); default FNN: {where}")
+          f"below); elementwise add: {stream / 1e9:.1f} GB/s; default FNN: {where}")
     print(f"{'hot path':<34} {'fast s':>8} {'naive s':>9} {'speedup':>8} {'GFLOP/s':>7} "
           f"{'peak':>6}  fast route | naive route")
     table = Table(peak)
