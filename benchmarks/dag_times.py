@@ -1,5 +1,6 @@
 """Job time of the last DAG run by rule, from the jobs' logs (each ends with "job: <s> s wall
-time, peak memory <MiB> MiB").
+time, peak memory <MiB> MiB"), and the machine's rates now (``machine``): run it right after the
+DAG, so that the times can be set beside another run's.
 
 Usage: python benchmarks/dag_times.py [results/logs]
 """
@@ -8,6 +9,8 @@ import re
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+import machine
 
 LINE = re.compile(r"job: ([0-9.]+) s wall time, peak memory ([0-9]+) MiB")
 
@@ -31,6 +34,7 @@ def main():
         print(f"{rule:<18} {counts[rule]:5d} {seconds[rule]:11.0f} "
               f"{100 * seconds[rule] / total:5.0f}% {longest[rule]:10.0f}")
     print(f"{'all':<18} {sum(counts.values()):5d} {total:11.0f}")
+    print(f"machine now: {machine.describe()}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ import torch
 
 import default_fnn
 from default_fnn import MODEL
+from machine import elementwise_rate, matmul_rate, timed
 from dropout_sme import data, models, noise, train
 from dropout_sme.devices import tune_allocator
 from dropout_sme.noise import hessian
@@ -33,30 +33,6 @@ from dropout_sme.sme import simulate as sme
 from dropout_sme.sme import twolayer as tl
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def timed(fn, reps: int = 1) -> float:
-    """Fastest wall time of ``reps`` calls after one warm-up call."""
-    fn()
-    best = np.inf
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
-def matmul_rate() -> float:
-    a = torch.randn(2000, 2000)
-    return 2 * 2000 ** 3 / timed(lambda: a @ a, reps=5)
-
-
-def elementwise_rate() -> float:
-    """Bytes/s of an out-of-place float32 add of two 64 MiB tensors (read two, write one): the
-    rate of the memory-bound passes, which on a shared machine varies apart from the matmul's."""
-    a, b = torch.randn(1 << 24), torch.randn(1 << 24)
-    out = torch.empty_like(a)
-    return 3 * a.numel() * 4 / timed(lambda: torch.add(a, b, out=out), reps=5)
 
 
 class Table:
