@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures import TEST_CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER = ROOT / "tests/slurm/cluster.sh"
 PROFILE = ROOT / "tests/slurm/profile"
-TEST_CONFIG = ROOT / "tests/config/test.yaml"
 pytestmark = pytest.mark.slurm
 
 
@@ -61,7 +61,7 @@ def snakemake(workdir, *args, env, timeout=900):
 
 def test_slurm_run_matches_the_local_run(cluster, tmp_path, tiny_run):
     on_slurm, local = tmp_path / "slurm", tiny_run        # (the session's one local tiny run)
-    out = snakemake(on_slurm, "--configfile", str(TEST_CONFIG), "--profile", str(PROFILE),
+    out = snakemake(on_slurm, "--configfile", TEST_CONFIG, "--profile", str(PROFILE),
                     env=cluster)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "SLURM" in out.stdout + out.stderr   # it really went through the executor
@@ -75,7 +75,7 @@ def test_slurm_run_matches_the_local_run(cluster, tmp_path, tiny_run):
 
 def test_a_failing_job_is_reported_and_fails_the_run(cluster, tmp_path):
     failing = tmp_path / "diverging.yaml"
-    failing.write_text(TEST_CONFIG.read_text().replace("lr: 0.1", "lr: 10000.0"))
+    failing.write_text(Path(TEST_CONFIG).read_text().replace("lr: 0.1", "lr: 10000.0"))
     out = snakemake(tmp_path / "run", "--configfile", str(failing), "--profile", str(PROFILE),
                     "train", env=cluster)
     text = out.stdout + out.stderr
