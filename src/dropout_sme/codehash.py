@@ -33,7 +33,7 @@ def _module_file(name: str) -> Path | None:
 def _imports(tree: ast.AST, module: str | None, is_package: bool) -> set[str]:
     """Names of the modules of this package that a source imports (anywhere in it)."""
     found = set()
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -56,6 +56,15 @@ def _imports(tree: ast.AST, module: str | None, is_package: bool) -> set[str]:
     return out
 
 
+def _statements(node: ast.AST):
+    """Every statement inside ``node``, at any depth (imports are statements: walking only the
+    statement lists, not every expression, is what keeps a parse of the workflow fast)."""
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for child in getattr(node, field, ()):
+            yield child
+            yield from _statements(child)
+
+
 def _source_tree(path: Path) -> ast.AST:
     text = path.read_text()
     return ast.parse(text, filename=str(path))
@@ -71,9 +80,16 @@ def modules(source: str) -> tuple[str, ...]:
         if name in seen:
             continue
         seen.add(name)
-        path = _module_file(name)
-        todo.extend(_imports(_source_tree(path), name, path.name == "__init__.py") - seen)
+        todo.extend(_module_imports(name) - seen)
     return tuple(sorted(seen))
+
+
+@lru_cache(maxsize=None)
+def _module_imports(name: str) -> frozenset[str]:
+    """The package modules that module ``name`` imports, each module parsed once per process
+    (every rule's script reaches most of the package)."""
+    path = _module_file(name)
+    return frozenset(_imports(_source_tree(path), name, path.name == "__init__.py"))
 
 
 def code_hash(*sources) -> str:
