@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+# Student t quantiles: what scipy.stats.t.ppf calls, without importing scipy.stats in every table
+from scipy.special import stdtrit
 
 from ..fits import DETRENDED, DRIFTS, FLUCTUATION, RAW, Relation, fit_slope, trajectory_fit
 
@@ -27,7 +28,7 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
     m = float(v.mean())
     if n < 2:
         return (m, np.nan, np.nan)
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / np.sqrt(n)
+    half = stdtrit(n - 1, 0.5 + level / 2) * v.std(ddof=1) / np.sqrt(n)
     return (m, m - half, m + half)
 
 
