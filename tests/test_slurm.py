@@ -7,7 +7,7 @@ session's ``tiny_run``), that a failing job is retried once and then reported as
 non-zero exit, and stops the daemons.
 
 The SLURM run builds every compute job of the tiny DAG (each array-job rule, each resource plan)
-but only the notebooks of ``TARGETS``: the other 17 figures and tables run the same two rules
+but only the notebooks of ``TARGETS``: the other 16 figures and tables run the same two rules
 (``figure``, ``table``) on the same kind of node, and cost a batch job each (about a third of
 the run).
 Skipped where SLURM cannot run, unless DROPOUT_SME_REQUIRE_SLURM=1 (as in CI).
