@@ -1,6 +1,3 @@
-import fcntl
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -18,24 +15,11 @@ def root():
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """The tiny test config's whole DAG, run once on 2 local cores for every test that reads it
-    (the end-to-end checks, the SLURM run's comparison): its working directory.
-
-    Once per session also with pytest-xdist's workers (pyproject's addopts): the first worker
-    that asks runs it under a lock in the folder the workers share, the others wait and read it.
-    """
+    (the end-to-end checks, the SLURM run's comparison): its working directory."""
     from fixtures import TEST_CONFIG, smk
 
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent                      # <basetemp>/popen-gw<N> -> <basetemp>
-    work, done = shared / "tiny_run", shared / "tiny_run.complete"
-    with open(shared / "tiny_run.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)            # released when the file closes
-        if not done.exists():
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir()
-            smk("--configfile", TEST_CONFIG, "--cores", "2", cwd=work, timeout=1800)
-            done.touch()
+    work = tmp_path_factory.mktemp("tiny_run")
+    smk("--configfile", TEST_CONFIG, "--cores", "2", cwd=work, timeout=1800)
     return work
 
 
