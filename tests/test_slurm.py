@@ -8,8 +8,7 @@ non-zero exit, and stops the daemons.
 
 The SLURM run builds every compute job of the tiny DAG (each array-job rule, each resource plan)
 but only the notebooks of ``TARGETS``: the other 16 figures and tables run the same two rules
-(``figure``, ``table``) on the same kind of node, and cost a batch job each (about a third of
-the run).
+(``figure``, ``table``) on the same kind of node, and would cost a batch job each.
 Skipped where SLURM cannot run, unless DROPOUT_SME_REQUIRE_SLURM=1 (as in CI).
 """
 
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from fixtures import TEST_CONFIG
+
+from dropout_sme.config import setting_name
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER = ROOT / "tests/slurm/cluster.sh"
@@ -71,6 +72,7 @@ def snakemake(workdir, *args, env, timeout=900):
 
 
 def files(folder, *parts):
+    """Every file under folder/part for each part, relative to folder."""
     return {p.relative_to(folder) for part in parts for p in (folder / part).rglob("*")
             if p.is_file()}
 
@@ -94,7 +96,8 @@ def test_slurm_run_matches_the_local_run(cluster, tmp_path, tiny_run):
 def test_a_failing_job_is_reported_and_fails_the_run(cluster, tmp_path):
     failing = tmp_path / "diverging.yaml"
     failing.write_text(Path(TEST_CONFIG).read_text().replace("lr: 0.1", "lr: 10000.0"))
-    diverging = "results/runs/fnn/p0.8_lr10000/metrics.csv"     # its data, then the one run
+    # its data, then the one run
+    diverging = f"results/runs/fnn/{setting_name(0.8, 10000.0)}/metrics.csv"
     out = snakemake(tmp_path / "run", "--configfile", str(failing), "--profile", str(PROFILE),
                     diverging, env=cluster)
     text = out.stdout + out.stderr
