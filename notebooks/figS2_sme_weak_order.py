@@ -60,7 +60,7 @@ columns = [*TEST_FUNCTIONS, *FLUCTUATIONS]
 colors = {m: f"C{k}" for k, m in enumerate(methods)}
 ps = sorted(points.keep_prob.unique())
 fig, axes = plt.subplots(len(ps) + 1, len(columns), figsize=(4.4 * len(columns),
-                                                              3.9 * (len(ps) + 1)), squeeze=False)
+                                                              5.4 * (len(ps) + 1)), squeeze=False)
 
 
 def reference_slopes(ax, lrs, top):
@@ -127,7 +127,7 @@ cv = ", control variate: the tangent process" if loaded[0]["uncorrected"] else "
 fig.suptitle(f"Weak error at the horizon T against lr ({paths:,} paths per method{cv}; bars: 95% Monte Carlo "
              f"interval; hollow: below {resolve_ratio:g} standard errors, not fitted; per-step "
              f"masks)")
-fig.tight_layout()
+fig.tight_layout(rect=(0, 0, 1, 0.99))   # (room for the suptitle)
 plotting.save(fig, out_pdf, out_png)
 
 # %%

@@ -48,7 +48,7 @@ for act, loaded in sorted(groups.items()):
         weak.error_points(loaded, [weak.Method("sme1")], resolve_ratio),
         weak.order_table(loaded, [weak.Method("sme1")], bootstrap, seed, resolve_ratio))
 ps = sorted({p for pts, _ in results.values() for p in pts.keep_prob.unique()})
-fig, axes = plt.subplots(len(ps), 3, figsize=(13, 3.9 * len(ps)), squeeze=False)
+fig, axes = plt.subplots(len(ps), 3, figsize=(13, 5.0 * len(ps)), squeeze=False)
 for i, p in enumerate(ps):
     for j, g in enumerate(TEST_FUNCTIONS):
         ax = axes[i, j]

@@ -68,7 +68,8 @@ def weak_error_curve(ax, points, order, color, label, linestyle="-") -> None:
 
 
 def lr_axes(ax, lrs, ylabel: str, title: str) -> None:
-    """Log-log axes over the learning rates, ticks at each lr, and the legend."""
+    """Log-log axes over the learning rates, ticks at each lr, and the legend below the axes
+    (inside them, a legend of six or more methods hides their curves)."""
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(lrs, [f"{v:g}" for v in lrs])
@@ -76,4 +77,5 @@ def lr_axes(ax, lrs, ylabel: str, title: str) -> None:
     ax.set_xlabel("learning rate lr")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize="x-small")
+    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.2),
+              borderaxespad=0)
