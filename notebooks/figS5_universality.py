@@ -52,7 +52,7 @@ def ci_text(values):
 
 fig, axes = plt.subplots(3, len(experiments), figsize=(4.3 * len(experiments), 10.5),
                          squeeze=False)
-MARKERS = "o^sDvP<>"   # a marker as well as a colour per seed (neighbouring palette colours are close)
+MARKERS = "o^sDvP<>"   # a marker as well as a colour per seed (palette neighbours look alike)
 for j, e in enumerate(experiments):
     d = dirs[(dirs.experiment == e) & (dirs.setting == first[e])
              & np.isclose(dirs.factor, flatness_factor)]
@@ -68,8 +68,8 @@ for j, e in enumerate(experiments):
     ax = axes[0, j]
     for i, s in enumerate(seeds):
         g = grad[grad.seed == s]
-        ax.scatter(g.width, g.variance, s=8, alpha=0.6, color=f"C{i}", marker=MARKERS[i % 8],
-                   label=f"seed {s}")
+        ax.scatter(g.width, g.variance, s=8, alpha=0.6, color=f"C{i}",
+                   marker=MARKERS[i % len(MARKERS)], label=f"seed {s}")
     plotting.log_log(ax) if len(grad) else ax.text(0.5, 0.5, "every direction flagged",
                                                    transform=ax.transAxes, ha="center")
     ax.set_xlabel(f"interval flatness F_i (factor {flatness_factor:g})")
@@ -80,7 +80,8 @@ for j, e in enumerate(experiments):
     ax = axes[1, j]
     for i, s in enumerate(seeds):
         h = hess[(hess.seed == s) & (hess.eigenvalue > 0)]
-        ax.scatter(h.eigenvalue, h.variance, s=8, alpha=0.6, color=f"C{i}", marker=MARKERS[i % 8])
+        ax.scatter(h.eigenvalue, h.variance, s=8, alpha=0.6, color=f"C{i}",
+                   marker=MARKERS[i % len(MARKERS)])
     positive = (hess.eigenvalue > 0).any()
     plotting.log_log(ax) if positive else ax.text(0.5, 0.5, "no positive eigenvalue",
                                                   transform=ax.transAxes, ha="center")
