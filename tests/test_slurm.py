@@ -4,7 +4,8 @@ Starts the cluster of tests/slurm/cluster.sh (root and Debian's munge/SLURM pack
 .ci/run installs them), runs the tiny test config through tests/slurm/profile (the SLURM profile
 with only the one-node changes), checks that its outputs are byte-identical to a local run (the
 session's ``tiny_run``), that a failing job is retried once and then reported as failed with a
-non-zero exit, and stops the daemons.
+non-zero exit, and stops the daemons. The three runs overlap: the failing one and the SLURM run
+are started first, and the local run is built while they wait on the scheduler's status checks.
 
 The SLURM run builds every compute job of the tiny DAG (each array-job rule, each resource plan)
 but only the notebooks of ``TARGETS``: the other 16 figures and tables run the same two rules
@@ -14,6 +15,7 @@ Skipped where SLURM cannot run, unless DROPOUT_SME_REQUIRE_SLURM=1 (as in CI).
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -64,11 +66,22 @@ def cluster(tmp_path_factory):
         subprocess.run(["bash", str(CLUSTER), "stop", str(folder)], check=False, timeout=60)
 
 
-def snakemake(workdir, *args, env, timeout=900):
+def start(workdir, *args, env, timeout=900):
+    """Snakemake in the background, its output in workdir.log: (process, log path)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir.with_suffix(".log")
     # SIGINT, not SIGTERM, ends the SLURM executor if it ever hangs
     cmd = ["timeout", "-s", "INT", str(timeout), sys.executable, "-m", "snakemake",
            "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+    with open(log, "w") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env), log
+
+
+def finish(run) -> tuple[int, str]:
+    """(exit status, output) of a ``start``ed run, once it has ended."""
+    proc, log = run
+    proc.wait()
+    return proc.returncode, log.read_text()
 
 
 def files(folder, *parts):
@@ -77,13 +90,33 @@ def files(folder, *parts):
             if p.is_file()}
 
 
-def test_slurm_run_matches_the_local_run(cluster, tmp_path, tiny_run):
-    on_slurm, local = tmp_path / "slurm", tiny_run        # (the session's one local tiny run)
-    out = snakemake(on_slurm, "--configfile", TEST_CONFIG, "--profile", str(PROFILE), *TARGETS,
-                    env=cluster)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert "SLURM" in out.stdout + out.stderr   # it really went through the executor
-    assert "Submitted array job" in out.stdout + out.stderr
+@pytest.fixture(scope="module")
+def diverging(cluster, tmp_path_factory):
+    """A run whose one training job diverges, started before the main SLURM run and beside it: it
+    spends most of its time waiting on the plugin's status checks (which back off after a
+    failure), not on the cores."""
+    folder = tmp_path_factory.mktemp("diverging")
+    failing = folder / "diverging.yaml"
+    failing.write_text(Path(TEST_CONFIG).read_text().replace("lr: 0.1", "lr: 10000.0"))
+    # its data, then the one run
+    target = f"results/runs/fnn/{setting_name(0.8, 10000.0)}/metrics.csv"
+    run = start(folder / "run", "--configfile", str(failing), "--profile", str(PROFILE), target,
+                env=cluster)
+    yield run
+    if run[0].poll() is None:
+        run[0].send_signal(signal.SIGINT)
+        run[0].wait(timeout=60)
+
+
+def test_slurm_run_matches_the_local_run(cluster, diverging, tmp_path, request):
+    on_slurm = tmp_path / "slurm"
+    run = start(on_slurm, "--configfile", TEST_CONFIG, "--profile", str(PROFILE), *TARGETS,
+                env=cluster)
+    local = request.getfixturevalue("tiny_run")  # the session's local run, built meanwhile
+    code, text = finish(run)
+    assert code == 0, text[-6000:]
+    assert "SLURM" in text   # it really went through the executor
+    assert "Submitted array job" in text
     # every compute job ran there: the same result files as the local run's whole DAG
     assert files(on_slurm / "results", *COMPUTED) == files(local / "results", *COMPUTED)
     produced = sorted(p.name for p in (on_slurm / "figures").iterdir())
@@ -93,14 +126,8 @@ def test_slurm_run_matches_the_local_run(cluster, tmp_path, tiny_run):
         assert a == b, f"{name} differs between the SLURM and the local run"
 
 
-def test_a_failing_job_is_reported_and_fails_the_run(cluster, tmp_path):
-    failing = tmp_path / "diverging.yaml"
-    failing.write_text(Path(TEST_CONFIG).read_text().replace("lr: 0.1", "lr: 10000.0"))
-    # its data, then the one run
-    diverging = f"results/runs/fnn/{setting_name(0.8, 10000.0)}/metrics.csv"
-    out = snakemake(tmp_path / "run", "--configfile", str(failing), "--profile", str(PROFILE),
-                    diverging, env=cluster)
-    text = out.stdout + out.stderr
-    assert out.returncode != 0
+def test_a_failing_job_is_reported_and_fails_the_run(diverging):
+    code, text = finish(diverging)
+    assert code != 0
     assert "SLURM status is: 'FAILED'" in text and "Error in rule train_run" in text
     assert "Trying to restart job" in text          # the profile's retry, then the real failure
