@@ -13,6 +13,7 @@ but only the notebooks of ``TARGETS``: the other 16 figures and tables run the s
 Skipped where SLURM cannot run, unless DROPOUT_SME_REQUIRE_SLURM=1 (as in CI).
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -66,19 +67,28 @@ def cluster(tmp_path_factory):
         subprocess.run(["bash", str(CLUSTER), "stop", str(folder)], check=False, timeout=60)
 
 
-def start(workdir, *args, env, timeout=900):
-    """Snakemake in the background, its output in workdir.log: (process, log path)."""
+@contextlib.contextmanager
+def started(workdir, *args, env, timeout=900):
+    """Snakemake in the background, its output in workdir.log: yields (process, log path); a run
+    still going at the end of the block is interrupted (the SLURM executor then cancels its
+    jobs) and waited for."""
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir.with_suffix(".log")
-    # SIGINT, not SIGTERM, ends the SLURM executor if it ever hangs
+    # SIGINT, not SIGTERM, ends the SLURM executor if it ever hangs (timeout passes it on)
     cmd = ["timeout", "-s", "INT", str(timeout), sys.executable, "-m", "snakemake",
            "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args]
     with open(log, "w") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env), log
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield proc, log
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=120)
 
 
 def finish(run) -> tuple[int, str]:
-    """(exit status, output) of a ``start``ed run, once it has ended."""
+    """(exit status, output) of a ``started`` run, once it has ended."""
     proc, log = run
     proc.wait()
     return proc.returncode, log.read_text()
@@ -100,20 +110,17 @@ def diverging(cluster, tmp_path_factory):
     failing.write_text(Path(TEST_CONFIG).read_text().replace("lr: 0.1", "lr: 10000.0"))
     # its data, then the one run
     target = f"results/runs/fnn/{setting_name(0.8, 10000.0)}/metrics.csv"
-    run = start(folder / "run", "--configfile", str(failing), "--profile", str(PROFILE), target,
-                env=cluster)
-    yield run
-    if run[0].poll() is None:
-        run[0].send_signal(signal.SIGINT)
-        run[0].wait(timeout=60)
+    with started(folder / "run", "--configfile", str(failing), "--profile", str(PROFILE), target,
+                 env=cluster) as run:
+        yield run
 
 
 def test_slurm_run_matches_the_local_run(cluster, diverging, tmp_path, request):
     on_slurm = tmp_path / "slurm"
-    run = start(on_slurm, "--configfile", TEST_CONFIG, "--profile", str(PROFILE), *TARGETS,
-                env=cluster)
-    local = request.getfixturevalue("tiny_run")  # the session's local run, built meanwhile
-    code, text = finish(run)
+    with started(on_slurm, "--configfile", TEST_CONFIG, "--profile", str(PROFILE), *TARGETS,
+                 env=cluster) as run:
+        local = request.getfixturevalue("tiny_run")  # the session's local run, built meanwhile
+        code, text = finish(run)
     assert code == 0, text[-6000:]
     assert "SLURM" in text   # it really went through the executor
     assert "Submitted array job" in text
