@@ -4,8 +4,8 @@ Starts the cluster of tests/slurm/cluster.sh (root and Debian's munge/SLURM pack
 .ci/run installs them), runs the tiny test config through tests/slurm/profile (the SLURM profile
 with only the one-node changes), checks that its outputs are byte-identical to a local run (the
 session's ``tiny_run``), that a failing job is retried once and then reported as failed with a
-non-zero exit, and stops the daemons. The three runs overlap: the failing one and the SLURM run
-are started first, and the local run is built while they wait on the scheduler's status checks.
+non-zero exit, and stops the daemons. The failing run starts first, and the local run is built
+while it waits on the scheduler's status checks; then the SLURM run has the cluster to itself.
 
 The SLURM run builds every compute job of the tiny DAG (each array-job rule, each resource plan)
 but only the notebooks of ``TARGETS``: the other 16 figures and tables run the same two rules
@@ -102,9 +102,9 @@ def files(folder, *parts):
 
 @pytest.fixture(scope="module")
 def diverging(cluster, tmp_path_factory):
-    """A run whose one training job diverges, started before the main SLURM run and beside it: it
-    spends most of its time waiting on the plugin's status checks (which back off after a
-    failure), not on the cores."""
+    """A run whose one training job diverges, started first: it spends most of its time waiting
+    on the plugin's status checks (which back off after a failure), not on the cores, so the
+    local tiny run is built beside it."""
     folder = tmp_path_factory.mktemp("diverging")
     failing = folder / "diverging.yaml"
     failing.write_text(Path(TEST_CONFIG).read_text().replace("lr: 0.1", "lr: 10000.0"))
@@ -116,10 +116,13 @@ def diverging(cluster, tmp_path_factory):
 
 
 def test_slurm_run_matches_the_local_run(cluster, diverging, tmp_path, request):
+    local = request.getfixturevalue("tiny_run")  # the session's local run, built meanwhile
+    # The SLURM run starts once the failing run has ended: queued behind the SLURM run's 32 jobs,
+    # the failing run's job would wait while that run's own status checks back off ever longer.
+    finish(diverging)
     on_slurm = tmp_path / "slurm"
     with started(on_slurm, "--configfile", TEST_CONFIG, "--profile", str(PROFILE), *TARGETS,
                  env=cluster) as run:
-        local = request.getfixturevalue("tiny_run")  # the session's local run, built meanwhile
         code, text = finish(run)
     assert code == 0, text[-6000:]
     assert "SLURM" in text   # it really went through the executor
