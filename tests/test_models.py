@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from dropout_sme import models
 
@@ -83,6 +84,41 @@ def test_mse_is_half_mean_square():
     assert models.loss_value("mse", out, y).item() == pytest.approx((1 + 0 + 9) / 6)
 
 
+
+@pytest.mark.parametrize("classes", [3, 10, 15, 16, 40])
+@pytest.mark.parametrize("kind", ["cross_entropy", "cross_entropy_smoothed"])
+def test_cross_entropy_matches_torch_on_either_side_of_the_short_route(classes, kind):
+    # fewer than SHORT_CLASSES classes take the transposed log_softmax; both sides must give
+    # torch's cross-entropy (label smoothing included), its sum, and its gradient
+    from dropout_sme.models import losses
+
+    g = torch.Generator().manual_seed(classes)
+    out = (3 * torch.randn(37, classes, generator=g, dtype=torch.float64)).requires_grad_()
+    y = torch.randint(0, classes, (37,), generator=g)
+    eps = losses.LABEL_SMOOTHING if kind == "cross_entropy_smoothed" else 0.0
+    for ours, reduction in [(models.loss_value, "mean"), (losses.loss_sum, "sum")]:
+        value = ours(kind, out, y)
+        want = F.cross_entropy(out, y, reduction=reduction, label_smoothing=eps)
+        assert value.item() == pytest.approx(want.item(), rel=1e-13)
+        got, = torch.autograd.grad(value, out)
+        ref, = torch.autograd.grad(want, out)
+        torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(losses.log_softmax(out), out.log_softmax(-1), rtol=0, atol=1e-14)
+
+
+def test_short_log_softmax_over_tokens_and_under_vmap():
+    from dropout_sme.models import losses
+
+    g = torch.Generator().manual_seed(0)
+    out = torch.randn(4, 5, 6, 7, generator=g)                  # (seeds, samples, positions, tokens)
+    want = out.log_softmax(-1)
+    torch.testing.assert_close(losses.log_softmax(out), want)
+    torch.testing.assert_close(torch.func.vmap(losses.log_softmax)(out), want)
+    y = torch.randint(0, 7, (4, 5), generator=g)
+    per_seed = torch.func.vmap(lambda o, t: models.loss_value("cross_entropy", o, t))(out[:, :, 0], y)
+    torch.testing.assert_close(per_seed, torch.stack([F.cross_entropy(o, t)
+                                                      for o, t in zip(out[:, :, 0], y)]))
+
 def test_dropout_gradient_matches_finite_differences():
     g = torch.Generator().manual_seed(5)
     params = models.init_params(FNN, 4, 3, g, torch.float64)
@@ -159,7 +195,7 @@ def test_the_fnn_kernel_pieces_are_written_once(root):
     def where(text):
         return [p.name for p, s in sources.items() if text in s]
 
-    assert where('@ params[f"w{i}"].T') == ["fnn.py"]            # fnn.linear
+    assert where("torch.addmm(b, h, w.T)") == ["fnn.py"]          # fnn.linear
     assert where("value=-torch.inf") == ["fnn.py"]
     assert where("1 - h * h") == ["activations.py"]
 

@@ -30,10 +30,12 @@ CACHE_BYTES = 1 << 20
 
 
 def linear(h, params: dict, i: int):
-    """h W_i^T + b_i (no b_i in a network without biases, ``model.bias: false``)."""
-    z = h @ params[f"w{i}"].T
-    b = params.get(f"b{i}")
-    return z if b is None else z + b
+    """h W_i^T + b_i (no b_i in a network without biases, ``model.bias: false``); one fused
+    product and sum (``addmm``) for rows of one sample set."""
+    w, b = params[f"w{i}"], params.get(f"b{i}")
+    if b is None:
+        return h @ w.T
+    return torch.addmm(b, h, w.T) if h.dim() == 2 else h @ w.T + b
 
 
 def bias(params: dict, i: int):
