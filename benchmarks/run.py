@@ -67,6 +67,20 @@ def training(table, scale):
               timed(run("loop")), timed(run("vmap")), flop)
 
 
+
+def cross_entropy(table, x, y, params, scale):
+    """The training loss's forward and backward on the digits' full batch (10 classes):
+    ``models.loss_value`` (log_softmax over a transposed copy) against ``F.cross_entropy``."""
+    out = models.forward(MODEL, params, x).detach().requires_grad_()
+    reps = max(20, int(400 * scale))
+
+    def run(loss):
+        return lambda: [torch.autograd.grad(loss(out, y), out) for _ in range(reps)]
+
+    table.add(f"cross-entropy + gradient, x{reps}", "transposed log_softmax",
+              "F.cross_entropy", timed(run(lambda o, t: models.loss_value("cross_entropy", o, t))),
+              timed(run(torch.nn.functional.cross_entropy)))
+
 def mask_gradients(table, x, y, params, scale):
     """K dropout gradients of the w2 block (per-sample masks): the FNN kernel against autograd
     one mask at a time (timed on 64 masks, scaled)."""
@@ -247,6 +261,7 @@ def main():
           f"{'peak':>6}  fast route | naive route")
     table = Table(peak)
     training(table, args.scale)
+    cross_entropy(table, x, y, params, args.scale)
     mask_gradients(table, x, y, params, args.scale)
     line_loss(table, x, y, params, args.scale)
     block_hessian(table, x, y, params)
