@@ -67,7 +67,6 @@ def training(table, scale):
               timed(run("loop")), timed(run("vmap")), flop)
 
 
-
 def cross_entropy(table, x, y, params, scale):
     """The training loss's forward and backward on the digits' full batch (10 classes):
     ``models.loss_value`` (log_softmax over a transposed copy) against ``F.cross_entropy``."""
@@ -80,6 +79,7 @@ def cross_entropy(table, x, y, params, scale):
     table.add(f"cross-entropy + gradient, x{reps}", "transposed log_softmax",
               "F.cross_entropy", timed(run(lambda o, t: models.loss_value("cross_entropy", o, t))),
               timed(run(torch.nn.functional.cross_entropy)))
+
 
 def mask_gradients(table, x, y, params, scale):
     """K dropout gradients of the w2 block (per-sample masks): the FNN kernel against autograd

@@ -84,7 +84,6 @@ def test_mse_is_half_mean_square():
     assert models.loss_value("mse", out, y).item() == pytest.approx((1 + 0 + 9) / 6)
 
 
-
 @pytest.mark.parametrize("classes", [3, 10, 15, 16, 40])
 @pytest.mark.parametrize("kind", ["cross_entropy", "cross_entropy_smoothed"])
 def test_cross_entropy_matches_torch_on_either_side_of_the_short_route(classes, kind):

@@ -49,12 +49,17 @@ def _cross_entropy(kind: str, out: torch.Tensor, y: torch.Tensor, reduction: str
     """Cross-entropy of 1-d labels, as ``F.cross_entropy`` (label smoothing included) on
     ``log_softmax``'s log-probabilities."""
     logp = log_softmax(out)
-    nll = F.nll_loss(logp, y, reduction=reduction)
     eps = _smoothing(kind)
     if not eps:
-        return nll
-    spread = -logp.mean(-1)
-    return (1 - eps) * nll + eps * (spread.mean() if reduction == "mean" else spread.sum())
+        return F.nll_loss(logp, y, reduction=reduction)
+    per = _smoothed(F.nll_loss(logp, y, reduction="none"), logp, eps)
+    return per.mean() if reduction == "mean" else per.sum()
+
+
+def _smoothed(nll: torch.Tensor, logp: torch.Tensor, eps: float) -> torch.Tensor:
+    """Label smoothing: (1 - eps) on the label, eps spread evenly over every class or token
+    (torch's convention)."""
+    return (1 - eps) * nll - eps * logp.mean(-1)
 
 
 def _token_terms(kind: str, out: torch.Tensor, y: torch.Tensor):
@@ -63,8 +68,8 @@ def _token_terms(kind: str, out: torch.Tensor, y: torch.Tensor):
     logp = log_softmax(out)
     nll = -logp.gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     eps = _smoothing(kind)
-    if eps:     # (1 - eps) on the label, eps spread evenly over every token (torch's convention)
-        nll = (1 - eps) * nll - eps * logp.mean(-1)
+    if eps:
+        nll = _smoothed(nll, logp, eps)
     return nll, (y != IGNORE).to(out.dtype)
 
 
