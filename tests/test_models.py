@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from dropout_sme import models
+from dropout_sme.models import losses
 
 FNN = {"arch": "fnn", "hidden": [7, 5], "activation": "relu"}
 TWO = {"arch": "two_layer", "width": 6, "activation": "tanh"}
@@ -89,8 +90,6 @@ def test_mse_is_half_mean_square():
 def test_cross_entropy_matches_torch_on_either_side_of_the_short_route(classes, kind):
     # fewer than SHORT_CLASSES classes take the transposed log_softmax; both sides must give
     # torch's cross-entropy (label smoothing included), its sum, and its gradient
-    from dropout_sme.models import losses
-
     g = torch.Generator().manual_seed(classes)
     out = (3 * torch.randn(37, classes, generator=g, dtype=torch.float64)).requires_grad_()
     y = torch.randint(0, classes, (37,), generator=g)
@@ -106,8 +105,6 @@ def test_cross_entropy_matches_torch_on_either_side_of_the_short_route(classes, 
 
 
 def test_short_log_softmax_over_tokens_and_under_vmap():
-    from dropout_sme.models import losses
-
     g = torch.Generator().manual_seed(0)
     out = torch.randn(4, 5, 6, 7, generator=g)                  # (seeds, samples, positions, tokens)
     want = out.log_softmax(-1)
