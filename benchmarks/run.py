@@ -26,6 +26,7 @@ from default_fnn import MODEL
 from machine import elementwise_rate, matmul_rate, timed
 from dropout_sme import data, models, noise, train
 from dropout_sme.devices import tune_allocator
+from dropout_sme.models import fnn
 from dropout_sme.noise import hessian
 from dropout_sme.noise.estimators import pca
 from dropout_sme.sme import control
@@ -102,6 +103,35 @@ def mask_gradients(table, x, y, params, scale):
     flop = 2 * n * (50 * 50 + 50 * 16 + 16 * 50 + 50 * 50) * K
     table.add(f"K = {K} mask gradients (w2)", "FNN kernel, byte masks, 3 at a time in cache",
               "autograd per mask", fast, naive, flop, f"naive from {few} masks")
+    run, masks = kernel_products(n, K)
+    alone, flop = timed(run), flop * masks / K
+    print(f"{'':<34} the kernel's products alone, nothing between them: {alone:.3f} s, "
+          f"{flop / alone / 1e9:.1f} GFLOP/s ({100 * flop / alone / table.peak:.0f}% of the "
+          f"matmul): the most the kernel's share could reach", flush=True)
+
+
+def kernel_products(n: int, K: int):
+    """The four products of ``fnn.weight_gradients`` for K per-sample masks of the default FNN's
+    w2, at the kernel's shapes (``fnn.CACHE_BYTES``' masks at a time: the forward through the
+    hidden and the padded output layer, delta back through the output layer, the block gradient),
+    on random inputs and with nothing between them. Returns the run and its mask count."""
+    step = max(1, fnn.CACHE_BYTES // (n * 50 * 4))
+    gen = torch.Generator().manual_seed(0)
+    a, delta = torch.randn(step * n, 50, generator=gen), torch.randn(step * n, 16, generator=gen)
+    w2, b2 = torch.randn(50, 50, generator=gen), torch.randn(50, generator=gen)
+    w3, b3 = torch.randn(50, 16, generator=gen), torch.randn(16, generator=gen)
+    back, inputs = torch.randn(16, 50, generator=gen), torch.randn(step, n, 50, generator=gen)
+    hidden = torch.randn(step, n, 50, generator=gen)
+    passes = -(-K // step)
+
+    def run():
+        for _ in range(passes):
+            torch.addmm(b2, a, w2)
+            torch.addmm(b3, a, w3)
+            delta @ back
+            torch.bmm(hidden.transpose(1, 2), inputs)
+
+    return run, passes * step
 
 
 def line_loss(table, x, y, params, scale):
