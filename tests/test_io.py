@@ -71,6 +71,15 @@ def test_a_failing_job_keeps_its_traceback_and_the_plans_estimate(tmp_path):
     assert "peak memory" in text.splitlines()[-1]
 
 
+def test_laps_charge_each_interval_to_its_part_in_first_run_order():
+    ticks = iter([10.0, 11.5, 14.0, 14.25, 20.0])         # Laps() reads the first
+    laps = io.Laps(clock=lambda: next(ticks))
+    for name in ("setup", "the run", "setup", "the slopes"):
+        laps.lap(name)
+    assert laps.seconds == {"setup": 1.75, "the run": 2.5, "the slopes": 5.75}
+    assert laps.text() == "setup 1.8 s; the run 2.5 s; the slopes 5.8 s"
+
+
 def test_metrics_must_reach_the_final_step(tmp_path):
     rows = [{"step": t, "seed": s, "test_acc": 0.1 * t, "final_step": 4}
             for t in (0, 2, 4) for s in (0, 1)]

@@ -241,6 +241,27 @@ def rule_log(log_path, planned_mb=None):
                   f"{peak_rss_mib():.0f} MiB{_device_peak()}")
 
 
+class Laps:
+    """Seconds of a job's named parts, for its log: ``lap(name)`` charges the time since the
+    previous lap (or since ``Laps()``) to ``name``, adding to what it has; ``text()`` lists the
+    parts in the order they first ran. ``clock``: seconds now (``time.perf_counter``)."""
+
+    def __init__(self, clock=None):
+        import time
+
+        self._clock = clock or time.perf_counter
+        self.seconds: dict[str, float] = {}
+        self._last = self._clock()
+
+    def lap(self, name: str) -> None:
+        now = self._clock()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._last
+        self._last = now
+
+    def text(self) -> str:
+        return "; ".join(f"{name} {s:.1f} s" for name, s in self.seconds.items())
+
+
 def peak_rss_mib() -> float:
     """This process's peak resident memory: Linux's VmHWM, which, unlike getrusage's maxrss,
     does not carry the peak of the process that forked it (pytest's, Snakemake's)."""

@@ -37,6 +37,7 @@ from torch.func import grad, vmap
 
 from .. import architectures, models
 from .. import fits
+from ..io import Laps
 from . import hessian, trajectory
 from .estimators import alignment, covariance, spectrum
 from .flatness import flatness
@@ -104,8 +105,6 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
     noise-free run (``none``: full-batch GD from theta*, the reference of both) and the positive
     control (``positive_control``: SGD at Feng & Tu's batch and lr after ``burn_in`` steps, its
     reference full-batch GD at that lr from the window's first sample)."""
-    import time
-
     if not architectures.of(spec["model"]).fnn_kernel:
         raise ValueError("the noise comparison runs GD on the whole network from theta* with the "
                          "FNN kernel: it is defined for the fnn experiment only")
@@ -116,9 +115,10 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
     def sampled(run):
         return run[::traj["stride"]][:window].double()
 
+    free = "the noise-free run (the others' reference)"
     rows = []
     for seed in (int(s) for s in checkpoints["seeds"]):
-        t0 = time.perf_counter()
+        laps = Laps()
         problem = at_checkpoint(spec, x, y, checkpoints, spec["theta_star"], seed)
         H = hessian.block_hessian(problem).double()
         B = H.shape[0]
@@ -129,7 +129,9 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
         sigma = float(np.sqrt(target / B))
         label = {"setting": spec["setting"], "keep_prob": spec["keep_prob"], "lr": spec["lr"],
                  "mask": spec["mask"], "seed": seed, "trace_dropout": target}
+        laps.lap("the Hessian and the per-sample gradients")
         reference = sampled(continue_run(problem, spec["lr"], traj["length"], None))
+        laps.lap(free)
 
         def slope_of(vectors, variances):
             width = flatness(problem, vectors, [factor], cap)[factor]
@@ -155,13 +157,14 @@ def analyse(spec: dict, x, y, checkpoints: dict, trace_dropout: dict, log=print)
             t_slopes = trajectory_slopes(problem, sampled(run), top, factor, cap, reference)
             rows.append({**label, "noise": kind, **magnitude, "alpha": alpha,
                          "slope_gradient": g_slope, "flagged_gradient": g_flag, **t_slopes})
+            laps.lap(f"SGD (batch {b_int})" if kind == "sgd" else f"Gaussian (sigma {sigma:.2e})")
         rows.append({**label, "noise": "none",
                      **trajectory_slopes(problem, reference, top, factor, cap, reference)})
+        laps.lap(free)
         rows.append({**label, "noise": "positive_control",
                      **positive_control(spec, problem, seed, sampled, top, factor, cap)})
-        log(f"seed {seed}: SGD (batch {b_int}), Gaussian (sigma {sigma:.2e}), the noise-free "
-            f"run and the positive control (SGD batch {control['batch']}, lr {control['lr']:g}) "
-            f"from theta* {time.perf_counter() - t0:.1f} s")
+        laps.lap(f"the positive control (SGD batch {control['batch']}, lr {control['lr']:g})")
+        log(f"seed {seed} from theta*: {laps.text()}")
     return pd.DataFrame(rows)
 
 

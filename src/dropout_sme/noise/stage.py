@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from .. import models
+from ..io import Laps
 from . import hessian
 from .estimators import (covariance, low_rank_stats, sigma_fro_sq, sketched_pca,
                          spectrum)
@@ -149,11 +150,11 @@ class Stage:
         rows.append({**self.align_row(st, np.nan, self.star, seed, K), "theta_star": True})
         return rows, (sk["variances"], sk["directions"]), (eig_h, vec_h), sk["extra_var"]
 
-    def window(self, si: int) -> Window:
+    def window(self, si: int, laps: Laps) -> Window:
         """Seed number ``si``'s recorded trajectory window of the block, analysed, with its
         reference: the mean-field path of the whole network from theta* over the same steps
         (none for a run trained by another optimizer than GD: its noise-free flow is not GD's,
-        and its state at theta* is not kept)."""
+        and its state at theta* is not kept); the path's time goes to ``laps``."""
         samples = torch.as_tensor(self.trajectory["params"][:, si]).reshape(-1, self.B)
         s, seed = self.spec, self.seeds[si]
         if (s.get("optimizer") or {}).get("name", "gd") != "gd":
@@ -164,6 +165,7 @@ class Stage:
         path = continue_run(whole, s["lr"], len(samples) * stride,
                             stream(s, "reference_masks", seed, self.star),
                             dropout=(s["keep_prob"], s["mask"], s["reference_masks"]))
+        laps.lap("the reference path")
         return Window(samples, self.top, path[::stride][:len(samples)])
 
     def diagnosis(self, problem: Problem, seed: int, window: Window) -> dict:
@@ -214,23 +216,22 @@ class Stage:
     def run(self) -> dict:
         align, dirs, spectra, diagnosis = [], [], [], []
         for si, seed in enumerate(self.seeds):
-            t0 = time.perf_counter()
+            laps = Laps()
             align += self.along_training(seed)
-            t_align = time.perf_counter() - t0
-            t0 = time.perf_counter()
+            laps.lap(f"alignment at {len(self.steps)} checkpoints")
             problem = self.problem(self.star, seed)
             rows, gradient, hess, u_var = self.at_theta_star(problem, seed)
             align += rows
             if not self.low_rank:
                 spectra.append((seed, hess[0], gradient[0]))
-            t_mats = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            window = self.window(si)
+            laps.lap(f"theta* (step {self.star}: Hessian, K = {self.spec['masks']} gradients, "
+                     f"spectra)")
+            window = self.window(si, laps)
+            laps.lap("the trajectory window's PCA")
             diagnosis.append(self.diagnosis(problem, seed, window))
             dirs += self.directions(problem, seed, window, gradient, hess, u_var)
-            self.log(f"seed {seed}: alignment at {len(self.steps)} checkpoints {t_align:.1f} s; "
-                     f"theta* (step {self.star}: Hessian, K = {self.spec['masks']} gradients, "
-                     f"spectra) {t_mats:.1f} s; PCA and flatness {time.perf_counter() - t0:.1f} s")
+            laps.lap("the flatness of every direction")
+            self.log(f"seed {seed}: {laps.text()}")
         if self.low_rank:
             self.log("hessian: lanczos: no Monte Carlo null draws (they need B x B matrices); the "
                      "null bands use the exact moments")
