@@ -112,10 +112,10 @@ def mask_gradients(table, x, y, params, scale):
 
 def kernel_products(n: int, K: int):
     """The four products of ``fnn.weight_gradients`` for K per-sample masks of the default FNN's
-    w2, at the kernel's shapes (``fnn.CACHE_BYTES``' masks at a time: the forward through the
+    w2, at the kernel's shapes (``fnn.masks_per_pass`` masks at a time: the forward through the
     hidden and the padded output layer, delta back through the output layer, the block gradient),
     on random inputs and with nothing between them. Returns the run and its mask count."""
-    step = max(1, fnn.CACHE_BYTES // (n * 50 * 4))
+    step = fnn.masks_per_pass(n, 50, 4)
     gen = torch.Generator().manual_seed(0)
     a, delta = torch.randn(step * n, 50, generator=gen), torch.randn(step * n, 16, generator=gen)
     w2, b2 = torch.randn(50, 50, generator=gen), torch.randn(50, generator=gen)

@@ -69,6 +69,12 @@ def weight_layer(model: dict, block: str) -> int | None:
     return layer if whole and block[0] == "w" and layer is not None else None
 
 
+def masks_per_pass(rows: int, width: int, itemsize: int) -> int:
+    """Masks that ``weight_gradients`` runs at a time on the CPU: as many as keep about
+    ``CACHE_BYTES`` of (rows, width) activations."""
+    return max(1, CACHE_BYTES // (rows * width * itemsize))
+
+
 def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: float, layer: int):
     """masks (0/1 floats or bytes, per layer (M, n or 1, width)) -> (M, B) gradients of w_layer
     (layer >= 2).
@@ -97,8 +103,7 @@ def weight_gradients(model: dict, params: dict, x, y, loss: str, keep_prob: floa
     else:
         dloss = vmap(grad(lambda out: loss_value(loss, out, y)))
 
-    widest = max([*model["hidden"], BLAS_COLUMNS])
-    step = max(1, CACHE_BYTES // (n * widest * x.element_size()))
+    step = masks_per_pass(n, max([*model["hidden"], BLAS_COLUMNS]), x.element_size())
 
     def gradients(masks):
         M = masks[0].shape[0]

@@ -16,8 +16,6 @@ Every random draw comes from the named streams of ``noise.streams``.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import torch
@@ -241,7 +239,7 @@ class Stage:
     def null_draws(self, spectra) -> list[dict]:
         """Monte Carlo nulls at theta*: each Haar matrix drawn once and used for every seed's
         spectra; then the centred Wishart pairs, from the same stream."""
-        t0 = time.perf_counter()
+        laps = Laps()
         draws_rng = stream(self.spec, "null_draws", 0, self.star)
         n = self.spec["null_draws"]
         draws = null_same_spectra([(h, s) for _, h, s in spectra], n, draws_rng, np.float32,
@@ -251,7 +249,8 @@ class Stage:
         wishart = null_centred_wishart(self.B, n, draws_rng, self.x.device)
         nulls += [{**self.label, "seed": -1, "null": "centred_wishart", "draw": r,
                    "alpha": float(a)} for r, a in enumerate(wishart)]
-        self.log(f"null draws ({n} of each, B = {self.B}): {time.perf_counter() - t0:.1f} s")
+        laps.lap(f"null draws ({n} of each, B = {self.B})")
+        self.log(laps.text())
         return nulls
 
 
